@@ -1,0 +1,135 @@
+"""The modelseal CLI end to end, through the real entry point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+from conftest import CliRun
+
+
+def _publish_flow(cli: CliRun, model: Path, tmp_path: Path) -> Path:
+    cli("keygen", "--name", "pub", check=True)
+    out = tmp_path / "m.json"
+    cli(
+        "manifest", "create", model, "--namespace", "acme", "--model", "chat", "--version", "1.0.0",
+        "--key", "pub", "--license", "Apache-2.0", "-o", out, check=True,
+    )  # fmt: skip
+    cli("sign", out, "--key", "pub", check=True)
+    return out
+
+
+def test_keygen_prints_did_never_the_secret(cli: CliRun, tmp_path: Path) -> None:
+    proc = cli("keygen", "--name", "pub", "--json", check=True)
+    info = json.loads(proc.stdout)
+    assert info["did"].startswith("did:key:z6Mk")
+    secret = json.loads(Path(info["path"]).read_text())["privateKeyMultibase"]
+    assert secret not in proc.stdout + proc.stderr
+    assert os.stat(info["path"]).st_mode & 0o777 == 0o600
+    listed = cli("keys", "--json", check=True)
+    assert json.loads(listed.stdout) == [{"name": "pub", "did": info["did"]}]
+    assert secret not in listed.stdout
+    again = cli("keygen", "--name", "pub")
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+    eth = json.loads(cli("keygen", "--name", "wallet", "--type", "ethereum", "--chain-id", "5", "--json").stdout)
+    assert eth["did"].startswith("did:pkh:eip155:5:0x")
+
+
+def test_hash_json_matches_library(cli: CliRun, model_dir: Path) -> None:
+    from registry.hashing import hash_model
+
+    data = json.loads(cli("hash", model_dir, "--json", check=True).stdout)
+    md = hash_model(model_dir)
+    assert data["weights"] == md.weights.hex
+    assert data["files"] == [f.as_json() for f in md.files]
+    text = cli("hash", model_dir, check=True).stdout
+    assert f"weights {md.weights.hex}" in text
+
+
+def test_publish_flow_verifies(cli: CliRun, model_dir: Path, tmp_path: Path) -> None:
+    manifest = _publish_flow(cli, model_dir, tmp_path)
+    proc = cli("verify-manifest", manifest, "--model", model_dir, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["verified"] is True and report["release"] == "acme/chat/1.0.0"
+    assert report["model"]["matches"] is True
+    assert report["proofs"][0]["signer"] == report["publisher"]
+
+
+def test_verify_manifest_catches_changed_model(cli: CliRun, model_dir: Path, tmp_path: Path) -> None:
+    manifest = _publish_flow(cli, model_dir, tmp_path)
+    (model_dir / "config.json").write_text('{"hidden": 99}\n')
+    proc = cli("verify-manifest", manifest, "--model", model_dir)
+    assert proc.returncode == 1
+    assert "content differs: config.json" in proc.stderr
+    assert proc.stderr.count("error:") == 1 and "hint:" in proc.stderr
+
+
+def test_verify_manifest_catches_tampered_document(cli: CliRun, model_dir: Path, tmp_path: Path) -> None:
+    manifest = _publish_flow(cli, model_dir, tmp_path)
+    doc = json.loads(manifest.read_text())
+    doc["license"] = "MIT"
+    manifest.write_text(json.dumps(doc))
+    proc = cli("verify-manifest", manifest)
+    assert proc.returncode == 1
+    assert "does not verify" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_errors_are_one_line_and_a_hint(cli: CliRun, tmp_path: Path, model_dir: Path) -> None:
+    cases = [
+        (("hash", tmp_path / "missing"), 2, "no such file or folder"),
+        (("verify-manifest", tmp_path / "missing.json"), 2, "no such manifest"),
+        (("sign", tmp_path / "missing.json", "--key", "nobody"), 2, "no such manifest"),
+        (
+            (
+                "manifest",
+                "create",
+                model_dir,
+                "--namespace",
+                "Acme",
+                "--model",
+                "m",
+                "--version",
+                "1",
+                "--publisher",
+                "x",
+            ),
+            2,
+            "namespace 'Acme'",
+        ),
+    ]
+    for args, status, text in cases:
+        proc = cli(*args)
+        assert proc.returncode == status, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 2 and text in lines[0] and lines[1].startswith("hint: "), proc.stderr
+
+
+def test_refused_inputs_each_get_their_own_message(cli: CliRun, model_dir: Path) -> None:
+    os.symlink(model_dir / "config.json", model_dir / "link")
+    assert "symbolic link refused" in cli("hash", model_dir).stderr
+    os.unlink(model_dir / "link")
+    (model_dir / unicodedata.normalize("NFD", "é.json")).write_text("{}")
+    assert "NFC" in cli("hash", model_dir).stderr
+
+
+def test_debug_env_shows_traceback(cli: CliRun, tmp_path: Path) -> None:
+    env_debug = {**os.environ, "MODELSEAL_DEBUG": "1"}
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "registry", "hash", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=env_debug,
+    )
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_help_has_examples(cli: CliRun) -> None:
+    for cmd in (["hash"], ["manifest", "create"], ["sign"], ["verify-manifest"], ["keygen"]):
+        proc = cli(*cmd, "--help")
+        assert proc.returncode == 0 and "Example" in proc.stdout, cmd
