@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/**
+ * @title IModelRegistry
+ * @notice The on-chain anchor of modelseal: who controls a namespace, which keys sign for it,
+ * which weights a release (namespace/model/version) stands for, which operators may serve it,
+ * and who vouches for it.
+ *
+ * Ids are content addressed and recomputed off chain (all `keccak256` over UTF-8/ASCII bytes):
+ *
+ * - `namespaceId = keccak256(bytes(namespace))`
+ * - `modelId     = keccak256(bytes(string.concat(namespace, "/", model)))`
+ * - `releaseId   = keccak256(bytes(string.concat(namespace, "/", model, "/", version)))`
+ * - a DID's key (`didHash`, `operatorDidHash`) `= keccak256(bytes(did))`
+ * - `kindHash    = keccak256(bytes(kind))` for endorsement kinds
+ *
+ * Since neither a namespace nor a model may contain "/", the three preimages never coincide
+ * (a namespace has no "/", a model id exactly one, a release id at least two), so model and
+ * release ids share one scope space for operators.
+ *
+ * Names are checked on chain, so no Unicode look-alike can ever be registered
+ * (see {NameKind} and {InvalidName}):
+ *
+ * - namespace: `[a-z0-9-]`, 2..64 bytes, no leading or trailing `-`, no `--`;
+ * - model: `[a-z0-9._-]`, 1..64 bytes;
+ * - version: printable ASCII without space (0x21..0x7E), 1..64 bytes;
+ * - endorsement kind: printable ASCII without space (0x21..0x7E), 1..64 bytes;
+ * - DID (signer or operator): printable ASCII without space (0x21..0x7E), 1..256 bytes.
+ *
+ * Times are `block.timestamp` values as `uint64` seconds; `0` means "never" / "not set".
+ * Every state change emits exactly one past-tense event, right after the change, carrying
+ * every string an indexer needs (names arrive as strings in the event that creates the thing;
+ * later events refer to it by id and repeat the namespace string where the contract has it).
+ */
+interface IModelRegistry {
+    // ------------------------------------------------------------------------------------------
+    // Types
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Which name rule an {InvalidName} error refers to (ABI type `uint8`).
+    enum NameKind {
+        Namespace, // 0
+        Model, // 1
+        Version, // 2
+        EndorsementKind, // 3
+        Did // 4
+    }
+
+    /// @notice A namespace: its controller, the pending controller of a two-step transfer
+    /// (`address(0)` when none) and its name.
+    struct Namespace {
+        address controller;
+        address pendingController;
+        string name;
+    }
+
+    /// @notice A signing key of a namespace. `validUntil == 0` means the key is still active.
+    /// A key is active at `t` iff `validFrom != 0 && validFrom <= t && (validUntil == 0 || t < validUntil)`.
+    struct Signer {
+        uint64 validFrom;
+        uint64 validUntil;
+    }
+
+    /// @notice A published release. `publishedAt == 0` means the release does not exist;
+    /// `revokedAt == 0` means not revoked. The signer's DID hash is carried by {ReleasePublished} only.
+    struct Release {
+        bytes32 manifestDigest;
+        bytes32 weightsDigest;
+        bytes32 namespaceId;
+        bytes32 modelId;
+        uint64 publishedAt;
+        uint64 revokedAt;
+    }
+
+    /// @notice An operator authorisation on a scope (a model id or a release id).
+    /// Active iff `revokedAt == 0 && block.timestamp < expiresAt`. `expiresAt == 0`: never authorised.
+    struct Operator {
+        uint64 expiresAt;
+        uint64 revokedAt;
+    }
+
+    /// @notice An endorsement of a release by an account, per kind. `time == 0`: none;
+    /// `revokedAt != 0`: revoked (it may then be replaced by a new endorsement).
+    struct Endorsement {
+        bytes32 dataDigest;
+        uint64 time;
+        uint64 revokedAt;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Events
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice `controller` claimed the namespace `namespace`.
+    event NamespaceClaimed(bytes32 indexed namespaceId, address indexed controller, string namespace);
+
+    /// @notice `controller` offered the namespace to `pendingController`;
+    /// `pendingController == address(0)` means a pending transfer was cancelled.
+    event NamespaceTransferStarted(
+        bytes32 indexed namespaceId, address indexed controller, address indexed pendingController, string namespace
+    );
+
+    /// @notice `newController` accepted the namespace from `previousController`.
+    event NamespaceTransferred(
+        bytes32 indexed namespaceId, address indexed previousController, address indexed newController, string namespace
+    );
+
+    /// @notice The key `did` (`didHash = keccak256(bytes(did))`) signs for `namespace` from `validFrom` on.
+    event SignerAdded(
+        bytes32 indexed namespaceId, bytes32 indexed didHash, string namespace, string did, uint64 validFrom
+    );
+
+    /// @notice The key `didHash` no longer signs for `namespace` from `validUntil` on (history is kept).
+    event SignerRemoved(bytes32 indexed namespaceId, bytes32 indexed didHash, string namespace, uint64 validUntil);
+
+    /// @notice `publisher` anchored `namespace/model/version` with its digests, signed by the key `signerDidHash`.
+    event ReleasePublished(
+        bytes32 indexed releaseId,
+        bytes32 indexed namespaceId,
+        bytes32 indexed weightsDigest,
+        string namespace,
+        string model,
+        string version,
+        bytes32 manifestDigest,
+        bytes32 signerDidHash,
+        address publisher,
+        uint64 publishedAt
+    );
+
+    /// @notice The controller of the release's namespace revoked it, giving `reason`.
+    event ReleaseRevoked(bytes32 indexed releaseId, bytes32 indexed namespaceId, string reason, uint64 revokedAt);
+
+    /// @notice `operatorDid` may serve `scopeId` until `expiresAt`. `version == ""` means the
+    /// scope is the model (`scopeId == modelId`), otherwise the release (`scopeId == releaseId`).
+    event OperatorAuthorized(
+        bytes32 indexed scopeId,
+        bytes32 indexed namespaceId,
+        bytes32 indexed operatorDidHash,
+        string namespace,
+        string model,
+        string version,
+        string operatorDid,
+        uint64 expiresAt
+    );
+
+    /// @notice The authorisation of `operatorDidHash` on `scopeId` was revoked (see {OperatorAuthorized}).
+    event OperatorRevoked(
+        bytes32 indexed scopeId,
+        bytes32 indexed namespaceId,
+        bytes32 indexed operatorDidHash,
+        string namespace,
+        string model,
+        string version,
+        uint64 revokedAt
+    );
+
+    /// @notice `endorser` endorsed the release as `kind` (`kindHash = keccak256(bytes(kind))`) with `dataDigest`.
+    event Endorsed(
+        bytes32 indexed releaseId,
+        address indexed endorser,
+        bytes32 indexed kindHash,
+        string kind,
+        bytes32 dataDigest,
+        uint64 time
+    );
+
+    /// @notice `endorser` revoked its `kind` endorsement of the release.
+    event EndorsementRevoked(
+        bytes32 indexed releaseId, address indexed endorser, bytes32 indexed kindHash, string kind, uint64 revokedAt
+    );
+
+    // ------------------------------------------------------------------------------------------
+    // Errors
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice `name` breaks the rule for its `kind` (a {NameKind} as `uint8`: 0 namespace,
+    /// 1 model, 2 version, 3 endorsement kind, 4 DID).
+    error InvalidName(NameKind kind, string name);
+
+    /// @notice The namespace is already claimed by `controller`.
+    error NamespaceTaken(bytes32 namespaceId, address controller);
+
+    /// @notice Nobody has claimed the namespace.
+    error UnknownNamespace(bytes32 namespaceId);
+
+    /// @notice `account` is not `controller`, the controller of the namespace.
+    error NotNamespaceController(bytes32 namespaceId, address account, address controller);
+
+    /// @notice `account` is not `pendingController` (`address(0)`: no transfer is pending).
+    error NotPendingController(bytes32 namespaceId, address account, address pendingController);
+
+    /// @notice The key is already an active signer of the namespace since `validFrom`.
+    error SignerExists(bytes32 namespaceId, bytes32 didHash, uint64 validFrom);
+
+    /// @notice The key was retired at `validUntil`; a retired key can never be added again.
+    error SignerRetired(bytes32 namespaceId, bytes32 didHash, uint64 validUntil);
+
+    /// @notice The key was never a signer of the namespace.
+    error UnknownSigner(bytes32 namespaceId, bytes32 didHash);
+
+    /// @notice The key is not an active signer of the namespace at `timestamp`.
+    error InactiveSigner(bytes32 namespaceId, bytes32 didHash, uint64 timestamp);
+
+    /// @notice A release needs a non-zero manifest digest and a non-zero weights digest.
+    error ZeroDigest(bytes32 releaseId, bytes32 manifestDigest, bytes32 weightsDigest);
+
+    /// @notice The release was already published (first writer wins) with these values.
+    error ReleaseExists(bytes32 releaseId, bytes32 manifestDigest, bytes32 weightsDigest, uint64 publishedAt);
+
+    /// @notice No release has this id.
+    error UnknownRelease(bytes32 releaseId);
+
+    /// @notice The release was already revoked at `revokedAt`.
+    error ReleaseAlreadyRevoked(bytes32 releaseId, uint64 revokedAt);
+
+    /// @notice `expiresAt` is not after the current time `timestamp`.
+    error ExpiryNotInFuture(uint64 expiresAt, uint64 timestamp);
+
+    /// @notice The operator was never authorised on the scope.
+    error UnknownOperator(bytes32 scopeId, bytes32 operatorDidHash);
+
+    /// @notice The operator's authorisation on the scope was already revoked at `revokedAt`.
+    error OperatorAlreadyRevoked(bytes32 scopeId, bytes32 operatorDidHash, uint64 revokedAt);
+
+    /// @notice `endorser` already has an active endorsement of this kind on the release since `time`.
+    error EndorsementExists(bytes32 releaseId, address endorser, bytes32 kindHash, uint64 time);
+
+    /// @notice `endorser` never endorsed the release with this kind.
+    error UnknownEndorsement(bytes32 releaseId, address endorser, bytes32 kindHash);
+
+    /// @notice `endorser`'s endorsement of this kind was already revoked at `revokedAt`.
+    error EndorsementAlreadyRevoked(bytes32 releaseId, address endorser, bytes32 kindHash, uint64 revokedAt);
+
+    // ------------------------------------------------------------------------------------------
+    // Namespaces
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * @notice Claims the namespace `ns`; the caller becomes its controller (first claimer wins).
+     * @param ns The namespace name.
+     * @return nsId `keccak256(bytes(ns))`.
+     *
+     * Requirements:
+     * - `ns` is a valid namespace name, else {InvalidName} with kind 0;
+     * - nobody has claimed it yet, else {NamespaceTaken}.
+     *
+     * Emits {NamespaceClaimed}.
+     */
+    function claimNamespace(string calldata ns) external returns (bytes32 nsId);
+
+    /**
+     * @notice Starts a two-step transfer of the namespace to `newController`, who must call
+     * {acceptNamespace}; `address(0)` cancels a pending transfer. The caller stays controller until then.
+     * @param nsId The namespace id.
+     * @param newController The account that may accept, or `address(0)` to cancel.
+     *
+     * Requirements:
+     * - the namespace exists, else {UnknownNamespace};
+     * - the caller is its controller, else {NotNamespaceController}.
+     *
+     * Emits {NamespaceTransferStarted}.
+     */
+    function transferNamespace(bytes32 nsId, address newController) external;
+
+    /**
+     * @notice Completes a transfer: the caller (the pending controller) becomes the controller.
+     * @param nsId The namespace id.
+     *
+     * Requirements:
+     * - the caller is the pending controller, else {NotPendingController}
+     *   (with `pendingController == address(0)` when no transfer is pending).
+     *
+     * Emits {NamespaceTransferred}.
+     */
+    function acceptNamespace(bytes32 nsId) external;
+
+    /**
+     * @notice The namespace's controller, pending controller and name; all zero/empty if unclaimed.
+     * @param nsId The namespace id.
+     */
+    function namespaceInfo(bytes32 nsId) external view returns (Namespace memory);
+
+    // ------------------------------------------------------------------------------------------
+    // Signers
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * @notice Adds the key `did` to the namespace's signers, valid from now, open-ended.
+     * @param nsId The namespace id.
+     * @param did The signer's DID (e.g. `did:key:z6Mk...`); its key is `keccak256(bytes(did))`.
+     *
+     * Requirements:
+     * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - `did` is printable ASCII, 1..256 bytes, else {InvalidName} with kind 4;
+     * - the key is not active, else {SignerExists}; it was never retired, else {SignerRetired}.
+     *
+     * Emits {SignerAdded}.
+     */
+    function addSigner(bytes32 nsId, string calldata did) external;
+
+    /**
+     * @notice Retires a key: `validUntil = block.timestamp`. History is kept; the key can never come back.
+     * @param nsId The namespace id.
+     * @param didHash `keccak256(bytes(did))`.
+     *
+     * Requirements:
+     * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - the key was added, else {UnknownSigner}, and not yet retired, else {SignerRetired}.
+     *
+     * Emits {SignerRemoved}.
+     */
+    function removeSigner(bytes32 nsId, bytes32 didHash) external;
+
+    /**
+     * @notice The validity window of a key (both zero if it was never added).
+     * @param nsId The namespace id.
+     * @param didHash `keccak256(bytes(did))`.
+     */
+    function signer(bytes32 nsId, bytes32 didHash) external view returns (Signer memory);
+
+    /**
+     * @notice Whether the key signed for the namespace at `timestamp`:
+     * `validFrom <= timestamp && (validUntil == 0 || timestamp < validUntil)` for an added key.
+     * @param nsId The namespace id.
+     * @param didHash `keccak256(bytes(did))`.
+     * @param timestamp The time to judge at (e.g. a release's `publishedAt`).
+     */
+    function isSignerAt(bytes32 nsId, bytes32 didHash, uint64 timestamp) external view returns (bool);
+
+    // ------------------------------------------------------------------------------------------
+    // Releases
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * @notice Anchors the release `ns/model/version` (first writer wins; never re-pointed).
+     * @param ns The namespace name.
+     * @param model The model name.
+     * @param version_ The version name.
+     * @param manifestDigest BLAKE3 of the manifest's JCS bytes without `proof`.
+     * @param weightsDigest The weights digest the manifest names.
+     * @param signerDidHash `keccak256(bytes(did))` of the key that signed the manifest.
+     * @return relId The release id.
+     *
+     * Requirements:
+     * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - `model` and `version` are valid names, else {InvalidName} with kind 1 or 2;
+     * - both digests are non-zero, else {ZeroDigest};
+     * - the release does not exist, else {ReleaseExists} (also when it was revoked);
+     * - `signerDidHash` is an active signer of the namespace now, else {InactiveSigner}.
+     *
+     * Emits {ReleasePublished}.
+     */
+    function publishRelease(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        bytes32 manifestDigest,
+        bytes32 weightsDigest,
+        bytes32 signerDidHash
+    ) external returns (bytes32 relId);
+
+    /**
+     * @notice Revokes a release for good (it stays readable, with `revokedAt` set).
+     * @param relId The release id.
+     * @param reason Free text for people (not checked; may be empty).
+     *
+     * Requirements:
+     * - the release exists, else {UnknownRelease};
+     * - the caller controls its namespace now, else {NotNamespaceController};
+     * - it is not revoked yet, else {ReleaseAlreadyRevoked}.
+     *
+     * Emits {ReleaseRevoked}.
+     */
+    function revokeRelease(bytes32 relId, string calldata reason) external;
+
+    /**
+     * @notice A release's record; all zero if it does not exist (`publishedAt == 0`).
+     * @param relId The release id.
+     */
+    function release(bytes32 relId) external view returns (Release memory);
+
+    /**
+     * @notice Every release that anchored `weightsDigest`, in publish order (revoked ones included),
+     * so that a squatter cannot hide the real publisher's release.
+     * @param weightsDigest The weights digest.
+     */
+    function releasesByWeights(bytes32 weightsDigest) external view returns (bytes32[] memory);
+
+    // ------------------------------------------------------------------------------------------
+    // Operators
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * @notice Authorises `operatorDid` to serve a model (`version == ""`, scope = model id) or one
+     * release (scope = release id) until `expiresAt`. Re-authorising sets the new expiry and clears a
+     * revocation. The release need not be published yet.
+     * @param ns The namespace name.
+     * @param model The model name.
+     * @param version_ The version name, or "" for the whole model.
+     * @param operatorDid The operator's DID; its key is `keccak256(bytes(operatorDid))`.
+     * @param expiresAt The first second at which the authorisation no longer holds.
+     * @return scopeId The model id or the release id.
+     *
+     * Requirements:
+     * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - `model` is valid, `version` is "" or valid, `operatorDid` is valid ({InvalidName} kinds 1, 2, 4);
+     * - `expiresAt > block.timestamp`, else {ExpiryNotInFuture}.
+     *
+     * Emits {OperatorAuthorized}.
+     */
+    function authorizeOperator(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        string calldata operatorDid,
+        uint64 expiresAt
+    ) external returns (bytes32 scopeId);
+
+    /**
+     * @notice Revokes an operator's authorisation on a model (`version == ""`) or a release.
+     * @param ns The namespace name.
+     * @param model The model name.
+     * @param version_ The version name, or "" for the whole model.
+     * @param operatorDidHash `keccak256(bytes(operatorDid))`.
+     *
+     * Requirements:
+     * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - the operator was authorised on the scope, else {UnknownOperator},
+     *   and is not revoked yet, else {OperatorAlreadyRevoked}.
+     *
+     * Emits {OperatorRevoked}.
+     */
+    function revokeOperator(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        bytes32 operatorDidHash
+    ) external;
+
+    /**
+     * @notice The operator's authorisation on a scope (both zero if never authorised).
+     * @param scopeId A model id or a release id.
+     * @param operatorDidHash `keccak256(bytes(operatorDid))`.
+     */
+    function operator(bytes32 scopeId, bytes32 operatorDidHash) external view returns (Operator memory);
+
+    /**
+     * @notice Whether the operator may serve the release now: the release exists and the operator
+     * is authorised (not expired, not revoked) on the release or on the release's model.
+     * Release revocation is not considered here (read {release}).
+     * @param relId The release id.
+     * @param operatorDidHash `keccak256(bytes(operatorDid))`.
+     */
+    function isOperatorAuthorized(bytes32 relId, bytes32 operatorDidHash) external view returns (bool);
+
+    // ------------------------------------------------------------------------------------------
+    // Endorsements
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * @notice The caller endorses a release as `kind` (e.g. "filing.submitted"), binding `dataDigest`
+     * (may be zero). A revoked endorsement of the same kind is replaced.
+     * @param relId The release id.
+     * @param kind The endorsement kind; its key is `keccak256(bytes(kind))`.
+     * @param dataDigest A digest of the endorsement's document, or zero.
+     *
+     * Requirements:
+     * - the release exists, else {UnknownRelease} (a revoked release may still be endorsed);
+     * - `kind` is printable ASCII, 1..64 bytes, else {InvalidName} with kind 3;
+     * - the caller has no active endorsement of this kind on it, else {EndorsementExists}.
+     *
+     * Emits {Endorsed}.
+     */
+    function endorse(bytes32 relId, string calldata kind, bytes32 dataDigest) external;
+
+    /**
+     * @notice The caller revokes its `kind` endorsement of a release.
+     * @param relId The release id.
+     * @param kind The endorsement kind.
+     *
+     * Requirements:
+     * - the caller endorsed the release with this kind, else {UnknownEndorsement},
+     *   and has not revoked it yet, else {EndorsementAlreadyRevoked}.
+     *
+     * Emits {EndorsementRevoked}.
+     */
+    function revokeEndorsement(bytes32 relId, string calldata kind) external;
+
+    /**
+     * @notice An endorsement (all zero if none).
+     * @param relId The release id.
+     * @param endorser The endorsing account.
+     * @param kindHash `keccak256(bytes(kind))`.
+     */
+    function endorsement(bytes32 relId, address endorser, bytes32 kindHash)
+        external
+        view
+        returns (Endorsement memory);
+
+    // ------------------------------------------------------------------------------------------
+    // Ids and version
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice `keccak256(bytes(ns))`. Does not check the name.
+    /// @param ns The namespace name.
+    function namespaceId(string calldata ns) external pure returns (bytes32);
+
+    /// @notice `keccak256(bytes(string.concat(ns, "/", model)))`. Does not check the names.
+    /// @param ns The namespace name.
+    /// @param model The model name.
+    function modelId(string calldata ns, string calldata model) external pure returns (bytes32);
+
+    /// @notice `keccak256(bytes(string.concat(ns, "/", model, "/", version)))`. Does not check the names.
+    /// @param ns The namespace name.
+    /// @param model The model name.
+    /// @param version_ The version name.
+    function releaseId(string calldata ns, string calldata model, string calldata version_)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice The contract's interface version, "1.0.0".
+    function version() external pure returns (string memory);
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IModelRegistry} from "./IModelRegistry.sol";
+import {ModelRegistryTestBase} from "./ModelRegistryTestBase.t.sol";
+
+/// @dev Properties, fuzzed: control, immutability of releases, name rules, id formulas, time windows.
+contract ModelRegistryFuzzTest is ModelRegistryTestBase {
+    // =============================================================================================
+    // Only the controller writes in a namespace
+    // =============================================================================================
+
+    /// Any other account, including one with a pending (unaccepted) transfer, is refused by every
+    /// controller-only function, whatever the other arguments, and nothing changes.
+    function testFuzz_only_the_controller_can_write(
+        address attacker,
+        bool pendingTransferToAttacker,
+        string calldata model,
+        string calldata version_,
+        string calldata did,
+        uint64 expiresAt,
+        bytes32 digest
+    ) public {
+        vm.assume(attacker != ALICE);
+        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        if (pendingTransferToAttacker) {
+            vm.prank(ALICE);
+            registry.transferNamespace(nsId, attacker);
+        }
+        bytes memory refused = _notController(attacker);
+        vm.startPrank(attacker);
+
+        vm.expectRevert(refused);
+        registry.publishRelease(NS, model, version_, digest, digest, didHash);
+        vm.expectRevert(refused);
+        registry.publishRelease(NS, MODEL, "9.9.9", MANIFEST, WEIGHTS, didHash);
+        vm.expectRevert(refused);
+        registry.addSigner(nsId, did);
+        vm.expectRevert(refused);
+        registry.removeSigner(nsId, didHash);
+        vm.expectRevert(refused);
+        registry.authorizeOperator(NS, model, version_, did, expiresAt);
+        vm.expectRevert(refused);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days);
+        vm.expectRevert(refused);
+        registry.revokeOperator(NS, model, version_, digest);
+        vm.expectRevert(refused);
+        registry.revokeRelease(rel, "hijack");
+        vm.expectRevert(refused);
+        registry.transferNamespace(nsId, attacker);
+        vm.stopPrank();
+
+        _eq(registry.namespaceInfo(nsId).controller, ALICE, "controller");
+        _eq(registry.release(_relId(NS, MODEL, "9.9.9")).publishedAt, 0, "no release");
+        _eq(registry.release(rel).revokedAt, 0, "not revoked");
+        if (keccak256(bytes(did)) != didHash) _eq(registry.signer(nsId, keccak256(bytes(did))).validFrom, 0, "signer");
+        _eq(registry.signer(nsId, didHash).validUntil, 0, "signer kept");
+        _eq(registry.operator(_modelId(NS, MODEL), keccak256(bytes(OPERATOR_DID))).expiresAt, 0, "operator");
+    }
+
+    // =============================================================================================
+    // A published version never changes
+    // =============================================================================================
+
+    function testFuzz_a_published_release_never_changes(
+        bytes32 manifest2,
+        bytes32 weights2,
+        address newController,
+        uint32 later,
+        string calldata reason
+    ) public {
+        // address(0) cannot send transactions (and would "accept" a cancelled transfer under a prank).
+        vm.assume(newController != ALICE && newController != address(0));
+        bytes32 rel = _relId(NS, MODEL, VERSION);
+        vm.prank(ALICE);
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
+        bytes memory exists = abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST, WEIGHTS, T0);
+
+        vm.warp(uint256(T0) + later);
+        // Non-zero digests reach the existence check; zero ones are refused before it.
+        if (manifest2 != 0 && weights2 != 0) {
+            vm.expectRevert(exists);
+            vm.prank(ALICE);
+            registry.publishRelease(NS, MODEL, VERSION, manifest2, weights2, didHash);
+        }
+        vm.prank(ALICE);
+        registry.revokeRelease(rel, reason);
+
+        // Not even a later controller can re-point it.
+        vm.prank(ALICE);
+        registry.transferNamespace(nsId, newController);
+        vm.startPrank(newController);
+        registry.acceptNamespace(nsId);
+        registry.addSigner(nsId, "did:key:new-controller");
+        vm.expectRevert(exists);
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, keccak256("did:key:new-controller"));
+        vm.stopPrank();
+
+        IModelRegistry.Release memory r = registry.release(rel);
+        _eq(r.manifestDigest, MANIFEST, "manifest");
+        _eq(r.weightsDigest, WEIGHTS, "weights");
+        _eq(r.namespaceId, nsId, "namespace");
+        _eq(r.modelId, _modelId(NS, MODEL), "model");
+        _eq(r.publishedAt, T0, "publishedAt");
+        _eq(r.revokedAt, uint256(T0) + later, "revokedAt");
+        bytes32[] memory ids = registry.releasesByWeights(WEIGHTS);
+        _eq(ids.length, 1, "listed once");
+        _eq(ids[0], rel, "listed");
+    }
+
+    // =============================================================================================
+    // Name rules: exhaustive per byte, then fuzzed against a plain reference implementation
+    // =============================================================================================
+
+    function test_every_byte_value_against_each_rule() public {
+        uint256 namespaces;
+        vm.startPrank(ALICE);
+        for (uint256 c; c < 256; ++c) {
+            bytes1 b = bytes1(uint8(c));
+            // namespace "a?a": the middle byte alone decides (a single hyphen is fine there)
+            string memory ns = string(abi.encodePacked("a", b, "a"));
+            if (_isNamespaceChar(uint8(c))) {
+                registry.claimNamespace(ns);
+                ++namespaces;
+            } else {
+                vm.expectRevert(_invalidName(IModelRegistry.NameKind.Namespace, ns));
+                registry.claimNamespace(ns);
+            }
+            string memory one = string(abi.encodePacked(b));
+            if (!_isModelChar(uint8(c))) {
+                vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, one));
+            }
+            registry.publishRelease(NS, one, "model-rule", MANIFEST, WEIGHTS, didHash);
+            if (!_isPrintable(uint8(c))) {
+                vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, one));
+            }
+            registry.publishRelease(NS, "version-rule", one, MANIFEST, WEIGHTS, didHash);
+        }
+        vm.stopPrank();
+        // 37 namespace bytes ([a-z0-9-]), 39 model bytes ([a-z0-9._-]), 94 version bytes (0x21..0x7E)
+        _eq(namespaces, 37, "accepted namespaces");
+        _eq(registry.releasesByWeights(WEIGHTS).length, 39 + 94, "accepted releases");
+    }
+
+    function testFuzz_namespace_rule(bytes calldata raw) public {
+        _checkNamespaceAgainstReference(raw);
+    }
+
+    /// Mostly-valid bytes, so that hyphen placement and lengths are really exercised.
+    function testFuzz_namespace_rule_near_valid(uint256 seed) public {
+        _checkNamespaceAgainstReference(_gen(seed, "abc0-9z", 66));
+    }
+
+    function testFuzz_model_and_version_rules(bytes calldata rawModel, bytes calldata rawVersion) public {
+        _checkReleaseNamesAgainstReference(rawModel, rawVersion);
+    }
+
+    function testFuzz_model_and_version_rules_near_valid(uint256 seed) public {
+        _checkReleaseNamesAgainstReference(
+            _gen(seed, "abcdefxyz0189._-A", 66), _gen(uint256(keccak256(abi.encode(seed))), "0123456789.-+~!rcABC/ ", 66)
+        );
+    }
+
+    // =============================================================================================
+    // Ids equal the documented formulas
+    // =============================================================================================
+
+    function testFuzz_id_helpers_equal_formulas(string calldata ns, string calldata model, string calldata version_)
+        public
+        view
+    {
+        _eq(registry.namespaceId(ns), keccak256(bytes(ns)), "namespaceId");
+        _eq(registry.modelId(ns, model), keccak256(bytes(string.concat(ns, "/", model))), "modelId");
+        _eq(
+            registry.releaseId(ns, model, version_),
+            keccak256(bytes(string.concat(ns, "/", model, "/", version_))),
+            "releaseId"
+        );
+    }
+
+    /// The ids the contract stores and emits are the formulas, for any valid names.
+    function testFuzz_published_ids_equal_formulas(uint256 seed) public {
+        string memory ns = string(_gen(seed, "abcdefghijklmnopqrstuvwxyz0123456789", 64));
+        vm.assume(bytes(ns).length >= 2);
+        string memory model = string(_gen(seed >> 8, "abcxyz0189._-", 64));
+        vm.assume(bytes(model).length >= 1);
+        string memory version_ = string(_gen(seed >> 16, "!/09:AZaz~.-+", 64));
+        vm.assume(bytes(version_).length >= 1);
+        string memory did = string(_gen(seed >> 24, "did:key:z6Mk", 256));
+        vm.assume(bytes(did).length >= 1);
+        bytes32 expectedNs = keccak256(bytes(ns));
+        bytes32 expectedRel = keccak256(bytes(string.concat(ns, "/", model, "/", version_)));
+        bytes32 expectedDid = keccak256(bytes(did));
+
+        vm.startPrank(BOB);
+        _eq(registry.claimNamespace(ns), expectedNs, "claim id");
+        registry.addSigner(expectedNs, did);
+        _eq(registry.signer(expectedNs, expectedDid).validFrom, T0, "did hash");
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.ReleasePublished(
+            expectedRel, expectedNs, WEIGHTS, ns, model, version_, MANIFEST, expectedDid, BOB, T0
+        );
+        _eq(registry.publishRelease(ns, model, version_, MANIFEST, WEIGHTS, expectedDid), expectedRel, "release id");
+        _eq(
+            registry.authorizeOperator(ns, model, "", did, T0 + 1), keccak256(bytes(string.concat(ns, "/", model))), "scope"
+        );
+        vm.stopPrank();
+        IModelRegistry.Release memory r = registry.release(expectedRel);
+        _eq(r.namespaceId, expectedNs, "stored namespace id");
+        _eq(r.modelId, keccak256(bytes(string.concat(ns, "/", model))), "stored model id");
+        _true(registry.isOperatorAuthorized(expectedRel, expectedDid), "model scope found from release");
+    }
+
+    // =============================================================================================
+    // Time windows
+    // =============================================================================================
+
+    function testFuzz_isSignerAt_is_the_half_open_window(uint32 addAfter, uint32 removeAfter, uint64 t) public {
+        string memory did = "did:key:window";
+        bytes32 h = keccak256(bytes(did));
+        uint64 from = T0 + addAfter;
+        uint64 until = from + removeAfter;
+        vm.startPrank(ALICE);
+        vm.warp(from);
+        registry.addSigner(nsId, did);
+        _true(registry.isSignerAt(nsId, h, t) == (t >= from), "open window");
+        vm.warp(until);
+        registry.removeSigner(nsId, h);
+        vm.stopPrank();
+        _true(registry.isSignerAt(nsId, h, t) == (t >= from && t < until), "closed window");
+    }
+
+    function testFuzz_operator_holds_until_expiry(uint64 expiresAt, uint64 when, bool modelScope) public {
+        vm.assume(expiresAt > T0);
+        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        vm.prank(ALICE);
+        registry.authorizeOperator(NS, MODEL, modelScope ? "" : VERSION, OPERATOR_DID, expiresAt);
+        when = when < T0 ? T0 : when;
+        vm.warp(when);
+        _true(registry.isOperatorAuthorized(rel, keccak256(bytes(OPERATOR_DID))) == (when < expiresAt), "window");
+    }
+
+    // =============================================================================================
+    // Reference rules (written plainly, independently of the contract's bitmasks)
+    // =============================================================================================
+
+    function _isNamespaceChar(uint8 c) internal pure returns (bool) {
+        return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d;
+    }
+
+    function _isModelChar(uint8 c) internal pure returns (bool) {
+        return _isNamespaceChar(c) || c == 0x2e || c == 0x5f;
+    }
+
+    function _isPrintable(uint8 c) internal pure returns (bool) {
+        return c >= 0x21 && c <= 0x7e;
+    }
+
+    function _refNamespace(bytes memory b) internal pure returns (bool) {
+        if (b.length < 2 || b.length > 64) return false;
+        if (b[0] == "-" || b[b.length - 1] == "-") return false;
+        for (uint256 i; i < b.length; ++i) {
+            if (!_isNamespaceChar(uint8(b[i]))) return false;
+            if (i > 0 && b[i] == "-" && b[i - 1] == "-") return false;
+        }
+        return true;
+    }
+
+    function _refAll(bytes memory b, bool model) internal pure returns (bool) {
+        if (b.length < 1 || b.length > 64) return false;
+        for (uint256 i; i < b.length; ++i) {
+            if (model ? !_isModelChar(uint8(b[i])) : !_isPrintable(uint8(b[i]))) return false;
+        }
+        return true;
+    }
+
+    function _checkNamespaceAgainstReference(bytes memory raw) internal {
+        string memory ns = string(raw);
+        vm.prank(CAROL);
+        if (_refNamespace(raw)) {
+            if (keccak256(raw) == nsId) {
+                vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NamespaceTaken.selector, nsId, ALICE));
+            }
+            registry.claimNamespace(ns);
+        } else {
+            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Namespace, ns));
+            registry.claimNamespace(ns);
+        }
+    }
+
+    function _checkReleaseNamesAgainstReference(bytes memory rawModel, bytes memory rawVersion) internal {
+        string memory model = string(rawModel);
+        string memory version_ = string(rawVersion);
+        vm.startPrank(ALICE);
+        if (!_refAll(rawModel, true)) {
+            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, model));
+        } else if (!_refAll(rawVersion, false)) {
+            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, version_));
+        }
+        registry.publishRelease(NS, model, version_, MANIFEST, WEIGHTS, didHash);
+        // The operator rule is the same, except that an empty version means "the whole model".
+        if (!_refAll(rawModel, true)) {
+            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, model));
+        } else if (rawVersion.length != 0 && !_refAll(rawVersion, false)) {
+            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, version_));
+        }
+        registry.authorizeOperator(NS, model, version_, OPERATOR_DID, T0 + 1);
+        vm.stopPrank();
+    }
+
+    /// @dev A string of 0..maxLength bytes drawn from `alphabet`, determined by `seed`.
+    function _gen(uint256 seed, bytes memory alphabet, uint256 maxLength) internal pure returns (bytes memory out) {
+        out = new bytes(seed % (maxLength + 1));
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = alphabet[uint256(keccak256(abi.encode(seed, i))) % alphabet.length];
+        }
+    }
+}

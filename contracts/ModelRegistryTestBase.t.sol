@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IModelRegistry} from "./IModelRegistry.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @dev The few cheatcodes the tests use (forge-std cannot be installed here); one line per overload.
+interface Vm {
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function expectRevert(bytes calldata revertData) external;
+    function expectEmit() external;
+    function expectEmit(address emitter) external;
+    function warp(uint256 timestamp) external;
+    function assume(bool condition) external;
+}
+
+/// @dev Shared fixture: a registry, a claimed namespace "smollm" with one signer, and small assertions.
+abstract contract ModelRegistryTestBase {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    error AssertionFailed(string what, bytes32 actual, bytes32 expected);
+    error AssertionFailedString(string what, string actual, string expected);
+
+    uint64 internal constant T0 = 1_700_000_000;
+
+    string internal constant NS = "smollm";
+    string internal constant MODEL = "smollm2-135m-instruct";
+    string internal constant VERSION = "1.0.0";
+    string internal constant DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+    string internal constant OPERATOR_DID = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG";
+    bytes32 internal constant MANIFEST = keccak256("manifest 1.0.0");
+    bytes32 internal constant WEIGHTS = keccak256("weights 1.0.0");
+
+    address internal constant ALICE = address(0xA11CE); // controller of NS
+    address internal constant BOB = address(0xB0B);
+    address internal constant CAROL = address(0xCA401);
+
+    ModelRegistry internal registry;
+    bytes32 internal nsId;
+    bytes32 internal didHash;
+
+    function setUp() public virtual {
+        vm.warp(T0);
+        registry = new ModelRegistry();
+        nsId = keccak256(bytes(NS));
+        didHash = keccak256(bytes(DID));
+        vm.startPrank(ALICE);
+        registry.claimNamespace(NS);
+        registry.addSigner(nsId, DID);
+        vm.stopPrank();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    function _publish(string memory model, string memory version_, bytes32 weights) internal returns (bytes32) {
+        vm.prank(ALICE);
+        return registry.publishRelease(NS, model, version_, keccak256(abi.encode(model, version_)), weights, didHash);
+    }
+
+    function _relId(string memory ns, string memory model, string memory version_) internal pure returns (bytes32) {
+        return keccak256(bytes(string.concat(ns, "/", model, "/", version_)));
+    }
+
+    function _modelId(string memory ns, string memory model) internal pure returns (bytes32) {
+        return keccak256(bytes(string.concat(ns, "/", model)));
+    }
+
+    function _err(bytes4 selector, bytes32 a) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(selector, a);
+    }
+
+    function _invalidName(IModelRegistry.NameKind kind, string memory name) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IModelRegistry.InvalidName.selector, kind, name);
+    }
+
+    function _notController(address account) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(IModelRegistry.NotNamespaceController.selector, nsId, account, ALICE);
+    }
+
+    /// @dev `n` copies of byte `c`.
+    function _repeat(bytes1 c, uint256 n) internal pure returns (string memory) {
+        bytes memory b = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            b[i] = c;
+        }
+        return string(b);
+    }
+
+    // ---- assertions ---------------------------------------------------------------------------
+
+    function _eq(bytes32 actual, bytes32 expected, string memory what) internal pure {
+        if (actual != expected) revert AssertionFailed(what, actual, expected);
+    }
+
+    function _eq(uint256 actual, uint256 expected, string memory what) internal pure {
+        if (actual != expected) revert AssertionFailed(what, bytes32(actual), bytes32(expected));
+    }
+
+    function _eq(address actual, address expected, string memory what) internal pure {
+        if (actual != expected) {
+            revert AssertionFailed(what, bytes32(uint256(uint160(actual))), bytes32(uint256(uint160(expected))));
+        }
+    }
+
+    function _eq(string memory actual, string memory expected, string memory what) internal pure {
+        if (keccak256(bytes(actual)) != keccak256(bytes(expected))) {
+            revert AssertionFailedString(what, actual, expected);
+        }
+    }
+
+    function _true(bool condition, string memory what) internal pure {
+        if (!condition) revert AssertionFailed(what, bytes32(0), bytes32(uint256(1)));
+    }
+}
