@@ -32,6 +32,18 @@ pragma solidity ^0.8.28;
  * Every state change emits exactly one past-tense event, right after the change, carrying
  * every string an indexer needs (names arrive as strings in the event that creates the thing;
  * later events refer to it by id and repeat the namespace string where the contract has it).
+ *
+ * Storage versus events, for releases: storage holds only what on-chain checks and
+ * first-writer-wins need, because each new storage slot is the largest cost of {publishRelease}.
+ * A release stores its manifest digest (non-zero, so it also marks the release as published),
+ * the head of its weights digest's list (for {releasesByWeights}) and, once revoked, its
+ * revocation time. Its names, namespace id, weights digest, signer, publisher and publish time
+ * live in its {ReleasePublished} event: logs are immutable and part of consensus (receipts), so
+ * a verifier reads them from there (an indexer, or `eth_getLogs` filtered by the indexed
+ * `releaseId` or `weightsDigest`) and recomputes the ids from the names. The signer check itself
+ * stays on chain: a release is accepted only if its signer is an active key of the namespace at
+ * that block, which is what makes "a signature is judged against the key set at anchoring time"
+ * hold without storing the time.
  */
 interface IModelRegistry {
     // ------------------------------------------------------------------------------------------
@@ -62,14 +74,11 @@ interface IModelRegistry {
         uint64 validUntil;
     }
 
-    /// @notice A published release. `publishedAt == 0` means the release does not exist;
-    /// `revokedAt == 0` means not revoked. The signer's DID hash is carried by {ReleasePublished} only.
-    struct Release {
+    /// @notice What the chain stores about a release. `manifestDigest == 0` means the release
+    /// was never published; `revokedAt == 0` means not revoked. Everything else about it (names,
+    /// namespace id, weights digest, signer, publisher, publish time) is in its {ReleasePublished} event.
+    struct ReleaseRecord {
         bytes32 manifestDigest;
-        bytes32 weightsDigest;
-        bytes32 namespaceId;
-        bytes32 modelId;
-        uint64 publishedAt;
         uint64 revokedAt;
     }
 
@@ -114,7 +123,10 @@ interface IModelRegistry {
     /// @notice The key `didHash` no longer signs for `namespace` from `validUntil` on (history is kept).
     event SignerRemoved(bytes32 indexed namespaceId, bytes32 indexed didHash, string namespace, uint64 validUntil);
 
-    /// @notice `publisher` anchored `namespace/model/version` with its digests, signed by the key `signerDidHash`.
+    /// @notice `publisher` anchored `namespace/model/version` with its digests, signed by the key
+    /// `signerDidHash`. This event is the only record of the names, the weights digest, the signer,
+    /// the publisher and `publishedAt` (storage keeps the manifest digest and the weights lookup;
+    /// see "Storage versus events" above).
     event ReleasePublished(
         bytes32 indexed releaseId,
         bytes32 indexed namespaceId,
@@ -205,8 +217,9 @@ interface IModelRegistry {
     /// @notice A release needs a non-zero manifest digest and a non-zero weights digest.
     error ZeroDigest(bytes32 releaseId, bytes32 manifestDigest, bytes32 weightsDigest);
 
-    /// @notice The release was already published (first writer wins) with these values.
-    error ReleaseExists(bytes32 releaseId, bytes32 manifestDigest, bytes32 weightsDigest, uint64 publishedAt);
+    /// @notice The release was already published (first writer wins) with this manifest digest
+    /// (its other values are in its {ReleasePublished} event).
+    error ReleaseExists(bytes32 releaseId, bytes32 manifestDigest);
 
     /// @notice No release has this id.
     error UnknownRelease(bytes32 releaseId);
@@ -324,7 +337,7 @@ interface IModelRegistry {
      * `validFrom <= timestamp && (validUntil == 0 || timestamp < validUntil)` for an added key.
      * @param nsId The namespace id.
      * @param didHash `keccak256(bytes(did))`.
-     * @param timestamp The time to judge at (e.g. a release's `publishedAt`).
+     * @param timestamp The time to judge at (e.g. a release's `publishedAt`, from {ReleasePublished}).
      */
     function isSignerAt(bytes32 nsId, bytes32 didHash, uint64 timestamp) external view returns (bool);
 
@@ -334,6 +347,8 @@ interface IModelRegistry {
 
     /**
      * @notice Anchors the release `ns/model/version` (first writer wins; never re-pointed).
+     * Stores the manifest digest under the release id and puts the release at the head of the
+     * weights digest's list; everything else is recorded by the {ReleasePublished} event.
      * @param ns The namespace name.
      * @param model The model name.
      * @param version_ The version name.
@@ -361,24 +376,34 @@ interface IModelRegistry {
     ) external returns (bytes32 relId);
 
     /**
-     * @notice Revokes a release for good (it stays readable, with `revokedAt` set).
-     * @param relId The release id.
+     * @notice Revokes the release `ns/model/version` for good (it stays readable and listed, with
+     * `revokedAt` set; its name can never be published again).
+     * @param ns The namespace name.
+     * @param model The model name.
+     * @param version_ The version name.
      * @param reason Free text for people (not checked; may be empty).
      *
      * Requirements:
-     * - the release exists, else {UnknownRelease};
-     * - the caller controls its namespace now, else {NotNamespaceController};
+     * - the caller controls the namespace now ({UnknownNamespace}, {NotNamespaceController});
+     * - the release was published, else {UnknownRelease} (names are not re-checked: an invalid
+     *   name can never have been published);
      * - it is not revoked yet, else {ReleaseAlreadyRevoked}.
      *
      * Emits {ReleaseRevoked}.
      */
-    function revokeRelease(bytes32 relId, string calldata reason) external;
+    function revokeRelease(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        string calldata reason
+    ) external;
 
     /**
-     * @notice A release's record; all zero if it does not exist (`publishedAt == 0`).
+     * @notice What the chain stores about a release: its manifest digest and revocation time;
+     * both zero if it was never published. The rest is in its {ReleasePublished} event.
      * @param relId The release id.
      */
-    function release(bytes32 relId) external view returns (Release memory);
+    function release(bytes32 relId) external view returns (ReleaseRecord memory);
 
     /**
      * @notice Every release that anchored `weightsDigest`, in publish order (revoked ones included),
@@ -446,13 +471,20 @@ interface IModelRegistry {
     function operator(bytes32 scopeId, bytes32 operatorDidHash) external view returns (Operator memory);
 
     /**
-     * @notice Whether the operator may serve the release now: the release exists and the operator
-     * is authorised (not expired, not revoked) on the release or on the release's model.
-     * Release revocation is not considered here (read {release}).
-     * @param relId The release id.
+     * @notice Whether the operator may serve the release `ns/model/version` now: the release was
+     * published and is not revoked, and the operator is authorised (not expired, not revoked) on
+     * the release or on its model.
+     * @param ns The namespace name.
+     * @param model The model name.
+     * @param version_ The version name (an empty one names no release: false).
      * @param operatorDidHash `keccak256(bytes(operatorDid))`.
      */
-    function isOperatorAuthorized(bytes32 relId, bytes32 operatorDidHash) external view returns (bool);
+    function isOperatorAuthorized(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        bytes32 operatorDidHash
+    ) external view returns (bool);
 
     // ------------------------------------------------------------------------------------------
     // Endorsements

@@ -9,44 +9,39 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * endorsements. No owner, no upgrade path, no fees: every write is gated only by namespace control
  * (or, for endorsements, by being the endorser). See {IModelRegistry} for ids, name rules and events.
  *
- * Storage is laid out for the cost of {publishRelease}, the hot path: a release takes four full
- * slots (manifest digest, weights digest, model id, and one packed slot holding both times and the
- * namespace's index), plus the head of its weights list. Strings are never stored per release: the
- * events carry them. The namespace name is stored once, at claim time, so that later events about the
- * namespace can repeat it.
+ * Storage is laid out for the cost of {publishRelease}, the hot path, where each new slot costs
+ * 22,100 gas: a first publish writes exactly two slots, the manifest digest under the release id
+ * (non-zero, so it doubles as the existence marker for first-writer-wins) and the release id as the
+ * new head of its weights digest's list. Publishing weights that already have releases writes one
+ * more slot, the link to the previous head. Revocation writes its own slot when it happens. Names,
+ * namespace id, weights digest, signer, publisher and publish time are not stored per release: the
+ * immutable {ReleasePublished} event carries them (see "Storage versus events" in {IModelRegistry}).
+ * The namespace name is stored once, at claim time, so that later events about the namespace can
+ * repeat it.
  */
 contract ModelRegistry is IModelRegistry {
     // ------------------------------------------------------------------------------------------
     // Storage
     // ------------------------------------------------------------------------------------------
 
-    /// @dev A namespace. `controller` and `index` share one slot, read together by every guard.
+    /// @dev A namespace. `controller` is alone in the first slot: the one read of every guard.
     struct NamespaceRecord {
         address controller; // address(0): unclaimed
-        uint64 index; // 1-based position in `_namespaceIds`, fixed at claim time
         address pendingController; // address(0): no transfer pending
         string name;
     }
 
-    /// @dev A release. Slot 3 packs both times with the namespace index (a namespace id costs a full slot).
-    /// `previousSameWeights` links the releases of one weights digest, newest first; it stays
-    /// unwritten (zero) for the first release of a digest.
-    struct ReleaseRecord {
-        bytes32 manifestDigest;
-        bytes32 weightsDigest;
-        bytes32 modelId; // for model-scoped operators
-        uint64 publishedAt; // 0: no such release
-        uint64 revokedAt;
-        uint64 namespaceIndex;
-        bytes32 previousSameWeights;
-    }
-
-    uint64 private _namespaceCount;
     mapping(bytes32 namespaceId => NamespaceRecord) private _namespaces;
-    mapping(uint64 namespaceIndex => bytes32 namespaceId) private _namespaceIds;
     mapping(bytes32 namespaceId => mapping(bytes32 didHash => Signer)) private _signers;
-    mapping(bytes32 releaseId => ReleaseRecord) private _releases;
-    mapping(bytes32 weightsDigest => bytes32 releaseId) private _lastReleaseByWeights;
+    /// @dev Zero: never published (publishRelease refuses a zero manifest digest).
+    mapping(bytes32 releaseId => bytes32 manifestDigest) private _releases;
+    /// @dev Zero: not revoked. Written by revokeRelease only, so publishing never pays for it.
+    mapping(bytes32 releaseId => uint64 revokedAt) private _revokedAt;
+    /// @dev The releases of one weights digest form a list, newest first: the head is here and each
+    /// release links to the one published before it. The link stays unwritten (zero, the end of the
+    /// list) for the first release of a digest, so a first publish writes no third slot.
+    mapping(bytes32 weightsDigest => bytes32 releaseId) private _byWeights;
+    mapping(bytes32 releaseId => bytes32 olderReleaseId) private _nextSameWeights;
     mapping(bytes32 scopeId => mapping(bytes32 operatorDidHash => Operator)) private _operators;
     mapping(bytes32 releaseId => mapping(address endorser => mapping(bytes32 kindHash => Endorsement))) private
         _endorsements;
@@ -74,11 +69,8 @@ contract ModelRegistry is IModelRegistry {
         nsId = keccak256(bytes(ns));
         NamespaceRecord storage rec = _namespaces[nsId];
         if (rec.controller != address(0)) revert NamespaceTaken(nsId, rec.controller);
-        uint64 index = ++_namespaceCount;
         rec.controller = msg.sender;
-        rec.index = index;
         rec.name = ns;
-        _namespaceIds[index] = nsId;
         emit NamespaceClaimed(nsId, msg.sender, ns);
     }
 
@@ -165,35 +157,34 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function revokeRelease(bytes32 relId, string calldata reason) external {
-        ReleaseRecord storage r = _releases[relId];
-        if (r.publishedAt == 0) revert UnknownRelease(relId);
-        bytes32 nsId = _namespaceIds[r.namespaceIndex];
+    function revokeRelease(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        string calldata reason
+    ) external {
+        bytes32 nsId = keccak256(bytes(ns));
         _checkController(nsId);
-        if (r.revokedAt != 0) revert ReleaseAlreadyRevoked(relId, r.revokedAt);
+        // Names are not re-checked: an invalid name can never have been published (UnknownRelease).
+        bytes32 relId = _releaseId(ns, model, version_);
+        if (_releases[relId] == 0) revert UnknownRelease(relId);
+        uint64 revokedAt = _revokedAt[relId];
+        if (revokedAt != 0) revert ReleaseAlreadyRevoked(relId, revokedAt);
         uint64 now_ = _now();
-        r.revokedAt = now_;
+        _revokedAt[relId] = now_;
         emit ReleaseRevoked(relId, nsId, reason, now_);
     }
 
     /// @inheritdoc IModelRegistry
-    function release(bytes32 relId) external view returns (Release memory) {
-        ReleaseRecord storage r = _releases[relId];
-        return Release({
-            manifestDigest: r.manifestDigest,
-            weightsDigest: r.weightsDigest,
-            namespaceId: _namespaceIds[r.namespaceIndex], // index 0 is never assigned: zero for no release
-            modelId: r.modelId,
-            publishedAt: r.publishedAt,
-            revokedAt: r.revokedAt
-        });
+    function release(bytes32 relId) external view returns (ReleaseRecord memory) {
+        return ReleaseRecord({manifestDigest: _releases[relId], revokedAt: _revokedAt[relId]});
     }
 
     /// @inheritdoc IModelRegistry
     function releasesByWeights(bytes32 weightsDigest) external view returns (bytes32[] memory ids) {
-        bytes32 last = _lastReleaseByWeights[weightsDigest];
+        bytes32 head = _byWeights[weightsDigest];
         uint256 count;
-        for (bytes32 id = last; id != 0; id = _releases[id].previousSameWeights) {
+        for (bytes32 id = head; id != 0; id = _nextSameWeights[id]) {
             // Bounded by the number of releases ever published: cannot overflow.
             unchecked {
                 ++count;
@@ -201,7 +192,7 @@ contract ModelRegistry is IModelRegistry {
         }
         ids = new bytes32[](count);
         // The list runs newest first: fill from the end to return publish order.
-        for (bytes32 id = last; id != 0; id = _releases[id].previousSameWeights) {
+        for (bytes32 id = head; id != 0; id = _nextSameWeights[id]) {
             // One decrement per element counted above: never below zero.
             unchecked {
                 --count;
@@ -259,11 +250,16 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function isOperatorAuthorized(bytes32 relId, bytes32 operatorDidHash) external view returns (bool) {
-        ReleaseRecord storage r = _releases[relId];
-        if (r.publishedAt == 0) return false;
+    function isOperatorAuthorized(
+        string calldata ns,
+        string calldata model,
+        string calldata version_,
+        bytes32 operatorDidHash
+    ) external view returns (bool) {
+        bytes32 relId = _releaseId(ns, model, version_);
+        if (_releases[relId] == 0 || _revokedAt[relId] != 0) return false;
         return _isOperatorActive(_operators[relId][operatorDidHash])
-            || _isOperatorActive(_operators[r.modelId][operatorDidHash]);
+            || _isOperatorActive(_operators[_modelId(ns, model)][operatorDidHash]);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -272,7 +268,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function endorse(bytes32 relId, string calldata kind, bytes32 dataDigest) external {
-        if (_releases[relId].publishedAt == 0) revert UnknownRelease(relId);
+        if (_releases[relId] == 0) revert UnknownRelease(relId);
         _checkName(NameKind.EndorsementKind, kind, _PRINTABLE_CHARS, _MAX_NAME_LENGTH);
         bytes32 kindHash = keccak256(bytes(kind));
         Endorsement storage e = _endorsements[relId][msg.sender][kindHash];
@@ -346,26 +342,24 @@ contract ModelRegistry is IModelRegistry {
         bytes32 weightsDigest,
         bytes32 signerDidHash
     ) private returns (bytes32 relId) {
-        uint64 nsIndex = _checkController(nsId).index;
+        _checkController(nsId);
         _checkName(NameKind.Model, model, _MODEL_CHARS, _MAX_NAME_LENGTH);
         _checkName(NameKind.Version, version_, _PRINTABLE_CHARS, _MAX_NAME_LENGTH);
         relId = _releaseId(ns, model, version_);
         if (manifestDigest == 0 || weightsDigest == 0) revert ZeroDigest(relId, manifestDigest, weightsDigest);
 
-        ReleaseRecord storage r = _releases[relId];
-        if (r.publishedAt != 0) revert ReleaseExists(relId, r.manifestDigest, r.weightsDigest, r.publishedAt);
+        bytes32 existing = _releases[relId];
+        if (existing != 0) revert ReleaseExists(relId, existing);
         if (!_isSignerAt(_signers[nsId][signerDidHash], _now())) {
             revert InactiveSigner(nsId, signerDidHash, _now());
         }
 
-        r.manifestDigest = manifestDigest;
-        r.weightsDigest = weightsDigest;
-        r.modelId = _modelId(ns, model);
-        r.publishedAt = _now();
-        r.namespaceIndex = nsIndex;
-        bytes32 previous = _lastReleaseByWeights[weightsDigest];
-        if (previous != 0) r.previousSameWeights = previous;
-        _lastReleaseByWeights[weightsDigest] = relId;
+        // The two slots of a first publish: the record (non-zero: manifestDigest was checked above)...
+        _releases[relId] = manifestDigest;
+        // ...and the new head of the weights list, linked to the old head only if there is one.
+        bytes32 previous = _byWeights[weightsDigest];
+        if (previous != 0) _nextSameWeights[relId] = previous;
+        _byWeights[weightsDigest] = relId;
     }
 
     function _emitReleasePublished(

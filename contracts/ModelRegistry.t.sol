@@ -293,23 +293,42 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.prank(ALICE);
         bytes32 returned = registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
         _eq(returned, rel, "returned id");
-        IModelRegistry.Release memory r = registry.release(rel);
+        IModelRegistry.ReleaseRecord memory r = registry.release(rel);
         _eq(r.manifestDigest, MANIFEST, "manifest");
-        _eq(r.weightsDigest, WEIGHTS, "weights");
-        _eq(r.namespaceId, nsId, "namespace");
-        _eq(r.modelId, _modelId(NS, MODEL), "model");
-        _eq(r.publishedAt, T0 + 7, "publishedAt");
         _eq(r.revokedAt, 0, "revokedAt");
         bytes32[] memory byWeights = registry.releasesByWeights(WEIGHTS);
         _eq(byWeights.length, 1, "by weights");
         _eq(byWeights[0], rel, "by weights[0]");
     }
 
+    /// The storage budget of the hot path: a first publish of new weights writes exactly two slots
+    /// (the record and the weights list head); weights that already have a release add only the link.
+    function test_publishRelease_writes_two_slots_and_a_third_only_for_known_weights() public {
+        vm.record();
+        _publish(MODEL, VERSION, WEIGHTS);
+        (, bytes32[] memory writes) = vm.accesses(address(registry));
+        _eq(writes.length, 2, "slots written, new weights");
+
+        vm.record();
+        _publish(MODEL, "1.0.1", keccak256("other weights"));
+        (, writes) = vm.accesses(address(registry));
+        _eq(writes.length, 2, "slots written, other new weights");
+
+        vm.record();
+        _publish(MODEL, "1.0.0-copy", WEIGHTS);
+        (, writes) = vm.accesses(address(registry));
+        _eq(writes.length, 3, "slots written, known weights");
+    }
+
     function test_publishRelease_accepts_boundary_names() public {
         _publish("a", "1", keccak256("w1"));
         _publish(_repeat("m", 64), _repeat("~", 64), keccak256("w2"));
         _publish("a._-z09", "!v/1.0+build~x", keccak256("w3"));
-        _true(registry.release(_relId(NS, "a._-z09", "!v/1.0+build~x")).publishedAt == T0, "published");
+        _eq(
+            registry.release(_relId(NS, "a._-z09", "!v/1.0+build~x")).manifestDigest,
+            _manifestOf("a._-z09", "!v/1.0+build~x"),
+            "published"
+        );
     }
 
     function test_publishRelease_reverts_for_non_controller_and_unknown_namespace() public {
@@ -358,15 +377,19 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
         vm.warp(T0 + 1000);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST, WEIGHTS, T0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST));
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, keccak256("other"), keccak256("other"), didHash);
         // Revoking does not free the name.
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "bad build");
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST, WEIGHTS, T0));
+        registry.revokeRelease(NS, MODEL, VERSION, "bad build");
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST));
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
+        // Nothing moved: same record, listed once, and the other weights were never linked.
+        _eq(registry.release(rel).manifestDigest, MANIFEST, "manifest kept");
+        _eq(registry.releasesByWeights(WEIGHTS).length, 1, "listed once");
+        _eq(registry.releasesByWeights(keccak256("other")).length, 0, "other weights not listed");
     }
 
     function test_publishRelease_reverts_unless_signer_active_now() public {
@@ -415,61 +438,76 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         _eq(ids[1], real, "real");
         _eq(ids[2], requant, "third");
         _eq(registry.releasesByWeights(keccak256("other weights")).length, 1, "other");
+        _eq(registry.releasesByWeights(keccak256("never published")).length, 0, "unknown weights");
     }
 
     function test_revokeRelease_sets_revokedAt_and_emits() public {
         bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        bytes32 sibling = _publish(MODEL, "1.0.0-copy", WEIGHTS);
         vm.warp(T0 + 60);
         vm.expectEmit(address(registry));
         emit IModelRegistry.ReleaseRevoked(rel, nsId, "weights leaked with a backdoor", T0 + 60);
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "weights leaked with a backdoor");
-        IModelRegistry.Release memory r = registry.release(rel);
+        registry.revokeRelease(NS, MODEL, VERSION, "weights leaked with a backdoor");
+        IModelRegistry.ReleaseRecord memory r = registry.release(rel);
         _eq(r.revokedAt, T0 + 60, "revokedAt");
-        _eq(r.publishedAt, T0, "publishedAt kept");
-        _eq(r.weightsDigest, WEIGHTS, "weights kept");
-        _eq(registry.releasesByWeights(WEIGHTS).length, 1, "still listed");
+        _eq(r.manifestDigest, _manifestOf(MODEL, VERSION), "manifest kept");
+        _eq(registry.release(sibling).revokedAt, 0, "same weights, other release untouched");
+        bytes32[] memory ids = registry.releasesByWeights(WEIGHTS);
+        _eq(ids.length, 2, "still listed");
+        _eq(ids[0], rel, "still first");
     }
 
     function test_revokeRelease_reverts() public {
-        bytes32 unknown = keccak256("nobody/x/1");
-        vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, unknown));
+        bytes32 rel = _relId(NS, MODEL, VERSION);
+        vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, rel));
         vm.prank(ALICE);
-        registry.revokeRelease(unknown, "");
+        registry.revokeRelease(NS, MODEL, VERSION, "");
+        // Invalid names are not re-checked: they can never have been published.
+        vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, _relId(NS, "Bad Model", "")));
+        vm.prank(ALICE);
+        registry.revokeRelease(NS, "Bad Model", "", "");
 
-        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        _publish(MODEL, VERSION, WEIGHTS);
         vm.expectRevert(_notController(BOB));
         vm.prank(BOB);
-        registry.revokeRelease(rel, "");
+        registry.revokeRelease(NS, MODEL, VERSION, "");
+        vm.expectRevert(_err(IModelRegistry.UnknownNamespace.selector, keccak256("nobody")));
+        vm.prank(ALICE);
+        registry.revokeRelease("nobody", MODEL, VERSION, "");
 
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "");
+        registry.revokeRelease(NS, MODEL, VERSION, "");
         vm.warp(T0 + 1);
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ReleaseAlreadyRevoked.selector, rel, T0));
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "again");
+        registry.revokeRelease(NS, MODEL, VERSION, "again");
+    }
+
+    /// Control is checked first: any other account gets NotNamespaceController, published or not.
+    function test_revokeRelease_checks_control_before_existence() public {
+        vm.expectRevert(_notController(BOB));
+        vm.prank(BOB);
+        registry.revokeRelease(NS, MODEL, "9.9.9", "");
     }
 
     function test_revokeRelease_follows_namespace_control() public {
-        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        _publish(MODEL, VERSION, WEIGHTS);
         vm.prank(ALICE);
         registry.transferNamespace(nsId, BOB);
         vm.prank(BOB);
         registry.acceptNamespace(nsId);
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NotNamespaceController.selector, nsId, ALICE, BOB));
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "");
+        registry.revokeRelease(NS, MODEL, VERSION, "");
         vm.prank(BOB);
-        registry.revokeRelease(rel, "new owner");
+        registry.revokeRelease(NS, MODEL, VERSION, "new owner");
+        _eq(registry.release(_relId(NS, MODEL, VERSION)).revokedAt, T0, "revoked");
     }
 
     function test_release_of_unknown_id_is_zero() public view {
-        IModelRegistry.Release memory r = registry.release(keccak256("nothing"));
+        IModelRegistry.ReleaseRecord memory r = registry.release(keccak256("nothing"));
         _eq(r.manifestDigest, 0, "manifest");
-        _eq(r.weightsDigest, 0, "weights");
-        _eq(r.namespaceId, 0, "namespace");
-        _eq(r.modelId, 0, "model");
-        _eq(r.publishedAt, 0, "publishedAt");
         _eq(r.revokedAt, 0, "revokedAt");
     }
 
@@ -480,25 +518,25 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     function test_authorizeOperator_model_scope_covers_every_version() public {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         bytes32 mid = _modelId(NS, MODEL);
-        bytes32 v1 = _publish(MODEL, "1", keccak256("w1"));
+        _publish(MODEL, "1", keccak256("w1"));
         vm.expectEmit(address(registry));
         emit IModelRegistry.OperatorAuthorized(mid, nsId, op, NS, MODEL, "", OPERATOR_DID, T0 + 3600);
         vm.prank(ALICE);
         bytes32 scope = registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 3600);
         _eq(scope, mid, "scope");
-        bytes32 v2 = _publish(MODEL, "2", keccak256("w2"));
-        bytes32 otherModel = _publish("other", "1", keccak256("w3"));
+        _publish(MODEL, "2", keccak256("w2"));
+        _publish("other", "1", keccak256("w3"));
         IModelRegistry.Operator memory o = registry.operator(mid, op);
         _eq(o.expiresAt, T0 + 3600, "expiresAt");
         _eq(o.revokedAt, 0, "revokedAt");
-        _true(registry.isOperatorAuthorized(v1, op), "v1");
-        _true(registry.isOperatorAuthorized(v2, op), "v2 published later");
-        _true(!registry.isOperatorAuthorized(otherModel, op), "other model");
-        _true(!registry.isOperatorAuthorized(v1, keccak256("did:key:other")), "other operator");
+        _true(registry.isOperatorAuthorized(NS, MODEL, "1", op), "v1");
+        _true(registry.isOperatorAuthorized(NS, MODEL, "2", op), "v2 published later");
+        _true(!registry.isOperatorAuthorized(NS, "other", "1", op), "other model");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, "1", keccak256("did:key:other")), "other operator");
         vm.warp(T0 + 3599);
-        _true(registry.isOperatorAuthorized(v1, op), "last second");
+        _true(registry.isOperatorAuthorized(NS, MODEL, "1", op), "last second");
         vm.warp(T0 + 3600);
-        _true(!registry.isOperatorAuthorized(v1, op), "expired");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, "1", op), "expired");
     }
 
     function test_authorizeOperator_release_scope_covers_only_that_release() public {
@@ -509,11 +547,11 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         emit IModelRegistry.OperatorAuthorized(rel, nsId, op, NS, MODEL, VERSION, OPERATOR_DID, T0 + 10);
         vm.prank(ALICE);
         _eq(registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 10), rel, "scope");
-        _true(!registry.isOperatorAuthorized(rel, op), "no release yet");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "no release yet");
         _publish(MODEL, VERSION, WEIGHTS);
-        bytes32 other = _publish(MODEL, "1.0.1", keccak256("w2"));
-        _true(registry.isOperatorAuthorized(rel, op), "release");
-        _true(!registry.isOperatorAuthorized(other, op), "other version");
+        _publish(MODEL, "1.0.1", keccak256("w2"));
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "release");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, "1.0.1", op), "other version");
         _eq(registry.operator(rel, op).expiresAt, T0 + 10, "expiresAt");
     }
 
@@ -525,14 +563,14 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 5);
         _eq(registry.operator(rel, op).expiresAt, T0 + 5, "shortened");
         registry.revokeOperator(NS, MODEL, VERSION, op);
-        _true(!registry.isOperatorAuthorized(rel, op), "revoked");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "revoked");
         vm.warp(T0 + 2);
         registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
         vm.stopPrank();
         IModelRegistry.Operator memory o = registry.operator(rel, op);
         _eq(o.expiresAt, T0 + 100, "expiresAt");
         _eq(o.revokedAt, 0, "unrevoked");
-        _true(registry.isOperatorAuthorized(rel, op), "authorised again");
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "authorised again");
     }
 
     function test_authorizeOperator_reverts() public {
@@ -564,7 +602,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     function test_revokeOperator_records_and_emits() public {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         bytes32 mid = _modelId(NS, MODEL);
-        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        _publish(MODEL, VERSION, WEIGHTS);
         vm.prank(ALICE);
         registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
         vm.warp(T0 + 20);
@@ -575,18 +613,18 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         IModelRegistry.Operator memory o = registry.operator(mid, op);
         _eq(o.expiresAt, T0 + 100, "expiresAt kept");
         _eq(o.revokedAt, T0 + 20, "revokedAt");
-        _true(!registry.isOperatorAuthorized(rel, op), "revoked");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "revoked");
     }
 
     function test_revokeOperator_of_model_scope_keeps_release_scope() public {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
-        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        _publish(MODEL, VERSION, WEIGHTS);
         vm.startPrank(ALICE);
         registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
         registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
         registry.revokeOperator(NS, MODEL, "", op);
         vm.stopPrank();
-        _true(registry.isOperatorAuthorized(rel, op), "release scope still holds");
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "release scope still holds");
     }
 
     function test_revokeOperator_reverts() public {
@@ -616,8 +654,23 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         vm.prank(ALICE);
         registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
-        _true(!registry.isOperatorAuthorized(_relId(NS, MODEL, "9.9.9"), op), "unpublished");
-        _true(!registry.isOperatorAuthorized(_modelId(NS, MODEL), op), "a model id is not a release");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, "9.9.9", op), "unpublished");
+        _true(!registry.isOperatorAuthorized(NS, MODEL, "", op), "an empty version names no release");
+        _true(!registry.isOperatorAuthorized("nobody", MODEL, VERSION, op), "unknown namespace");
+    }
+
+    function test_isOperatorAuthorized_is_false_once_the_release_is_revoked() public {
+        bytes32 op = keccak256(bytes(OPERATOR_DID));
+        _publish(MODEL, VERSION, WEIGHTS);
+        _publish(MODEL, "1.0.1", keccak256("w2"));
+        vm.startPrank(ALICE);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "before");
+        registry.revokeRelease(NS, MODEL, VERSION, "recalled");
+        vm.stopPrank();
+        _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "revoked release, both scopes active");
+        _true(registry.isOperatorAuthorized(NS, MODEL, "1.0.1", op), "other version unaffected");
     }
 
     // =============================================================================================
@@ -672,7 +725,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     function test_endorse_works_on_a_revoked_release() public {
         bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
         vm.prank(ALICE);
-        registry.revokeRelease(rel, "");
+        registry.revokeRelease(NS, MODEL, VERSION, "");
         vm.prank(CAROL);
         registry.endorse(rel, "incident.reviewed", 0);
     }
@@ -738,12 +791,14 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     // =============================================================================================
 
     /// Gas of a first publish with fresh weights and cold storage, seen from the calling contract
-    /// (includes encoding the call; measured 134,633 with solc 0.8.37, optimizer 200 runs, cancun).
+    /// (includes encoding the call; measured 67,704 with solc 0.8.37, optimizer 200 runs, cancun;
+    /// the same call is 83,939 as a whole transaction, 0.47x an EAS attest). A third stored slot
+    /// would cost 22,100 more: see also test_publishRelease_writes_two_slots_and_a_third_only_for_known_weights.
     function test_gas_publishRelease_stays_within_budget() public {
         vm.prank(ALICE);
         uint256 before = gasleft();
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
         uint256 used = before - gasleft();
-        if (used > 137_000) revert AssertionFailed("publishRelease gas over budget", bytes32(used), bytes32(0));
+        if (used > 69_000) revert AssertionFailed("publishRelease gas over budget", bytes32(used), bytes32(0));
     }
 }

@@ -23,6 +23,8 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
     ) public {
         vm.assume(attacker != ALICE);
         bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        // The manifest digest `_publish` stored, read back before the attack.
+        bytes32 manifest = registry.release(rel).manifestDigest;
         if (pendingTransferToAttacker) {
             vm.prank(ALICE);
             registry.transferNamespace(nsId, attacker);
@@ -45,14 +47,21 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         vm.expectRevert(refused);
         registry.revokeOperator(NS, model, version_, digest);
         vm.expectRevert(refused);
-        registry.revokeRelease(rel, "hijack");
+        registry.revokeRelease(NS, MODEL, VERSION, "hijack");
+        vm.expectRevert(refused);
+        registry.revokeRelease(NS, model, version_, "hijack");
         vm.expectRevert(refused);
         registry.transferNamespace(nsId, attacker);
         vm.stopPrank();
 
         _eq(registry.namespaceInfo(nsId).controller, ALICE, "controller");
-        _eq(registry.release(_relId(NS, MODEL, "9.9.9")).publishedAt, 0, "no release");
+        _eq(registry.release(_relId(NS, MODEL, "9.9.9")).manifestDigest, 0, "no release");
+        bytes32 fuzzedRel = _relId(NS, model, version_);
+        _eq(registry.release(fuzzedRel).manifestDigest, fuzzedRel == rel ? manifest : bytes32(0), "no fuzzed release");
+        _eq(registry.release(rel).manifestDigest, manifest, "release kept");
         _eq(registry.release(rel).revokedAt, 0, "not revoked");
+        _eq(registry.releasesByWeights(WEIGHTS).length, 1, "weights list kept");
+        if (digest != WEIGHTS) _eq(registry.releasesByWeights(digest).length, 0, "fuzzed weights not listed");
         if (keccak256(bytes(did)) != didHash) _eq(registry.signer(nsId, keccak256(bytes(did))).validFrom, 0, "signer");
         _eq(registry.signer(nsId, didHash).validUntil, 0, "signer kept");
         _eq(registry.operator(_modelId(NS, MODEL), keccak256(bytes(OPERATOR_DID))).expiresAt, 0, "operator");
@@ -62,6 +71,9 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
     // A published version never changes
     // =============================================================================================
 
+    /// Whatever comes later (another publish of the same name, a revocation, a new controller with
+    /// its own key, more releases of the same weights), the stored record and the weights list
+    /// keep what the first publish wrote; only `revokedAt` is set, once.
     function testFuzz_a_published_release_never_changes(
         bytes32 manifest2,
         bytes32 weights2,
@@ -74,7 +86,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         bytes32 rel = _relId(NS, MODEL, VERSION);
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
-        bytes memory exists = abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST, WEIGHTS, T0);
+        bytes memory exists = abi.encodeWithSelector(IModelRegistry.ReleaseExists.selector, rel, MANIFEST);
 
         vm.warp(uint256(T0) + later);
         // Non-zero digests reach the existence check; zero ones are refused before it.
@@ -83,10 +95,12 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
             vm.prank(ALICE);
             registry.publishRelease(NS, MODEL, VERSION, manifest2, weights2, didHash);
         }
+        // A later release of the same weights joins the list behind it.
+        bytes32 copy = _publish(MODEL, "1.0.0-copy", WEIGHTS);
         vm.prank(ALICE);
-        registry.revokeRelease(rel, reason);
+        registry.revokeRelease(NS, MODEL, VERSION, reason);
 
-        // Not even a later controller can re-point it.
+        // Not even a later controller can re-point it, or revoke it a second time.
         vm.prank(ALICE);
         registry.transferNamespace(nsId, newController);
         vm.startPrank(newController);
@@ -94,18 +108,20 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         registry.addSigner(nsId, "did:key:new-controller");
         vm.expectRevert(exists);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, keccak256("did:key:new-controller"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.ReleaseAlreadyRevoked.selector, rel, uint64(uint256(T0) + later))
+        );
+        registry.revokeRelease(NS, MODEL, VERSION, reason);
         vm.stopPrank();
 
-        IModelRegistry.Release memory r = registry.release(rel);
+        IModelRegistry.ReleaseRecord memory r = registry.release(rel);
         _eq(r.manifestDigest, MANIFEST, "manifest");
-        _eq(r.weightsDigest, WEIGHTS, "weights");
-        _eq(r.namespaceId, nsId, "namespace");
-        _eq(r.modelId, _modelId(NS, MODEL), "model");
-        _eq(r.publishedAt, T0, "publishedAt");
         _eq(r.revokedAt, uint256(T0) + later, "revokedAt");
         bytes32[] memory ids = registry.releasesByWeights(WEIGHTS);
-        _eq(ids.length, 1, "listed once");
-        _eq(ids[0], rel, "listed");
+        _eq(ids.length, 2, "listed once, then the copy");
+        _eq(ids[0], rel, "still first");
+        _eq(ids[1], copy, "copy second");
+        if (weights2 != WEIGHTS) _eq(registry.releasesByWeights(weights2).length, 0, "never listed elsewhere");
     }
 
     // =============================================================================================
@@ -205,10 +221,11 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
             registry.authorizeOperator(ns, model, "", did, T0 + 1), keccak256(bytes(string.concat(ns, "/", model))), "scope"
         );
         vm.stopPrank();
-        IModelRegistry.Release memory r = registry.release(expectedRel);
-        _eq(r.namespaceId, expectedNs, "stored namespace id");
-        _eq(r.modelId, keccak256(bytes(string.concat(ns, "/", model))), "stored model id");
-        _true(registry.isOperatorAuthorized(expectedRel, expectedDid), "model scope found from release");
+        _eq(registry.release(expectedRel).manifestDigest, MANIFEST, "stored under the release id");
+        bytes32[] memory ids = registry.releasesByWeights(WEIGHTS);
+        _eq(ids.length, 1, "weights list");
+        _eq(ids[0], expectedRel, "weights list holds the release id");
+        _true(registry.isOperatorAuthorized(ns, model, version_, expectedDid), "model scope found from the names");
     }
 
     // =============================================================================================
@@ -230,14 +247,23 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         _true(registry.isSignerAt(nsId, h, t) == (t >= from && t < until), "closed window");
     }
 
-    function testFuzz_operator_holds_until_expiry(uint64 expiresAt, uint64 when, bool modelScope) public {
+    /// An operator holds until its expiry, on either scope, and never for a revoked release.
+    function testFuzz_operator_holds_until_expiry(uint64 expiresAt, uint64 when, bool modelScope, bool recalled)
+        public
+    {
         vm.assume(expiresAt > T0);
-        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
-        vm.prank(ALICE);
+        _publish(MODEL, VERSION, WEIGHTS);
+        vm.startPrank(ALICE);
         registry.authorizeOperator(NS, MODEL, modelScope ? "" : VERSION, OPERATOR_DID, expiresAt);
+        if (recalled) registry.revokeRelease(NS, MODEL, VERSION, "recalled");
+        vm.stopPrank();
         when = when < T0 ? T0 : when;
         vm.warp(when);
-        _true(registry.isOperatorAuthorized(rel, keccak256(bytes(OPERATOR_DID))) == (when < expiresAt), "window");
+        _true(
+            registry.isOperatorAuthorized(NS, MODEL, VERSION, keccak256(bytes(OPERATOR_DID)))
+                == (when < expiresAt && !recalled),
+            "window"
+        );
     }
 
     // =============================================================================================

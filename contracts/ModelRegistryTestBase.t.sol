@@ -14,6 +14,8 @@ interface Vm {
     function expectEmit(address emitter) external;
     function warp(uint256 timestamp) external;
     function assume(bool condition) external;
+    function record() external;
+    function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
 }
 
 /// @dev Shared fixture: a registry, a claimed namespace "smollm" with one signer, and small assertions.
@@ -56,7 +58,12 @@ abstract contract ModelRegistryTestBase {
 
     function _publish(string memory model, string memory version_, bytes32 weights) internal returns (bytes32) {
         vm.prank(ALICE);
-        return registry.publishRelease(NS, model, version_, keccak256(abi.encode(model, version_)), weights, didHash);
+        return registry.publishRelease(NS, model, version_, _manifestOf(model, version_), weights, didHash);
+    }
+
+    /// @dev The manifest digest `_publish` uses for `model`/`version_`.
+    function _manifestOf(string memory model, string memory version_) internal pure returns (bytes32) {
+        return keccak256(abi.encode(model, version_));
     }
 
     function _relId(string memory ns, string memory model, string memory version_) internal pure returns (bytes32) {

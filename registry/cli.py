@@ -369,5 +369,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
 
 
+# The on-chain commands live in their own module; importing it registers them on `app`.
+from registry import cli_chain as _cli_chain  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()

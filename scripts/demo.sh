@@ -1,48 +1,86 @@
 #!/usr/bin/env bash
-# The publisher flow on a real model, with the real CLI, on local defaults.
+# modelseal end to end on a real model, with the real CLI and a real local chain.
 # Run through `make demo`, which installs everything first. Usage: scripts/demo.sh MODEL.gguf
+# Idempotent: the dev chain keeps its state in the data folder, so a second run reuses the
+# namespace and release it finds instead of publishing them again.
 set -euo pipefail
 
 MODEL=${1:?usage: scripts/demo.sh MODEL.gguf}
 DATA=${MODELSEAL_HOME:-.modelseal}
 WORK="$DATA/demo"
 export MODELSEAL_KEYS="$DATA/demo-keys"   # demo keys stay in the data folder, not in ~/.config
+NS=smollm
+REL="$NS/smollm2-135m-instruct/1.0.0"
 mkdir -p "$WORK"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect_status() {  # expect_status N command...: run, show output, require exit status N
+  local want=$1; shift
+  set +e; "$@"; local got=$?; set -e
+  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want from '$*', got $got" >&2; exit 1; fi
+  echo "(exit status $got, as expected)"
+}
+key() { modelseal keys --json | grep -q "\"name\": \"$1\"" || modelseal keygen --name "$1" >/dev/null; }
 
-step "1. a publisher key (did:key, Ed25519) in the demo keystore $MODELSEAL_KEYS"
-if modelseal keys --json | grep -q '"name": "demo-publisher"'; then
-  echo "reusing key demo-publisher"
-else
-  modelseal keygen --name demo-publisher
-fi
+step "1. keys: a publisher (did:key, Ed25519) and an operator, in $MODELSEAL_KEYS"
+key demo-publisher; key demo-operator
 modelseal keys
 
 step "2. hash the SmolLM2 weights (BLAKE3, the value b3sum prints)"
 modelseal hash "$MODEL"
 if command -v b3sum >/dev/null; then echo "b3sum says: $(b3sum "$MODEL")"; fi
 
-step "3. write the release manifest"
-modelseal manifest create "$MODEL" --namespace smollm --model smollm2-135m-instruct --version 1.0.0 \
+step "3. offline: write, sign and verify a manifest (W3C Data Integrity, eddsa-jcs-2022)"
+modelseal manifest create "$MODEL" --namespace "$NS" --model smollm2-135m-instruct --version 1.0.0 \
   --key demo-publisher --license Apache-2.0 -o "$WORK/manifest.json" --force
-
-step "4. sign it (W3C Data Integrity, eddsa-jcs-2022)"
 modelseal sign "$WORK/manifest.json" --key demo-publisher
-
-step "5. verify the signature and re-hash the model against the manifest"
 modelseal verify-manifest "$WORK/manifest.json" --model "$MODEL"
 
-step "6. a copy with one byte changed must fail"
+step "4. the local chain: anvil on 127.0.0.1, state in $DATA/chain, registry deployed once"
+modelseal chain up
+
+step "5. claim the namespace '$NS' and register the publisher key as its signer"
+if modelseal namespace claim "$NS" 2>"$WORK/claim.err"; then
+  modelseal signer add "$NS" --key demo-publisher
+else
+  echo "(already claimed on this chain: $(head -1 "$WORK/claim.err"))"
+fi
+
+step "6. publish $REL: hash -> manifest -> sign -> signer check -> anchor"
+if modelseal show "$REL" >/dev/null 2>&1; then
+  echo "(already published on this chain)"
+else
+  modelseal publish "$MODEL" --namespace "$NS" --model smollm2-135m-instruct --version 1.0.0 \
+    --key demo-publisher --license Apache-2.0
+fi
+
+step "7. authorise the operator key to serve every version of the model for 90 days"
+modelseal operator authorize "$NS/smollm2-135m-instruct" --key demo-operator --expires 90d
+
+step "8. read the release back from the chain"
+modelseal show "$REL"
+
+step "9. a client checks the file it downloaded: which release is it?"
+expect_status 0 modelseal verify "$MODEL"
+
+step "10. a copy with one byte changed (at a random place) is not a registered release"
+cp "$MODEL" "$WORK/tampered.gguf"
+head -c 1 /dev/urandom | dd of="$WORK/tampered.gguf" bs=1 seek=$((RANDOM * 2000 + 1000)) count=1 conv=notrunc status=none
+cmp -s "$MODEL" "$WORK/tampered.gguf" && printf '\xff' | dd of="$WORK/tampered.gguf" bs=1 seek=1000 count=1 conv=notrunc status=none
+expect_status 10 modelseal verify "$WORK/tampered.gguf"
+
+step "11. a release its publisher revoked says so"
 cp "$MODEL" "$WORK/tampered.gguf"
 printf '\x01' | dd of="$WORK/tampered.gguf" bs=1 seek=5000000 count=1 conv=notrunc status=none
-if modelseal verify-manifest "$WORK/manifest.json" --model "$WORK/tampered.gguf"; then
-  echo "BUG: a tampered model verified" >&2; exit 1
-else
-  echo "refused as expected (exit status $?)"
+if ! modelseal show "$NS/smollm2-135m-instruct/1.0.0-rc1" >/dev/null 2>&1; then
+  modelseal publish "$WORK/tampered.gguf" --namespace "$NS" --model smollm2-135m-instruct --version 1.0.0-rc1 \
+    --key demo-publisher >/dev/null
+  modelseal revoke "$NS/smollm2-135m-instruct/1.0.0-rc1" --reason "demo: a pre-release withdrawn by its publisher"
 fi
+expect_status 11 modelseal verify "$WORK/tampered.gguf"
 rm -f "$WORK/tampered.gguf"
 
 step "done"
-echo "signed manifest: $WORK/manifest.json"
 echo "weights digest:  $(modelseal hash "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["weights"])')"
+echo "dev chain:       $(modelseal chain status | head -1)"
+echo "stop it with:    .venv/bin/modelseal chain down   (state is kept; 'modelseal chain up' resumes)"

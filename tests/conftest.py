@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +78,101 @@ def cli(tmp_path: Path) -> CliRun:
         return proc
 
     return run
+
+
+# --- chains ----------------------------------------------------------------------------------
+# The same chain tests run on the in-process EVM (py-evm through eth-tester) and on a real anvil
+# started once per test session; each test deploys its own registry.
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from registry.devchain import anvil_binary
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("anvil") / "anvil.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337"],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    from registry.devchain import DevChain
+
+    probe = DevChain(Path("/nonexistent"), port)
+    for _ in range(200):
+        if probe.rpc_chain_id(timeout=0.2) == 31337:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"anvil exited: {log.read_text()}")
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("anvil did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Chain:
+    """A test chain: a Web3, funded accounts, a clock to move, and a fresh registry per call."""
+
+    def __init__(self, kind: str, w3: Any, accounts: list[Any]) -> None:
+        self.kind = kind
+        self.w3 = w3
+        self.accounts = accounts
+
+    def deploy(self, account_index: int = 0) -> Any:
+        from registry.chain import RegistryClient
+
+        client, _ = RegistryClient.deploy(self.w3, self.accounts[account_index])
+        return client
+
+    def client_for(self, client: Any, account_index: int) -> Any:
+        from registry.chain import RegistryClient
+
+        return RegistryClient(
+            self.w3,
+            client.address,
+            account=self.accounts[account_index],
+            abi=client.abi,
+            deploy_block=client.deploy_block,
+        )
+
+    def advance(self, seconds: int) -> None:
+        """Move the chain's clock forward and mine a block."""
+        if self.kind == "anvil":
+            self.w3.provider.make_request("evm_increaseTime", [seconds])
+            self.w3.provider.make_request("evm_mine", [])
+        else:
+            tester = self.w3.provider.ethereum_tester
+            tester.time_travel(int(self.w3.eth.get_block("latest")["timestamp"]) + seconds)
+            tester.mine_blocks(1)
+
+
+@pytest.fixture(params=["evm", "anvil"])
+def chain(request: pytest.FixtureRequest) -> Chain:
+    from eth_account import Account
+    from web3 import Web3
+
+    from registry.chain import ANVIL_DEV_KEYS
+
+    if request.param == "anvil":
+        w3 = Web3(Web3.HTTPProvider(request.getfixturevalue("anvil_url")))
+        return Chain("anvil", w3, [Account.from_key(k) for k in ANVIL_DEV_KEYS[1:6]])
+    from web3 import EthereumTesterProvider
+
+    w3 = Web3(EthereumTesterProvider())
+    accounts = [Account.create() for _ in range(5)]
+    for acct in accounts:
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": acct.address, "value": 10**21})
+    return Chain("evm", w3, accounts)

@@ -1,0 +1,81 @@
+"""The one shape of every verification answer: a verdict, named checks, and the chain view.
+
+* ``verified`` - every check that could run passed;
+* ``unverified`` - could not prove it (not registered, no identity protocol, a check skipped);
+* ``mismatch`` - proven false (wrong weights, bad signature, unauthorised key);
+* ``revoked`` - the release was revoked by its publisher.
+
+"Unverified" and "mismatch" are different words on purpose: a missing record is not proof of
+fraud. A verdict is computed from its checks by :meth:`Verdict.decide`, fail closed: no checks,
+or any ``error``, never gives ``verified``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "skip", "error"]
+VerdictWord = Literal["verified", "unverified", "mismatch", "revoked"]
+
+EXIT_STATUS: dict[str, int] = {"verified": 0, "mismatch": 1, "unverified": 10, "revoked": 11}
+"""CLI exit status per verdict (2 and 3 stay bad input and chain unreachable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    decisive: Literal["mismatch", "unverified", "revoked"] = "mismatch"
+    """What a ``fail`` of this check means for the verdict."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "evidence": self.evidence}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    chain_id: int
+    registry: str
+    block: int
+    behind: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"chainId": self.chain_id, "registry": self.registry, "block": self.block, "behind": self.behind}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    verdict: VerdictWord
+    checks: tuple[Check, ...]
+    release: str | None
+    chain: ChainView | None
+    subject: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def decide(checks: list[Check]) -> VerdictWord:
+        """Revoked beats mismatch beats unverified; ``verified`` needs at least one pass and no
+        fail or error."""
+        failed = [c for c in checks if c.status == "fail"]
+        if any(c.decisive == "revoked" for c in failed):
+            return "revoked"
+        if any(c.decisive == "mismatch" for c in failed):
+            return "mismatch"
+        if failed or any(c.status == "error" for c in checks) or not any(c.status == "pass" for c in checks):
+            return "unverified"
+        return "verified"
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_STATUS[self.verdict]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "release": self.release,
+            "subject": self.subject,
+            "checks": [c.as_json() for c in self.checks],
+            "chain": self.chain.as_json() if self.chain else None,
+        }
