@@ -1,0 +1,171 @@
+"""The publisher life cycle through the real CLI, on a real anvil started by `modelseal chain up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import _free_port
+
+from registry.chain import ANVIL_DEV_KEYS, UnsafeAccount, account_from_key
+
+REL = "smollm/smollm2-135m-instruct/1.0.0"
+OPERATOR_DID = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+
+
+class Cli:
+    def __init__(self, home: Path, keys: Path, port: int) -> None:
+        self.home, self.keys, self.port = home, keys, port
+
+    def __call__(self, *args: str | Path, account: int | None = None) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "MODELSEAL_HOME": str(self.home),
+            "MODELSEAL_KEYS": str(self.keys),
+            "MODELSEAL_RPC_URL": f"http://127.0.0.1:{self.port}",
+        }
+        env.pop("MODELSEAL_PRIVATE_KEY", None)
+        env.pop("MODELSEAL_DEBUG", None)
+        if account is not None:
+            env["MODELSEAL_PRIVATE_KEY"] = "0x" + ANVIL_DEV_KEYS[account].hex()
+        return subprocess.run(
+            [sys.executable, "-m", "registry", *map(str, args)], capture_output=True, text=True, env=env
+        )
+
+    def ok(self, *args: str | Path, account: int | None = None) -> str:
+        proc = self(*args, account=account)
+        assert proc.returncode == 0, f"{args}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    root = tmp_path_factory.mktemp("cli-chain")
+    runner = Cli(root / "home", root / "keys", _free_port())
+    up = json.loads(runner.ok("chain", "up", "--port", str(runner.port), "--json"))
+    assert up["deployedNow"] is True and up["chainId"] == 31337
+    yield runner
+    runner("chain", "down", "--port", str(runner.port))
+
+
+@pytest.fixture(scope="module")
+def published(cli: Cli, smollm_model: Path) -> Path:
+    cli.ok("keygen", "--name", "publisher")
+    cli.ok("namespace", "claim", "smollm")
+    cli.ok("signer", "add", "smollm", "--key", "publisher")
+    out = json.loads(
+        cli.ok(
+            "publish",
+            smollm_model,
+            "--namespace",
+            "smollm",
+            "--model",
+            "smollm2-135m-instruct",
+            "--version",
+            "1.0.0",
+            "--key",
+            "publisher",
+            "--json",
+        )
+    )
+    assert out["weightsDigest"] == "5f4fa13bfc6dd4a91fd00e22974a9c4e9ed628fd7d7f307398ddf30260d6b2c3"
+    assert out["release"] == REL
+    return smollm_model
+
+
+def test_chain_status_and_restart_keeps_state(cli: Cli, published: Path) -> None:
+    status = json.loads(cli.ok("chain", "status", "--port", str(cli.port), "--json"))
+    assert status["running"] and status["registryHasCode"]
+    cli.ok("chain", "down", "--port", str(cli.port))
+    assert cli("chain", "status", "--port", str(cli.port)).returncode == 3
+    again = json.loads(cli.ok("chain", "up", "--port", str(cli.port), "--json"))
+    assert again["deployedNow"] is False  # the state file brought the registry back
+    assert json.loads(cli.ok("show", REL, "--json"))["published"] is True
+
+
+def test_verify_says_which_release_then_unregistered_then_revoked(cli: Cli, published: Path, tmp_path: Path) -> None:
+    proc = cli("verify", published, "--json")
+    assert proc.returncode == 0, proc.stderr
+    verdict = json.loads(proc.stdout)
+    assert verdict["verdict"] == "verified" and verdict["release"] == REL
+    assert {c["name"]: c["status"] for c in verdict["checks"]} == {
+        "registered": "pass",
+        "not-revoked": "pass",
+        "manifest": "pass",
+        "signatures": "pass",
+    }
+    copy = tmp_path / "copy.gguf"
+    shutil.copy(published, copy)
+    with open(copy, "r+b") as fh:
+        fh.seek(4_000_000)
+        byte = fh.read(1)
+        fh.seek(4_000_000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    proc = cli("verify", copy)
+    assert proc.returncode == 10 and "no release anchors these weights" in proc.stdout
+    cli.ok(
+        "publish",
+        copy,
+        "--namespace",
+        "smollm",
+        "--model",
+        "smollm2-135m-instruct",
+        "--version",
+        "1.0.0-bad",
+        "--key",
+        "publisher",
+    )
+    cli.ok("revoke", "smollm/smollm2-135m-instruct/1.0.0-bad", "--reason", "corrupted upload")
+    proc = cli("verify", copy)
+    assert proc.returncode == 11 and "revoked" in proc.stdout and "corrupted upload" in proc.stdout
+    wrong = cli("verify", copy, "--release", REL)
+    assert wrong.returncode == 1 and "these are not the weights of" in wrong.stdout
+
+
+def test_refusals_are_explained_in_words(cli: Cli, published: Path) -> None:
+    cases = [
+        (("publish", published, "--namespace", "smollm", "--model", "smollm2-135m-instruct", "--version", "1.0.0",
+          "--key", "publisher"), None, "already exists"),
+        (("publish", published, "--namespace", "smollm", "--model", "x", "--version", "2", "--key", "publisher"),
+         2, "does not control namespace 'smollm'"),
+        (("operator", "authorize", "smollm/smollm2-135m-instruct", "--did", OPERATOR_DID),
+         3, "does not control namespace 'smollm'"),
+        (("namespace", "claim", "Smollm"), None, "refuses the namespace 'Smollm'"),
+        (("namespace", "claim", "sm\u043ellm"), None, "refuses the namespace"),  # Cyrillic o
+        (("namespace", "claim", "smollm"), 4, "already owned by"),
+    ]  # fmt: skip
+    for args, account, words in cases:
+        proc = cli(*args, account=account)
+        assert proc.returncode == 4, (args, proc.returncode, proc.stderr)
+        first, hint = proc.stderr.strip().splitlines()[-2:]
+        assert words in first and hint.startswith("hint: "), (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_key_not_a_signer_is_refused_before_sending(cli: Cli, published: Path) -> None:
+    cli.ok("keygen", "--name", "stranger")
+    proc = cli("publish", published, "--namespace", "smollm", "--model", "m", "--version", "1", "--key", "stranger")
+    assert proc.returncode == 4 and "is not an active signer" in proc.stderr
+
+
+def test_operator_and_endorsement_commands(cli: Cli, published: Path, tmp_path: Path) -> None:
+    cli.ok("keygen", "--name", "operator")
+    out = json.loads(cli.ok("operator", "authorize", REL, "--key", "operator", "--expires", "30d", "--json"))
+    assert out["expiresAt"] > 0
+    filing = tmp_path / "filing.txt"
+    filing.write_text("filing 123")
+    assert "endorsed" in cli.ok("endorse", REL, "--kind", "filing.submitted", "--data", filing, account=5)
+    assert "withdrew" in cli.ok("endorse", REL, "--kind", "filing.submitted", "--revoke", account=5)
+    assert "may no longer serve" in cli.ok("operator", "revoke", REL, "--key", "operator")
+
+
+def test_anvil_dev_keys_refused_outside_dev_chains() -> None:
+    with pytest.raises(UnsafeAccount, match="not a dev chain"):
+        account_from_key(ANVIL_DEV_KEYS[0], 1)
+    assert account_from_key(ANVIL_DEV_KEYS[0], 31337).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
