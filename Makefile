@@ -9,9 +9,9 @@ DATA        ?= .modelseal
 SMOLLM_VER  := 0.1.2
 MODEL       := $(DATA)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := b3sum
+APT_PACKAGES := b3sum postgresql-15 chromium chromium-driver
 
-.PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean
+.PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean bench
 
 test: setup lint typecheck soltest pytest
 
@@ -64,6 +64,11 @@ soltest: contracts
 
 pytest: python contracts model
 	MODELSEAL_TEST_MODEL=$(MODEL) $(VENV)/bin/pytest
+
+# --- benchmarks (not tests): every bench/*.py, results written to docs/benchmarks.md ----------
+
+bench: setup
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules artifacts cache $(DATA)

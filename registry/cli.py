@@ -78,13 +78,30 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _hash_with_progress(path: Path, ignore: list[str] | None, follow: bool, quiet: bool) -> ModelDigest:
-    from registry.hashing import DEFAULT_IGNORE, PROGRESS_THRESHOLD, hash_model, model_size
+def _hash_with_progress(
+    path: Path, ignore: list[str] | None, follow: bool, quiet: bool, *, cache: bool = False
+) -> ModelDigest:
+    """Hash a model, with a progress bar by bytes for big models on a terminal.
+
+    Only ``cache=True`` (``modelseal hash`` without ``--no-cache``) lets the hash cache vouch for
+    unchanged files; every other caller reads every byte (docs/hashing.md).
+    """
+    from registry.hashing import DEFAULT_IGNORE, PROGRESS_THRESHOLD, hash_scan, scan_model
 
     rules = tuple(ignore) if ignore else DEFAULT_IGNORE
-    total = model_size(path, ignore=rules, follow_symlinks=follow) if not quiet and sys.stderr.isatty() else 0
-    with console.byte_progress(total, label=f"hashing {path.name}", enabled=total > PROGRESS_THRESHOLD) as tick:
-        return hash_model(path, ignore=rules, follow_symlinks=follow, on_progress=tick)
+    scan = scan_model(path, ignore=rules, follow_symlinks=follow)  # listed once, for the total too
+    store = None
+    if cache:
+        from registry.hashcache import HashCache
+
+        store = HashCache.in_home()
+    total = scan.total_bytes
+    show = not quiet and total > PROGRESS_THRESHOLD
+    with console.byte_progress(total, label=f"hashing {path.name}", enabled=show) as tick:
+        md = hash_scan(scan, on_progress=tick, cache=store)
+    if store is not None and store.problem:
+        console.err.print(f"warning: {store.problem}", markup=False)
+    return md
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -142,34 +159,91 @@ def keys_list(keystore: KeysDirOpt = None, as_json: JsonOpt = False) -> None:
 # --- hashing -------------------------------------------------------------------------------
 
 
-@app.command("hash", epilog="Example: modelseal hash ./SmolLM2-135M-Instruct.Q4_1.gguf --json")
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Read every byte: neither use nor update the hash cache (docs/hashing.md)."),
+]
+CompareOmsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--compare-oms",
+        metavar="SIGNATURE",
+        help="An OpenSSF model_signing signature of this model (e.g. model.sig): show, file by file, whether "
+        "it agrees with modelseal's hash; exit status 1 if not. The OMS signature itself is not verified.",
+    ),
+]
+
+
+@app.command(
+    "hash",
+    epilog="Examples: modelseal hash ./SmolLM2-135M-Instruct.Q4_1.gguf --json  |  "
+    "modelseal hash ./my-model --compare-oms model.sig",
+)
 def hash_cmd(
     path: Annotated[Path, typer.Argument(help="A model file or folder.")],
     as_json: JsonOpt = False,
     ignore: IgnoreOpt = None,
     follow_symlinks: FollowOpt = False,
+    no_cache: NoCacheOpt = False,
+    compare_oms: CompareOmsOpt = None,
 ) -> None:
     """Print the BLAKE3 of every file of a model and its weights digest.
 
     Per-file digests equal `b3sum`; a folder's weights digest is the BLAKE3 of its canonical
-    file list (docs/formats.md).
+    file list (docs/formats.md). Files unchanged since modelseal last read them (same path, size,
+    mtime, ctime, inode, device) are taken from the hash cache in the data folder unless
+    --no-cache; `verify-manifest` never uses it.
     """
-    md = _hash_with_progress(path, ignore, follow_symlinks, as_json)
+    signature = None
+    if compare_oms is not None:
+        from registry.oms import OmsSignature
+
+        signature = OmsSignature.read(compare_oms)  # refuse a bad signature before hashing
+    md = _hash_with_progress(path, ignore, follow_symlinks, as_json, cache=not no_cache)
+    comparison = None
+    if signature is not None:
+        from registry.oms import compare
+
+        comparison = compare(signature, md, path)
     if as_json:
-        _print_json(
-            {
-                "path": str(path),
-                "kind": md.kind,
-                "weights": md.weights.hex,
-                "algorithm": md.weights.algorithm,
-                "ignore": list(md.ignore),
-                "files": [f.as_json() for f in md.files],
-            }
-        )
+        report: dict[str, Any] = {
+            "path": str(path),
+            "kind": md.kind,
+            "weights": md.weights.hex,
+            "algorithm": md.weights.algorithm,
+            "ignore": list(md.ignore),
+            "files": [f.as_json() for f in md.files],
+        }
+        if comparison is not None:
+            report["oms"] = {"signature": str(compare_oms), **comparison.as_json()}
+        _print_json(report)
+        if comparison is not None and not comparison.agrees:
+            raise typer.Exit(1)
         return
-    for f in md.files:
-        console.out.print(f"{f.digest.hex}  {f.path}")
-    console.out.print(f"weights {md.weights.hex}  ({md.kind}, {len(md.files)} files, {md.total_bytes} bytes)")
+    lines = [f"{f.digest.hex}  {f.path}\n" for f in md.files]  # plain writes: names are not markup
+    lines.append(f"weights {md.weights.hex}  ({md.kind}, {len(md.files)} files, {md.total_bytes} bytes)\n")
+    sys.stdout.write("".join(lines))
+    if comparison is None:
+        return
+    sig = comparison.signature
+    sys.stdout.write(
+        f"OMS signature {compare_oms}: model {sig.model_name!r}, {sig.hash_type}, {len(sig.resources)} files "
+        "(its own signature is not verified here; use `model_signing verify`)\n"
+        + "".join(f"  {f.status:<9} {f.path}\n" for f in comparison.files)
+    )
+    counts = comparison.counts()
+    if comparison.agrees:
+        console.out.print(f"[green]agrees[/] with the OMS signature on all {counts['match']} files")
+        return
+    from registry.errors import DigestMismatch
+
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    hint = "these are not the bytes the OMS signature covers"
+    if comparison.suggested_ignore:
+        wanted = list(md.ignore) + [r for r in comparison.suggested_ignore if r not in md.ignore]
+        rules = " ".join(f"--ignore {r!r}" for r in wanted)
+        hint = f"OMS ignored files that modelseal hashed; to hash the same set pass {rules}"
+    raise DigestMismatch(f"{path} does not agree with the OMS signature {compare_oms} ({summary})", hint=hint)
 
 
 # --- manifests -----------------------------------------------------------------------------
@@ -323,7 +397,7 @@ def verify_manifest_cmd(
     results = verify_manifest(manifest, expected_signer=signer)
     problems: list[str] = []
     if model is not None:
-        md = _hash_with_progress(model, list(manifest.weights.ignore) or None, False, as_json)
+        md = _hash_with_progress(model, list(manifest.weights.ignore) or None, False, as_json, cache=False)
         problems = compare_model(manifest, md)
     report = {
         "verified": not problems,
@@ -371,6 +445,18 @@ def main() -> None:
 
 # The on-chain commands live in their own module; importing it registers them on `app`.
 from registry import cli_chain as _cli_chain  # noqa: E402, F401
+
+
+def _load_plugins() -> None:
+    """Commands of other packages (the verifier's), found through the ``modelseal.cli`` entry
+    point, so this package never imports them by name."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="modelseal.cli"):
+        ep.load()(app)
+
+
+_load_plugins()
 
 if __name__ == "__main__":
     main()

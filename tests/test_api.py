@@ -1,0 +1,215 @@
+"""The verifier's REST API through the real app (TestClient), over a real anvil with real releases."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from web3 import Web3
+
+from registry.chain import ANVIL_DEV_KEYS, RegistryClient
+from registry.hashing import hash_model
+from registry.keys import Ed25519Key
+from registry.manifest import Manifest
+from registry.names import ReleaseName
+from registry.proofs import sign_manifest
+from verifier.app import create_app
+from verifier.settings import VerifierSettings
+
+REL = ReleaseName("deepseek", "chat", "1.0.0")
+
+
+class World:
+    """A registry on anvil with one real published release, and the app over it."""
+
+    def __init__(self, anvil_url: str, tmp: Path, model_dir: Path) -> None:
+        w3 = Web3(Web3.HTTPProvider(anvil_url))
+        self.client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[7]))
+        self.regulator = RegistryClient(
+            w3, self.client.address, account=Account.from_key(ANVIL_DEV_KEYS[8]), deploy_block=self.client.deploy_block
+        )
+        self.key = Ed25519Key.generate()
+        self.client.claim_namespace("deepseek")
+        self.client.add_signer("deepseek", self.key.did)
+        md = hash_model(model_dir)
+        self.manifest = sign_manifest(
+            Manifest.create(REL, self.key.did, md, filing={"jurisdiction": "CN", "number": "Beijing-DS-2026-001"}),
+            self.key,
+        )
+        self.client.publish(REL, self.manifest.digest.value, md.weights.value, self.key.did)
+        self.operator = Ed25519Key.generate().did
+        self.client.authorize_operator("deepseek", "chat", None, self.operator, self.client.now() + 3600)
+        self.regulator.endorse(REL, "filing.submitted", os.urandom(32))
+        self.settings = VerifierSettings(
+            home=tmp / "home",
+            rpc_url=anvil_url,
+            registry=self.client.address,
+            deploy_block=self.client.deploy_block,
+            index_in_background=False,
+            trust={"filing.submitted": [self.regulator.account.address], "filing.approved": []},  # type: ignore[union-attr]
+        )
+        self.app = create_app(self.settings)
+        self.http = TestClient(self.app)
+        self.sync()
+
+    def sync(self) -> None:
+        self.app.state.services.indexer.sync_once()
+
+
+@pytest.fixture
+def world(anvil_url: str, tmp_path: Path, model_dir: Path) -> World:
+    return World(anvil_url, tmp_path, model_dir)
+
+
+def problem(resp: Any, status: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = resp.json()
+    assert body["status"] == status and body["type"].startswith("https://") and body["title"] and body["detail"]
+    return body
+
+
+def test_health_tells_chain_and_index_state(world: World) -> None:
+    body = world.http.get("/v1/health").json()
+    assert body["status"] == "ok"
+    assert body["chain"]["registry"] == world.client.address and body["chain"]["behind"] == 0
+    assert body["chain"]["indexedBlock"] == world.client.block_number()
+
+
+def test_openapi_is_published(world: World) -> None:
+    spec = world.http.get("/openapi.json").json()
+    assert {"/v1/check", "/v1/namespaces/{name}", "/v1/feed", "/v1/manifests"} <= set(spec["paths"])
+
+
+def test_namespace_with_signers_operators_history(world: World) -> None:
+    body = world.http.get("/v1/namespaces/deepseek").json()
+    assert body["controller"] == world.client.account.address  # type: ignore[union-attr]
+    assert [s["did"] for s in body["signers"]] == [world.key.did] and body["signers"][0]["active"]
+    assert body["operators"][0]["operator"] == world.operator and body["operators"][0]["scopeKind"] == "model"
+    assert [r["release"] for r in body["releases"]] == [str(REL)]
+    assert {e["event"] for e in body["history"]} >= {"NamespaceClaimed", "SignerAdded", "ReleasePublished"}
+    listed = world.http.get("/v1/namespaces", params={"q": "deep"}).json()["namespaces"]
+    assert listed[0]["name"] == "deepseek" and listed[0]["releases"] == 1
+
+
+def test_release_by_name_and_by_weights(world: World) -> None:
+    body = world.http.get(f"/v1/releases/{REL}").json()
+    assert body["weightsDigest"] == world.manifest.weights.digest
+    assert body["manifestDigest"] == world.manifest.digest.hex
+    assert body["signer"]["did"] == world.key.did and body["endorsements"][0]["trusted"] is True
+    by_w = world.http.get(f"/v1/weights/{world.manifest.weights.digest}").json()
+    assert [r["release"] for r in by_w["releases"]] == [str(REL)]
+    problem(world.http.get("/v1/weights/" + "00" * 32), 404)
+    problem(world.http.get("/v1/weights/not-hex"), 422)
+    problem(world.http.get("/v1/releases/deepseek/chat/9.9"), 404)
+
+
+def test_manifest_upload_only_when_anchored_then_served(world: World) -> None:
+    doc = world.manifest.document()
+    other = sign_manifest(
+        Manifest.from_dict({**world.manifest.unsigned_document(), "license": "MIT"}), world.key
+    ).document()
+    body = problem(world.http.post("/v1/manifests", json=other), 422)
+    assert "not-anchored" in body["type"]
+    resp = world.http.post("/v1/manifests", json=doc)
+    assert resp.status_code == 201, resp.text
+    assert world.http.post("/v1/manifests", json=doc).status_code == 200  # idempotent
+    served = world.http.get(f"/v1/manifests/{world.manifest.digest.hex}").json()
+    assert Manifest.from_dict(served).digest == world.manifest.digest
+    problem(world.http.post("/v1/manifests", json={"type": "nope"}), 422)
+
+
+def test_manifest_verification(world: World) -> None:
+    verdict = world.http.post("/v1/manifests/verify", json=world.manifest.document()).json()
+    assert verdict["verdict"] == "verified", verdict
+    assert {c["name"] for c in verdict["checks"]} >= {
+        "anchored",
+        "weights",
+        "signatures",
+        "signer-at-anchoring",
+        "not-revoked",
+    }
+    tampered = world.manifest.document()
+    tampered["license"] = "MIT"
+    bad = world.http.post("/v1/manifests/verify", json=tampered).json()
+    assert bad["verdict"] == "mismatch"
+    world.client.revoke(REL, "recalled")
+    world.sync()
+    revoked = world.http.post("/v1/manifests/verify", json=world.manifest.document()).json()
+    assert revoked["verdict"] == "revoked"
+
+
+def test_filings_list_per_trust_list(world: World) -> None:
+    assert world.http.get("/v1/filings").json()["filings"] == []  # no manifest uploaded yet
+    world.http.post("/v1/manifests", json=world.manifest.document())
+    [filing] = world.http.get("/v1/filings").json()["filings"]
+    assert (filing["filingNumber"], filing["release"], filing["status"]) == (
+        "Beijing-DS-2026-001",
+        str(REL),
+        "submitted",
+    )
+
+
+def test_check_reports_endpoint_checks_as_skip_and_flags_confusables(world: World) -> None:
+    body = world.http.get("/v1/check", params={"url": "https://chat.example", "release": str(REL)}).json()
+    assert body["verdict"] == "unverified"
+    statuses = {c["name"]: c["status"] for c in body["checks"]}
+    assert statuses["release"] == "pass" and statuses["identity"] == "skip"
+    assert body["chain"]["registry"] == world.client.address
+    fake = world.http.get("/v1/check", params={"url": "https://x.example", "release": "deep-seek/chat/1.0.0"}).json()
+    names = next(c for c in fake["checks"] if c["name"] == "names")
+    assert names["evidence"]["confusableWith"][0]["namespace"] == "deepseek"
+    problem(world.http.get("/v1/check", params={"url": "ftp://x"}), 422)
+    problem(world.http.get("/v1/check"), 422)
+    problem(world.http.get("/v1/check", params={"url": "https://x", "release": "Deep/x"}), 422)
+
+
+def test_monitor_feed_with_cursor_and_confusable_alert(world: World) -> None:
+    first = world.http.get("/v1/feed", params={"namespace": "deepseek"}).json()
+    assert [e["event"] for e in first["events"]][:2] == ["NamespaceClaimed", "SignerAdded"]
+    cursor = first["nextCursor"]
+    squatter = RegistryClient(
+        world.client.w3, world.client.address, account=Account.from_key(ANVIL_DEV_KEYS[9]),
+        deploy_block=world.client.deploy_block,
+    )  # fmt: skip
+    squatter.claim_namespace("deep-seek")
+    world.sync()
+    new = world.http.get("/v1/feed", params={"namespace": "deepseek", "cursor": cursor}).json()["events"]
+    assert [e["event"] for e in new] == ["NamespaceClaimed"]
+    assert new[0]["args"]["namespace"] == "deep-seek"
+    assert new[0]["alerts"]["confusableWith"][0]["namespace"] == "deepseek"
+    lookup = world.http.get("/v1/namespaces/deep-seek").json()
+    assert lookup["confusableWith"][0]["namespace"] == "deepseek"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/namespaces/%00",
+        "/v1/releases?limit=0",
+        "/v1/releases?limit=abc",
+        "/v1/feed?cursor=-1",
+        "/v1/manifests/zz",
+        "/v1/nothing-here",
+        "/v1/releases/a/b/c",
+    ],
+)
+def test_malformed_input_is_a_problem_never_a_500(world: World, path: str) -> None:
+    resp = world.http.get(path)
+    assert 400 <= resp.status_code < 500, (path, resp.status_code, resp.text)
+    problem(resp, resp.status_code)
+
+
+def test_malformed_bodies_are_problems(world: World) -> None:
+    for body in ([], "x", {"type": "modelseal/manifest/v1"}, {"proof": 1}):
+        resp = world.http.post(
+            "/v1/manifests/verify", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+        problem(resp, 422)
+    resp = world.http.post("/v1/manifests", content=b"{not json", headers={"content-type": "application/json"})
+    problem(resp, 422)

@@ -1,0 +1,163 @@
+"""verifier.indexer on a real anvil, on SQLite and on a real PostgreSQL: the index equals the
+chain, survives SIGKILL mid-sync, and forgets orphaned blocks after a reorg."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from registry.chain import ANVIL_DEV_KEYS, RegistryClient
+from registry.keys import Ed25519Key
+from registry.names import ReleaseName
+from verifier.db import EventRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow, make_engine
+from verifier.indexer import Indexer
+
+
+@pytest.fixture
+def w3(anvil_url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(anvil_url))
+
+
+@pytest.fixture
+def client(w3: Web3) -> RegistryClient:
+    c, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[6]))
+    return c
+
+
+def populate(client: RegistryClient, prefix: str, releases: int = 3) -> list[ReleaseName]:
+    did = Ed25519Key.generate().did
+    ns = f"{prefix}-lab"
+    client.claim_namespace(ns)
+    client.add_signer(ns, did)
+    names = []
+    for i in range(releases):
+        rel = ReleaseName(ns, "chat", f"1.{i}")
+        client.publish(rel, os.urandom(32), os.urandom(32), did)
+        names.append(rel)
+    client.authorize_operator(ns, "chat", None, Ed25519Key.generate().did, client.now() + 3600)
+    client.endorse(names[0], "audit.passed", os.urandom(32))
+    client.revoke(names[-1], "superseded")
+    return names
+
+
+def chain_logs(client: RegistryClient) -> list[Any]:
+    return list(
+        client.w3.eth.get_logs({"address": client.address, "fromBlock": client.deploy_block, "toBlock": "latest"})
+    )
+
+
+def assert_index_equals_chain(engine: Any, client: RegistryClient) -> None:
+    logs = chain_logs(client)
+    with Session(engine) as s:
+        rows = s.scalars(select(EventRow).order_by(EventRow.block_number, EventRow.log_index)).all()
+        assert [(r.block_number, r.log_index) for r in rows] == [
+            (int(lg["blockNumber"]), int(lg["logIndex"])) for lg in logs
+        ]
+        assert [r.block_hash for r in rows] == [lg["blockHash"].to_0x_hex() for lg in logs]
+        for r in s.scalars(select(ReleaseRow)).all():
+            info = client.release_by_id(bytes.fromhex(r.id[2:]))
+            assert info is not None
+            assert (r.manifest_digest, r.weights_digest) == (info.manifest_digest.hex(), info.weights_digest.hex())
+            assert bool(r.revoked_at) == info.revoked and r.revoke_reason == info.revoke_reason
+        published = client.contract.events.ReleasePublished.get_logs(from_block=client.deploy_block)
+        assert s.scalar(select(func.count()).select_from(ReleaseRow)) == len(published)
+
+
+def test_index_equals_chain(client: RegistryClient, database_url: str) -> None:
+    names = populate(client, "alpha")
+    engine = make_engine(database_url)
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block, batch_blocks=3)
+    added = idx.sync_once()
+    assert added == len(chain_logs(client))
+    assert idx.sync_once() == 0  # idempotent: nothing new, nothing doubled
+    assert_index_equals_chain(engine, client)
+    with Session(engine) as s:
+        ns = s.scalar(select(NamespaceRow).where(NamespaceRow.name == "alpha-lab"))
+        assert ns is not None and ns.controller == client.account.address  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).select_from(SignerRow)) == 1
+        assert s.scalar(select(func.count()).select_from(OperatorRow)) == 1
+        revoked = s.scalar(select(ReleaseRow).where(ReleaseRow.version == names[-1].version))
+        assert revoked is not None and revoked.revoke_reason == "superseded"
+    st = idx.status()
+    assert st.behind == 0 and st.indexed == st.head
+
+
+def test_confirmation_depth_holds_back_recent_blocks(client: RegistryClient, database_url: str) -> None:
+    populate(client, "beta", releases=1)
+    engine = make_engine(database_url)
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block, confirmations=3)
+    idx.sync_once()
+    st = idx.status()
+    assert st.indexed == st.head - 3 and st.behind == 3
+
+
+def test_reorg_deeper_than_one_block_drops_orphaned_rows(client: RegistryClient, w3: Web3, database_url: str) -> None:
+    populate(client, "gamma", releases=1)
+    engine = make_engine(database_url)
+    idx = Indexer(engine, w3, client.address, deploy_block=client.deploy_block)
+    idx.sync_once()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    did = Ed25519Key.generate().did
+    client.claim_namespace("orphan-lab")  # three blocks that will be orphaned
+    client.add_signer("orphan-lab", did)
+    client.publish(ReleaseName("orphan-lab", "chat", "1"), os.urandom(32), os.urandom(32), did)
+    idx.sync_once()
+    with Session(engine) as s:
+        assert s.scalar(select(NamespaceRow).where(NamespaceRow.name == "orphan-lab")) is not None
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    client.claim_namespace("canonical-lab")  # the new branch: different blocks at the same heights
+    w3.provider.make_request("anvil_mine", [hex(4)])
+    idx.sync_once()
+    with Session(engine) as s:
+        names = set(s.scalars(select(NamespaceRow.name)).all())
+        assert "orphan-lab" not in names and "canonical-lab" in names
+        assert s.scalar(select(ReleaseRow).where(ReleaseRow.namespace == "orphan-lab")) is None
+    assert_index_equals_chain(engine, client)
+
+
+def _checkpoint(engine: Any) -> int:
+    from verifier.db import Checkpoint
+
+    with Session(engine) as s:
+        cp = s.get(Checkpoint, 1)
+        return cp.block_number if cp else -1
+
+
+def test_sigkill_mid_sync_then_restart_loses_and_doubles_nothing(
+    client: RegistryClient, database_url: str, tmp_path: Path
+) -> None:
+    populate(client, "delta", releases=40)
+    engine = make_engine(database_url)
+    env = {
+        **os.environ,
+        "MODELSEAL_RPC_URL": client.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+        "MODELSEAL_REGISTRY": client.address,
+        "MODELSEAL_DEPLOY_BLOCK": str(client.deploy_block),
+        "MODELSEAL_DATABASE_URL": database_url,
+        "MODELSEAL_HOME": str(tmp_path / "home"),
+    }
+    cmd = [sys.executable, "-m", "registry", "verifier", "index", "--batch-blocks", "1"]
+    head = client.block_number()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _checkpoint(engine) < client.deploy_block + 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped_at = _checkpoint(engine)
+    assert client.deploy_block < stopped_at < head, "the kill should land in the middle of the sync"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _checkpoint(engine) >= head
+    assert_index_equals_chain(engine, client)

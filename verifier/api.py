@@ -1,0 +1,247 @@
+"""The ``/v1`` REST API: one router per resource, answers read from the index.
+
+Errors are RFC 9457 problem details (:mod:`verifier.problems`); blocking database work runs in
+plain ``def`` routes (FastAPI's thread pool).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from registry.errors import InputError
+from registry.manifest import Manifest
+from registry.names import ReleaseName
+from verifier import queries
+from verifier.db import ManifestRow
+from verifier.problems import Problem
+from verifier.services import Services, get_services
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+health = APIRouter(tags=["health"])
+namespaces = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
+releases = APIRouter(prefix="/v1/releases", tags=["releases"])
+weights = APIRouter(prefix="/v1/weights", tags=["releases"])
+manifests = APIRouter(prefix="/v1/manifests", tags=["manifests"])
+endorsements = APIRouter(prefix="/v1", tags=["endorsements"])
+check = APIRouter(prefix="/v1", tags=["check"])
+monitor = APIRouter(prefix="/v1", tags=["monitor"])
+
+
+def _release_or_404(s: Session, namespace: str, model: str, version: str) -> Any:
+    r = queries.find_release(s, namespace, model, version)
+    if r is None:
+        raise Problem(404, "release-not-found", "Release not found", f"{namespace}/{model}/{version} is not published")
+    return r
+
+
+def _digest(value: str) -> str:
+    v = value.lower().removeprefix("0x")
+    if not DIGEST.fullmatch(v):
+        raise Problem(422, "invalid-digest", "Not a digest", f"{value!r} is not 64 hex characters")
+    return v
+
+
+@health.get("/v1/health", operation_id="health")
+def get_health(svc: ServicesDep) -> dict[str, Any]:
+    """Service, chain and index state. ``status`` is ``ok``, or ``degraded`` with the reason."""
+    status = "ok"
+    detail = None
+    try:
+        chain = svc.indexer.status().as_json()
+    except Exception as exc:
+        status, detail, chain = "degraded", f"chain unreachable: {type(exc).__name__}", None
+    if svc.background is not None and svc.background.last_error:
+        status, detail = "degraded", svc.background.last_error
+    return {"status": status, "detail": detail, "chain": chain, "version": svc.version}
+
+
+# --- namespaces ----------------------------------------------------------------------------
+
+
+@namespaces.get("", operation_id="listNamespaces")
+def list_namespaces(svc: ServicesDep, q: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    with svc.session() as s:
+        return {"namespaces": queries.list_namespaces(s, q, limit, offset)}
+
+
+@namespaces.get("/{name}", operation_id="getNamespace")
+def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
+    """A namespace: controller, signers (with history), operators, releases, recent events, and
+    names it could be mistaken for."""
+    with svc.session() as s:
+        data = queries.get_namespace(s, name, int(time.time()))
+        confusions = svc.confusions(s, name)
+    if data is None:
+        raise Problem(
+            404,
+            "namespace-not-found",
+            "Namespace not found",
+            f"namespace {name!r} is not claimed",
+            confusableWith=confusions or None,
+        )
+    data["confusableWith"] = confusions
+    return data
+
+
+@namespaces.get("/{name}/confusables", operation_id="checkName")
+def check_name(name: str, svc: ServicesDep) -> dict[str, Any]:
+    """Registered namespaces that ``name`` could be mistaken for (works for unclaimed names too)."""
+    with svc.session() as s:
+        return {"name": name, "confusableWith": svc.confusions(s, name)}
+
+
+# --- releases ------------------------------------------------------------------------------
+
+
+@releases.get("", operation_id="listReleases")
+def list_releases(
+    svc: ServicesDep, namespace: str | None = None, q: str | None = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    with svc.session() as s:
+        return {"releases": queries.list_releases(s, namespace, q, limit, offset)}
+
+
+@releases.get("/{namespace}/{model}/{version:path}", operation_id="getRelease")
+def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
+    """A release with its signer, operators, endorsements, manifest (if uploaded) and history."""
+    with svc.session() as s:
+        r = _release_or_404(s, namespace, model, version)
+        return queries.release_detail(s, r, int(time.time()), svc.settings.trust)
+
+
+@weights.get("/{digest}", operation_id="releasesByWeights")
+def by_weights(digest: str, svc: ServicesDep) -> dict[str, Any]:
+    """Every release anchoring these weights, in publish order."""
+    d = _digest(digest)
+    with svc.session() as s:
+        found = queries.releases_by_weights(s, d)
+    if not found:
+        raise Problem(404, "weights-not-registered", "Weights not registered", f"no release anchors weights {d}")
+    return {"weightsDigest": d, "releases": found}
+
+
+# --- manifests -----------------------------------------------------------------------------
+
+ManifestBody = Annotated[dict[str, Any], Body(description="a modelseal/manifest/v1 document")]
+
+
+def _parse(doc: dict[str, Any]) -> Manifest:
+    try:
+        return Manifest.from_dict(doc)
+    except InputError as exc:
+        raise Problem(422, "invalid-manifest", "Invalid manifest", exc.message, hint=exc.hint) from None
+
+
+@manifests.post("", status_code=201, operation_id="uploadManifest")
+def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
+    """Store a manifest; accepted only when its digest is anchored for its release."""
+    manifest = _parse(doc)
+    name = manifest.release_name
+    with svc.session() as s, s.begin():
+        r = queries.find_release(s, name.namespace, name.model, name.version)
+        if r is None or r.manifest_digest != manifest.digest.hex:
+            raise Problem(
+                422,
+                "manifest-not-anchored",
+                "Manifest not anchored",
+                f"no release anchors manifest digest {manifest.digest.hex}"
+                + ("" if r is None else f" ({name} anchors {r.manifest_digest})"),
+            )
+        existing = s.get(ManifestRow, manifest.digest.hex)
+        if existing is None:
+            s.add(ManifestRow(digest=manifest.digest.hex, document=json.dumps(manifest.document())))
+    body = {"manifestDigest": manifest.digest.hex, "release": str(name), "url": f"/v1/manifests/{manifest.digest.hex}"}
+    return JSONResponse(body, status_code=201 if existing is None else 200)
+
+
+@manifests.get("/{digest}", operation_id="getManifest")
+def get_manifest(digest: str, svc: ServicesDep) -> dict[str, Any]:
+    d = _digest(digest)
+    with svc.session() as s:
+        doc = queries.manifest_document(s, d)
+    if doc is None:
+        raise Problem(404, "manifest-not-found", "Manifest not found", f"no manifest with digest {d} was uploaded")
+    return doc
+
+
+@manifests.post("/verify", operation_id="verifyManifest")
+def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
+    """Verify a manifest against the chain: anchored, weights, signatures against the signers valid
+    at anchoring time, revocation, lineage."""
+    from verifier.verification import verify_manifest_doc
+
+    manifest = _parse(doc)
+    with svc.session() as s:
+        return verify_manifest_doc(s, manifest, svc.chain_view()).as_json()
+
+
+# --- endorsements and filings ---------------------------------------------------------------
+
+
+@endorsements.get("/releases/{namespace}/{model}/{version:path}/endorsements", operation_id="listEndorsements")
+def list_endorsements(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
+    with svc.session() as s:
+        r = _release_or_404(s, namespace, model, version)
+        return {"release": queries.release_name(r), "endorsements": queries.endorsements_of(s, r, svc.settings.trust)}
+
+
+@endorsements.get("/filings", operation_id="listFilings")
+def list_filings(svc: ServicesDep) -> dict[str, Any]:
+    """The public list of regulator filings: filing number, release, status per the trust list."""
+    with svc.session() as s:
+        return {"filings": queries.filings(s, svc.settings.trust), "trust": svc.settings.trust}
+
+
+# --- the app-store check -------------------------------------------------------------------
+
+
+@check.get("/check", operation_id="check")
+def check_endpoint(
+    svc: ServicesDep,
+    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
+    release: Annotated[str | None, Query(description="the release it claims: namespace/model/version")] = None,
+) -> dict[str, Any]:
+    """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view."""
+    from verifier.verification import app_store_check
+
+    if not re.match(r"https?://", url):
+        raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
+    claimed = None
+    if release:
+        try:
+            claimed = ReleaseName.parse(release)
+        except InputError as exc:
+            raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
+    with svc.session() as s:
+        confusions = svc.confusions(s, claimed.namespace) if claimed else []
+        return app_store_check(s, url, claimed, svc.chain_view(), confusions).as_json()
+
+
+# --- monitor -------------------------------------------------------------------------------
+
+
+@monitor.get("/feed", operation_id="feed")
+def get_feed(
+    svc: ServicesDep,
+    namespace: str | None = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Events that matter to a publisher, oldest first after ``cursor``. With ``namespace``: its
+    own events plus any namespace claimed that could be mistaken for it."""
+    with svc.session() as s:
+        return queries.feed(s, namespace, cursor, limit)
+
+
+ROUTERS = (health, namespaces, releases, weights, manifests, endorsements, check, monitor)

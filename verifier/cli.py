@@ -1,0 +1,159 @@
+"""The verifier's commands, plugged into ``modelseal`` through the ``modelseal.cli`` entry point
+(``registry`` never imports ``verifier``): ``modelseal verifier serve``, ``modelseal verifier
+index`` and ``modelseal watch``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+verifier_app = typer.Typer(help="Run the verifier service (REST API, web page, chain indexer).", no_args_is_help=True)
+
+RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC URL [env MODELSEAL_RPC_URL].")]
+RegistryOpt = Annotated[str | None, typer.Option("--registry", help="Registry address [env MODELSEAL_REGISTRY].")]
+DbOpt = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL [env MODELSEAL_DATABASE_URL; default SQLite].")
+]
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data folder [env MODELSEAL_HOME].")]
+
+
+def _settings(**overrides: Any) -> Any:
+    from verifier.settings import VerifierSettings
+
+    settings = VerifierSettings()
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(settings, key, value)
+    return settings
+
+
+@verifier_app.command("serve", epilog="Example: modelseal verifier serve --port 8000")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 needs --public).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    public: Annotated[bool, typer.Option("--public", help="Allow binding a non-loopback interface.")] = False,
+    rpc_url: RpcOpt = None,
+    registry: RegistryOpt = None,
+    database_url: DbOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Serve the REST API (/v1, OpenAPI at /docs) and the web page, indexing the chain as it goes."""
+    import uvicorn
+
+    from registry.errors import InputError
+    from verifier.app import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1") and not public:
+        raise InputError(f"refusing to bind {host} without --public", hint="the verifier binds 127.0.0.1 by default")
+    settings = _settings(rpc_url=rpc_url, registry=registry, database_url=database_url, home=home)
+    app = create_app(settings)
+    print(f"modelseal verifier on http://{host}:{port}  (API /v1, docs /docs)", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@verifier_app.command("index", epilog="Example: modelseal verifier index --follow")
+def index(
+    follow: Annotated[bool, typer.Option("--follow", help="Keep following the chain.")] = False,
+    batch_blocks: Annotated[int | None, typer.Option(help="Blocks per eth_getLogs query.")] = None,
+    confirmations: Annotated[int | None, typer.Option(help="Blocks below the head to stay.")] = None,
+    rpc_url: RpcOpt = None,
+    registry: RegistryOpt = None,
+    database_url: DbOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Bring the index up to the chain head without serving (resumes from its checkpoint)."""
+    from verifier.app import build_services
+
+    settings = _settings(
+        rpc_url=rpc_url, registry=registry, database_url=database_url, home=home, batch_blocks=batch_blocks,
+        confirmations=confirmations, index_in_background=False,
+    )  # fmt: skip
+    svc = build_services(settings)
+    while True:
+        added = svc.indexer.sync_once()
+        st = svc.indexer.status()
+        print(json.dumps({"added": added, **st.as_json()}), flush=True)
+        if not follow:
+            return
+        time.sleep(settings.poll_seconds)
+
+
+def watch(
+    namespace: Annotated[str | None, typer.Option(help="Only events that concern this namespace.")] = None,
+    verifier: Annotated[str, typer.Option(help="Verifier base URL.")] = "http://127.0.0.1:8000",
+    cursor: Annotated[int, typer.Option(help="Start after this cursor (0 = from the beginning).")] = 0,
+    once: Annotated[bool, typer.Option("--once", help="Print what is there and stop.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Follow the verifier's monitor feed and print each event as it happens (Ctrl-C to stop)."""
+    import httpx
+
+    from registry.errors import ChainError
+
+    params: dict[str, Any] = {"cursor": cursor}
+    if namespace:
+        params["namespace"] = namespace
+    with httpx.Client(base_url=verifier, timeout=10) as client:
+        while True:
+            try:
+                resp = client.get("/v1/feed", params=params)
+            except httpx.HTTPError as exc:
+                raise ChainError(
+                    f"cannot reach the verifier at {verifier}: {exc}", hint="start it: modelseal verifier serve"
+                ) from None
+            if resp.status_code != 200:
+                raise ChainError(f"verifier answered {resp.status_code}: {resp.text[:200]}")
+            data = resp.json()
+            for ev in data["events"]:
+                print(json.dumps(ev) if as_json else _line(ev), flush=True)
+            params["cursor"] = data["nextCursor"]
+            if once:
+                return
+            time.sleep(interval)
+
+
+def _describe(name: str, a: dict[str, Any]) -> str:
+    scope = f"{a.get('namespace')}/{a.get('model')}" + (f"/{a['version']}" if a.get("version") else "")
+    if name == "NamespaceClaimed":
+        return f"namespace {a['namespace']!r} claimed by {a['controller']}"
+    if name == "NamespaceTransferStarted":
+        return f"transfer of {a['namespace']!r} offered to {a['pendingController']}"
+    if name == "NamespaceTransferred":
+        return f"{a['namespace']!r} now controlled by {a['newController']}"
+    if name == "SignerAdded":
+        return f"signer added to {a['namespace']!r}: {a['did']}"
+    if name == "SignerRemoved":
+        return f"signer removed from {a['namespace']!r}: {a['didHash']}"
+    if name == "ReleasePublished":
+        return f"release {a['namespace']}/{a['model']}/{a['version']} published by {a['publisher']}"
+    if name == "ReleaseRevoked":
+        return f"release {a['releaseId']} revoked: {a['reason']}"
+    if name == "OperatorAuthorized":
+        return f"operator {a['operatorDid']} authorised on {scope}"
+    if name == "OperatorRevoked":
+        return f"operator {a['operatorDidHash']} revoked on {scope}"
+    if name == "Endorsed":
+        return f"{a['endorser']} endorsed {a['releaseId']} as {a['kind']!r}"
+    if name == "EndorsementRevoked":
+        return f"{a['endorser']} withdrew {a['kind']!r} on {a['releaseId']}"
+    return name
+
+
+def _line(ev: dict[str, Any]) -> str:
+    line = f"[{ev['cursor']}] block {ev['block']}: {_describe(ev['event'], ev['args'])}"
+    alerts = ev.get("alerts") or {}
+    for c in alerts.get("confusableWith", []):
+        line += f"\n    WARNING: could be mistaken for {c['namespace']!r} ({c['detail']})"
+    return line
+
+
+def register(app: typer.Typer) -> None:
+    """Entry point ``modelseal.cli``: add the verifier's commands to ``modelseal``."""
+    app.add_typer(verifier_app, name="verifier")
+    app.command("watch", epilog="Example: modelseal watch --namespace smollm")(watch)

@@ -1,0 +1,55 @@
+"""The verifier service's settings, from ``MODELSEAL_*`` environment variables (pydantic-settings).
+
+Moving from the dev chain and SQLite to a public chain and PostgreSQL is a change of settings:
+``MODELSEAL_RPC_URL``, ``MODELSEAL_REGISTRY`` (or the deployments record), ``MODELSEAL_DATABASE_URL``
+(``postgresql+psycopg://user@host/db``). Unsafe combinations are refused at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VerifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELSEAL_", extra="ignore")
+
+    home: Path = Field(default=Path(".modelseal"), description="data folder (index database, manifests)")
+    rpc_url: str = Field(default="http://127.0.0.1:8545", description="JSON-RPC URL of the chain")
+    chain_id: int | None = Field(default=None, description="expected chain id (checked at start-up)")
+    registry: str | None = Field(default=None, description="registry address; default: the deployments record")
+    deploy_block: int | None = Field(
+        default=None, description="first block to index (default: from the record, else 0)"
+    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in the data folder")
+    confirmations: int = Field(default=0, ge=0, le=1000, description="blocks below the head before indexing")
+    batch_blocks: int = Field(default=2000, ge=1, le=100_000, description="blocks per eth_getLogs query")
+    poll_seconds: float = Field(default=1.0, gt=0, description="indexer polling interval")
+    index_in_background: bool = Field(default=True, description="run the indexer inside the service")
+    trust: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='endorser accounts recognised per kind, JSON: {"filing.approved": ["0x..."]}',
+    )
+    public_url: str = Field(default="http://127.0.0.1:8000", description="base URL used in links")
+
+    @field_validator("trust", mode="before")
+    @classmethod
+    def _trust(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError('trust must be a JSON object such as {"filing.approved": ["0x..."]}')
+        return {str(k): [str(a).lower() for a in v] for k, v in value.items()}
+
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'index.sqlite').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> VerifierSettings:
+    return VerifierSettings()
