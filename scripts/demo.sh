@@ -80,7 +80,40 @@ fi
 expect_status 11 modelseal verify "$WORK/tampered.gguf"
 rm -f "$WORK/tampered.gguf"
 
-step "done"
+step "12. the verifier service: index the chain, serve the REST API and the web page"
+PIDFILE="$DATA/verifier.pid"
+if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then kill "$(cat "$PIDFILE")"; sleep 1; fi
+nohup modelseal verifier serve --port 8000 >"$DATA/verifier.log" 2>&1 &
+echo $! >"$PIDFILE"
+for _ in $(seq 1 100); do
+  if python3 -c 'import json,sys,urllib.request; h=json.load(urllib.request.urlopen("http://127.0.0.1:8000/v1/health")); sys.exit(0 if h["chain"] and h["chain"]["behind"]==0 else 1)' 2>/dev/null; then break; fi
+  sleep 0.2
+done
+python3 -c 'import json,urllib.request; print(json.dumps(json.load(urllib.request.urlopen("http://127.0.0.1:8000/v1/health")), indent=2))'
+
+step "13. upload the signed manifest (accepted because its digest is anchored) and ask the app-store question"
+MANIFEST=$(ls -t "$DATA"/manifests/*.json | while read -r f; do grep -q '"version": "1.0.0"' "$f" && echo "$f" && break; done)
+python3 - "$MANIFEST" <<'PY'
+import json, sys, urllib.request
+doc = open(sys.argv[1]).read().encode()
+req = urllib.request.Request("http://127.0.0.1:8000/v1/manifests", data=doc, headers={"Content-Type": "application/json"})
+print("upload:", json.load(urllib.request.urlopen(req)))
+url = "http://127.0.0.1:8000/v1/check?url=https://chat.example.com&release=smollm/smollm2-135m-instruct/1.0.0"
+verdict = json.load(urllib.request.urlopen(url))
+print("check verdict:", verdict["verdict"], "-", ", ".join(f"{c['name']}={c['status']}" for c in verdict["checks"]))
+PY
+
+step "14. the monitor feed a publisher follows (modelseal watch --namespace $NS)"
+modelseal watch --namespace "$NS" --once | tail -n 8
+
+step "done: the verifier is running (pid $(cat "$PIDFILE"), log $DATA/verifier.log)"
 echo "weights digest:  $(modelseal hash "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["weights"])')"
-echo "dev chain:       $(modelseal chain status | head -1)"
-echo "stop it with:    .venv/bin/modelseal chain down   (state is kept; 'modelseal chain up' resumes)"
+echo "try:"
+echo "  http://127.0.0.1:8000/                                        the web page: search, releases, check a chatbot URL"
+echo "  http://127.0.0.1:8000/r/$REL"
+echo "  http://127.0.0.1:8000/v1/releases/$REL"
+echo "  http://127.0.0.1:8000/v1/weights/5f4fa13bfc6dd4a91fd00e22974a9c4e9ed628fd7d7f307398ddf30260d6b2c3"
+echo "  http://127.0.0.1:8000/v1/check?url=https://chat.example.com&release=$REL"
+echo "  http://127.0.0.1:8000/v1/namespaces/smol-lm/confusables     look-alike warning"
+echo "  http://127.0.0.1:8000/docs                                    OpenAPI"
+echo "stop:  kill \$(cat $PIDFILE); .venv/bin/modelseal chain down   (state is kept)"

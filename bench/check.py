@@ -1,0 +1,185 @@
+"""App-store checks served from the index vs computed from the chain per request; indexer catch-up.
+
+Run: ``.venv/bin/python bench/check.py [--events N]`` (after ``make setup``). On a throwaway anvil:
+
+1. fills a registry with N events (default 10,000: namespaces, signers, releases, operators,
+   endorsements), sending signed transactions in bulk with automine off;
+2. **catch-up**: indexes them all into a fresh SQLite index; events/s (median of 3 fresh indexes);
+3. **check throughput**: the `/v1/check` verdict for a release, (a) from the index
+   (``verifier.verification.app_store_check``, what the service does) vs (b) the same verdict
+   computed with direct contract calls per request (``registry.chain.RegistryClient``: release
+   storage, its ``ReleasePublished`` event, head block), alternating rounds, median checks/s.
+   Target: (a) >= 10x (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from registry.chain import ANVIL_DEV_KEYS, RegistryClient
+from registry.devchain import anvil_binary
+from registry.keys import Ed25519Key
+from registry.names import ReleaseName, did_id
+from registry.verdict import ChainView, Check, Verdict
+from verifier.db import make_engine
+from verifier.indexer import Indexer
+from verifier.services import Services
+from verifier.settings import VerifierSettings
+from verifier.verification import app_store_check
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Filler:
+    """Sends many signed transactions without waiting for each receipt; mines in blocks."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+        self.w3 = client.w3
+        assert client.account is not None
+        self.acct = client.account
+        self.nonce = self.w3.eth.get_transaction_count(self.acct.address, "pending")
+        self.sent = 0
+
+    def send(self, fn_name: str, *args: Any) -> None:
+        fn = getattr(self.client.contract.functions, fn_name)(*args)
+        tx = fn.build_transaction(
+            {"from": self.acct.address, "nonce": self.nonce, "gas": 400_000, "chainId": 31337,
+             "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}
+        )  # fmt: skip
+        self.w3.eth.send_raw_transaction(self.acct.sign_transaction(tx).raw_transaction)
+        self.nonce += 1
+        self.sent += 1
+        if self.sent % 300 == 0:
+            self.mine()
+
+    def mine(self) -> None:
+        self.w3.provider.make_request("evm_mine", [])
+
+
+def fill(client: RegistryClient, events: int) -> list[ReleaseName]:
+    w3 = client.w3
+    w3.provider.make_request("evm_setAutomine", [False])
+    f = Filler(client)
+    releases: list[ReleaseName] = []
+    now = client.now()
+    i = 0
+    while f.sent < events:
+        ns = f"lab-{i:05d}"
+        did = Ed25519Key.generate().did
+        f.send("claimNamespace", ns)
+        f.send("addSigner", bytes(Web3.keccak(text=ns)), did)
+        for v in range(4):
+            rel = ReleaseName(ns, "chat", f"1.{v}")
+            f.send("publishRelease", ns, "chat", rel.version, os.urandom(32), os.urandom(32), did_id(did))
+            releases.append(rel)
+        f.send("authorizeOperator", ns, "chat", "", Ed25519Key.generate().did, now + 10**7)
+        for kind in ("audit.passed", "filing.submitted"):
+            f.send("endorse", bytes(Web3.keccak(text=str(releases[-1]))), kind, os.urandom(32))
+        i += 1
+    f.mine()
+    w3.provider.make_request("evm_setAutomine", [True])
+    return releases
+
+
+def chain_check(client: RegistryClient, url: str, rel: ReleaseName) -> Verdict:
+    """The same verdict as the service's, computed from the chain for this one request."""
+    view = ChainView(client.chain_id, client.address, client.block_number())
+    info = client.release(rel)
+    checks: list[Check] = []
+    if info is None:
+        checks.append(Check("release", "fail", f"{rel} is not registered", decisive="unverified"))
+    else:
+        checks.append(Check("release", "pass", f"{rel} is registered"))
+        checks.append(
+            Check("not-revoked", "fail", "revoked", decisive="revoked")
+            if info.revoked
+            else Check("not-revoked", "pass", "not revoked")
+        )
+    checks.append(Check("identity", "skip", "endpoint identity check not available in this verifier version"))
+    verdict = Verdict.decide(checks)
+    return Verdict("unverified" if verdict == "verified" else verdict, tuple(checks), str(rel), view, {"url": url})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--checks", type=int, default=300)
+    args = ap.parse_args()
+    port = _port()
+    proc = subprocess.Popen(
+        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent", "--gas-limit", "300000000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        w3 = Web3(Web3.HTTPProvider(url))
+        for _ in range(200):
+            try:
+                if w3.eth.chain_id:
+                    break
+            except Exception:
+                time.sleep(0.05)
+        client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[0]))
+        t0 = time.perf_counter()
+        releases = fill(client, args.events)
+        fill_s = time.perf_counter() - t0
+        logs = len(w3.eth.get_logs({"address": client.address, "fromBlock": 0, "toBlock": "latest"}))
+
+        catchup = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for run in range(3):
+                engine = make_engine(f"sqlite:///{Path(tmp) / f'index{run}.sqlite'}")
+                idx = Indexer(engine, w3, client.address, deploy_block=client.deploy_block)
+                t = time.perf_counter()
+                added = idx.sync_once()
+                catchup.append(added / (time.perf_counter() - t))
+                assert added == logs, (added, logs)
+            settings = VerifierSettings(home=Path(tmp), rpc_url=url, registry=client.address, index_in_background=False)
+            svc = Services(settings, engine, idx, None, "bench")
+            targets = [releases[(i * 7919) % len(releases)] for i in range(args.checks)]
+            index_rates, chain_rates = [], []
+            for _ in range(5):  # alternate the two so both see the same machine state
+                t = time.perf_counter()
+                with svc.session() as s:
+                    for rel in targets:
+                        v = app_store_check(
+                            s, "https://chat.example", rel, svc.chain_view(), svc.confusions(s, rel.namespace)
+                        )
+                        assert v.verdict == "unverified"
+                index_rates.append(len(targets) / (time.perf_counter() - t))
+                t = time.perf_counter()
+                for rel in targets:
+                    assert chain_check(client, "https://chat.example", rel).verdict == "unverified"
+                chain_rates.append(len(targets) / (time.perf_counter() - t))
+    finally:
+        proc.terminate()
+        proc.wait()
+    idx_rate, chain_rate = statistics.median(index_rates), statistics.median(chain_rates)
+    print(f"Registry filled with {logs} events ({len(releases)} releases) in {fill_s:.0f} s.\n")
+    print("| figure | value |")
+    print("| --- | --- |")
+    print(f"| indexer catch-up, SQLite, median of 3 | {statistics.median(catchup):,.0f} events/s |")
+    print(f"| `/v1/check` verdicts from the index (median of 5 rounds of {args.checks}) | {idx_rate:,.0f} checks/s |")
+    print(f"| same verdict from direct contract calls per request | {chain_rate:,.0f} checks/s |")
+    print(f"| **ratio index / chain** | **{idx_rate / chain_rate:.1f}x** (target >= 10x) |")
+
+
+if __name__ == "__main__":
+    main()
