@@ -17,7 +17,7 @@ from web3 import Web3
 import registry
 from registry.artifacts import load_deployment
 from registry.errors import ChainError
-from verifier import problems
+from verifier import problems, web
 from verifier.api import ROUTERS
 from verifier.db import make_engine
 from verifier.indexer import BackgroundIndexer, Indexer
@@ -81,4 +81,5 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)
     return app

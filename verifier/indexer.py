@@ -339,7 +339,7 @@ def _event_namespace(name: str, args: Any) -> str | None:
 
 
 def _event_time(args: Any) -> int | None:
-    for key in ("publishedAt", "revokedAt", "validFrom", "validUntil", "expiresAt", "time"):
+    for key in ("publishedAt", "revokedAt", "validFrom", "validUntil", "time"):  # expiresAt is not an event time
         if key in args:
             return int(args[key])
     return None
