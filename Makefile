@@ -23,9 +23,12 @@ setup: python node system contracts model
 # --- installs ------------------------------------------------------------------------------
 
 python: $(VENV)/.installed
+# llama-cpp-python has no binary wheel here: it builds from source once (6-10 min on 2 cores), then
+# pip's wheel cache makes later installs fast. These flags build a portable, bit-identical engine.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve]'
 	touch $@
 
 node: node_modules/.installed

@@ -514,3 +514,114 @@ def endorse(
         tx = client.endorse(rel, kind, digest)
         console.out.print(f"endorsed {rel} as {kind!r}" + (f" with {data} ({digest.hex()})" if data else ""))
     console.out.print(_tx_line(tx))
+
+
+# --- operators: serving --------------------------------------------------------------------
+
+
+@app.command(
+    "serve", epilog="Example: modelseal serve model.gguf --release smollm/smollm2-135m-instruct/1.0.0 --key operator"
+)
+def serve_cmd(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL.gguf", help="The GGUF weights to serve.")],
+    release: Annotated[str, typer.Option(help="The release you serve: namespace/model/version.")],
+    key: KeyOpt,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    threads: Annotated[int, typer.Option(help="CPU threads for llama.cpp.")] = 1,
+    unsafe_dev: Annotated[
+        bool,
+        typer.Option("--unsafe-dev", help="Start even if the chain does not vouch for this deployment (demos/tests)."),
+    ] = False,
+    keystore: KeysDirOpt = None,
+    rpc_url: RpcOpt = None,
+    registry: RegistryOpt = None,
+    chain_id: ChainIdOpt = None,
+) -> None:
+    """Serve an OpenAI-compatible chat API (llama.cpp) that proves which registered release it runs.
+
+    Refuses to start unless the release exists, is not revoked, has these weights, and the key is
+    an authorised operator for it.
+    """
+    import uvicorn
+
+    from registry.keys import Ed25519Key
+    from registry.serve import NotAuthorised, chat_app, preflight
+
+    operator = _keystore(keystore).load(key)
+    if not isinstance(operator, Ed25519Key):
+        raise InputError("an operator key must be an Ed25519 did:key", hint="modelseal keygen --name operator")
+    client = _client(rpc_url, registry, chain_id)
+    check = preflight(client, model_path, _release(release), operator)
+    if check.problems and not unsafe_dev:
+        raise NotAuthorised("; ".join(check.problems))
+    for problem in check.problems:
+        console.err.print(f"[bold red]WARNING (--unsafe-dev):[/] {problem}")
+    app_ = chat_app(model_path, check.claim, operator, threads=threads)
+    console.err.print(
+        f"serving {release} as {operator.did} on http://{host}:{port}/v1 (identity at /.well-known/model-identity)"
+    )
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+receipt_app = typer.Typer(help="Check Model-Receipt headers you kept.", no_args_is_help=True)
+app.add_typer(receipt_app, name="receipt")
+
+
+@receipt_app.command(
+    "verify", epilog="Example: modelseal receipt verify --receipt receipt.txt --request req.json --response resp.json"
+)
+def receipt_verify(
+    receipt: Annotated[str, typer.Option(help="The Model-Receipt header value, or @FILE holding it.")],
+    request: Annotated[Path, typer.Option(help="The exact request body you sent.")],
+    response: Annotated[Path, typer.Option(help="The exact response body you received (a stream: all of it).")],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only check the signature and hashes, not the chain.")
+    ] = False,
+    rpc_url: RpcOpt = None,
+    registry: RegistryOpt = None,
+    chain_id: ChainIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Prove which registered release answered: the operator's signature over your exact request
+    and response, then (unless --offline) the release and operator on chain."""
+    from registry.identity import split_sse_receipt, verify_receipt
+
+    header = Path(receipt[1:]).read_text().strip() if receipt.startswith("@") else receipt.strip()
+    req, resp = request.read_bytes(), response.read_bytes()
+    if header == "sse":
+        resp, header = split_sse_receipt(resp)
+    r = verify_receipt(header, req, resp)
+    result: dict[str, Any] = {
+        "release": str(r.release),
+        "operator": r.operator,
+        "time": _iso(r.time),
+        "weightsDigest": r.weights_digest,
+        "signature": "valid",
+    }
+    status = 0
+    if not offline:
+        client = _client(rpc_url, registry, chain_id)
+        info = client.release(r.release)
+        authorised = client.is_operator_authorized(r.release, r.operator)
+        result["chain"] = {
+            "released": info is not None,
+            "weightsMatch": info is not None and info.weights_digest.hex() == r.weights_digest,
+            "revoked": bool(info and info.revoked),
+            "operatorAuthorisedNow": authorised,
+        }
+        if info is None or info.weights_digest.hex() != r.weights_digest:
+            status = 1
+        elif info.revoked:
+            status = 11
+    if as_json:
+        _print_json(result)
+    else:
+        console.out.print(f"receipt signature valid: {r.release} answered, operator {r.operator}, at {result['time']}")
+        if "chain" in result:
+            c = result["chain"]
+            console.out.print(
+                f"on chain: released={c['released']} weights match={c['weightsMatch']} revoked={c['revoked']} "
+                f"operator authorised now={c['operatorAuthorisedNow']}"
+            )
+    raise typer.Exit(status)

@@ -83,7 +83,8 @@ rm -f "$WORK/tampered.gguf"
 step "12. the verifier service: index the chain, serve the REST API and the web page"
 PIDFILE="$DATA/verifier.pid"
 if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then kill "$(cat "$PIDFILE")"; sleep 1; fi
-nohup modelseal verifier serve --port 8000 >"$DATA/verifier.log" 2>&1 &
+# the demo's chatbots run on 127.0.0.1, so this verifier may contact loopback targets
+MODELSEAL_ALLOW_LOOPBACK_TARGETS=1 nohup modelseal verifier serve --port 8000 >"$DATA/verifier.log" 2>&1 &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 100); do
   if python3 -c 'import json,sys,urllib.request; h=json.load(urllib.request.urlopen("http://127.0.0.1:8000/v1/health")); sys.exit(0 if h["chain"] and h["chain"]["behind"]==0 else 1)' 2>/dev/null; then break; fi
@@ -91,29 +92,64 @@ for _ in $(seq 1 100); do
 done
 python3 -c 'import json,urllib.request; print(json.dumps(json.load(urllib.request.urlopen("http://127.0.0.1:8000/v1/health")), indent=2))'
 
-step "13. upload the signed manifest (accepted because its digest is anchored) and ask the app-store question"
+step "13. upload the signed manifest to the verifier (accepted because its digest is anchored)"
 MANIFEST=$(ls -t "$DATA"/manifests/*.json | while read -r f; do grep -q '"version": "1.0.0"' "$f" && echo "$f" && break; done)
 python3 - "$MANIFEST" <<'PY'
 import json, sys, urllib.request
 doc = open(sys.argv[1]).read().encode()
 req = urllib.request.Request("http://127.0.0.1:8000/v1/manifests", data=doc, headers={"Content-Type": "application/json"})
 print("upload:", json.load(urllib.request.urlopen(req)))
-url = "http://127.0.0.1:8000/v1/check?url=https://chat.example.com&release=smollm/smollm2-135m-instruct/1.0.0"
-verdict = json.load(urllib.request.urlopen(url))
-print("check verdict:", verdict["verdict"], "-", ", ".join(f"{c['name']}={c['status']}" for c in verdict["checks"]))
 PY
 
 step "14. the monitor feed a publisher follows (modelseal watch --namespace $NS)"
 modelseal watch --namespace "$NS" --once | tail -n 8
 
-step "done: the verifier is running (pid $(cat "$PIDFILE"), log $DATA/verifier.log)"
+step "15. three chatbots on SmolLM2 (llama.cpp), checked through the verifier"
+background() {  # background NAME PORT command...: (re)start a server, wait for it
+  local name=$1 port=$2; shift 2
+  local pidfile="$DATA/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then kill "$(cat "$pidfile")"; sleep 1; fi
+  nohup "$@" >"$DATA/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/v1/models" && return 0
+    sleep 0.2
+  done
+  echo "demo: $name did not start; see $DATA/$name.log" >&2; exit 1
+}
+check() {  # check URL: the app-store question, one line per check
+  python3 - "$1" "$REL" <<'PY'
+import json, sys, urllib.parse, urllib.request
+q = urllib.parse.urlencode({"url": sys.argv[1], "release": sys.argv[2]})
+v = json.load(urllib.request.urlopen(f"http://127.0.0.1:8000/v1/check?{q}", timeout=120))
+print(f"verdict: {v['verdict'].upper()}")
+for c in v["checks"]:
+    print(f"  {c['status']:5} {c['name']}: {c['detail']}")
+PY
+}
+echo "-- the real deployment: the operator key the publisher authorised"
+background chatbot-honest 8081 modelseal serve "$MODEL" --release "$REL" --key demo-operator --port 8081
+check http://127.0.0.1:8081
+echo
+echo "-- an impostor claiming the same release with a key nobody authorised"
+key demo-impostor
+background chatbot-impostor 8082 modelseal serve "$MODEL" --release "$REL" --key demo-impostor --port 8082 --unsafe-dev
+check http://127.0.0.1:8082
+echo
+echo "-- a chatbot that says nothing about itself (plain llama.cpp server)"
+background chatbot-plain 8083 python -m llama_cpp.server --model "$MODEL" --host 127.0.0.1 --port 8083 \
+  --n_threads 1 --n_threads_batch 1
+check http://127.0.0.1:8083
+
+step "done: the verifier and three chatbots are running"
 echo "weights digest:  $(modelseal hash "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["weights"])')"
 echo "try:"
 echo "  http://127.0.0.1:8000/                                        the web page: search, releases, check a chatbot URL"
+echo "  http://127.0.0.1:8000/check?url=http://127.0.0.1:8081&release=$REL"
 echo "  http://127.0.0.1:8000/r/$REL"
-echo "  http://127.0.0.1:8000/v1/releases/$REL"
+echo "  http://127.0.0.1:8000/v1/check?url=http://127.0.0.1:8082&release=$REL"
 echo "  http://127.0.0.1:8000/v1/weights/5f4fa13bfc6dd4a91fd00e22974a9c4e9ed628fd7d7f307398ddf30260d6b2c3"
-echo "  http://127.0.0.1:8000/v1/check?url=https://chat.example.com&release=$REL"
 echo "  http://127.0.0.1:8000/v1/namespaces/smol-lm/confusables     look-alike warning"
 echo "  http://127.0.0.1:8000/docs                                    OpenAPI"
-echo "stop:  kill \$(cat $PIDFILE); .venv/bin/modelseal chain down   (state is kept)"
+echo "  modelseal check http://127.0.0.1:8081 --allow-loopback      the same check from the CLI, straight against the chain"
+echo "stop:  for f in $DATA/*.pid; do kill \$(cat \$f); done; .venv/bin/modelseal chain down   (chain state is kept)"

@@ -155,13 +155,16 @@ def test_filings_list_per_trust_list(world: World) -> None:
     )
 
 
-def test_check_reports_endpoint_checks_as_skip_and_flags_confusables(world: World) -> None:
-    body = world.http.get("/v1/check", params={"url": "https://chat.example", "release": str(REL)}).json()
+def test_check_refuses_loopback_targets_and_flags_confusables(world: World) -> None:
+    # this verifier does not allow loopback targets: refused at the decision point, nothing contacted
+    body = world.http.get("/v1/check", params={"url": "http://127.0.0.1:9", "release": str(REL)}).json()
     assert body["verdict"] == "unverified"
     statuses = {c["name"]: c["status"] for c in body["checks"]}
-    assert statuses["release"] == "pass" and statuses["identity"] == "skip"
+    assert statuses["release"] == "pass" and statuses["identity"] == "fail"
+    identity = next(c for c in body["checks"] if c["name"] == "identity")
+    assert identity["evidence"]["reason"] == "loopback"
     assert body["chain"]["registry"] == world.client.address
-    fake = world.http.get("/v1/check", params={"url": "https://x.example", "release": "deep-seek/chat/1.0.0"}).json()
+    fake = world.http.get("/v1/check", params={"url": "http://127.0.0.1:9", "release": "deep-seek/chat/1.0.0"}).json()
     names = next(c for c in fake["checks"] if c["name"] == "names")
     assert names["evidence"]["confusableWith"][0]["namespace"] == "deepseek"
     problem(world.http.get("/v1/check", params={"url": "ftp://x"}), 422)

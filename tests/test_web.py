@@ -156,7 +156,7 @@ def test_confusable_names_are_flagged_on_search_namespace_and_check(world: World
     text = eventually(world, "/ns/deep-seek", warning)
     assert warning in text and "separator" in text
     assert "could be mistaken for deep-seek" in eventually(world, "/ns/deepseek", "could be mistaken for deep-seek")
-    text = eventually(world, "/check", warning, url="https://x.example", release="deep-seek/chat/1.0.0")
+    text = eventually(world, "/check", warning, url="http://127.0.0.1:9", release="deep-seek/chat/1.0.0")
     assert warning in text
     assert "names skip warning: the claimed namespace could be mistaken for another" in text
     assert "release fail deep-seek/chat/1.0.0 is not registered" in text
@@ -199,27 +199,25 @@ def test_check_page_shows_verdict_checks_and_chain_view(world: World) -> None:
     assert "Chatbot URL" in text and 'id="verdict"' not in html
     html, _ = page(world, "/check", release=str(REL))  # the release page links here: the form, filled in
     assert 'value="deepseek/chat/1.0.0"' in html and 'id="verdict"' not in html and 'id="errors"' not in html
-    html, text = page(world, "/check", url="https://chat.example", release=str(REL))
+    html, text = page(world, "/check", url="http://127.0.0.1:9", release=str(REL))
     assert re.search(r'<p class="verdict" id="verdict">unverified</p>', html)
     for row in (
         "release pass deepseek/chat/1.0.0 is registered",
         "not-revoked pass not revoked",
-        "identity skip endpoint identity check not available",
-        "challenge skip",
-        "receipt skip",
+        "identity fail",  # this verifier refuses loopback targets: nothing was contacted
     ):
         assert row in text
     assert "Chain id 31337" in text and world.client.address in text
-    assert 'value="https://chat.example"' in html and 'value="deepseek/chat/1.0.0"' in html
-    _, text = page(world, "/check", url="https://chat.example")
-    assert "release skip no claimed release given" in text
+    assert 'value="http://127.0.0.1:9"' in html and 'value="deepseek/chat/1.0.0"' in html
+    _, text = page(world, "/check", url="http://127.0.0.1:9")
+    assert "release skip no claimed release given" in text and "loopback" in text
     _, text = page(world, "/check", 422, url="ftp://x", release="Deep/x")
     assert "The URL must start with https:// or http://" in text and "The release is not a valid name" in text
     _, text = page(world, "/check", 422, url="")
     assert "Paste the chatbot's address" in text
     world.client.revoke(REL, "recalled")
     world.sync()
-    html, _ = page(world, "/check", url="https://chat.example", release=str(REL))
+    html, _ = page(world, "/check", url="http://127.0.0.1:9", release=str(REL))
     assert '<p class="verdict" id="verdict">revoked</p>' in html
 
 
@@ -259,9 +257,9 @@ def test_errors_behind_a_page_are_html_pages(world: World, monkeypatch: pytest.M
         raise ChainError("cannot reach the chain at http://127.0.0.1:1 (ConnectError)")
 
     monkeypatch.setattr(world.app.state.services, "chain_view", unreachable)
-    _, text = page(world, "/check", 503, url="https://chat.example", release=str(REL))
+    _, text = page(world, "/check", 503, url="http://127.0.0.1:9", release=str(REL))
     assert "The chain could not be read" in text and "cannot reach the chain" in text
-    assert world.http.get("/v1/check", params={"url": "https://chat.example"}).headers["content-type"] == PROBLEM_JSON
+    assert world.http.get("/v1/check", params={"url": "http://127.0.0.1:9"}).headers["content-type"] == PROBLEM_JSON
 
     def broken(*args: Any) -> None:
         raise RuntimeError("boom")
@@ -292,8 +290,8 @@ def test_values_from_the_chain_and_the_query_are_escaped(world: World) -> None:
     assert "&lt;i&gt;kind&lt;/i&gt;" in html and "<i>kind</i> " in text and evil_did in text
     html, text = page(world, "/search", q='"><script>x</script>')
     assert "&#34;&gt;&lt;script&gt;x&lt;/script&gt;" in html and '"><script>x</script>' in text
-    html, _ = page(world, "/check", url=f"https://x.example/{XSS}", release=str(REL))
-    assert "https://x.example/&lt;script&gt;" in html
+    html, _ = page(world, "/check", url=f"http://127.0.0.1:9/{XSS}", release=str(REL))
+    assert "http://127.0.0.1:9/&lt;script&gt;" in html
     html, _ = page(world, "/ns/<script>", 404)
     assert "&lt;script&gt;" in html
 
@@ -408,7 +406,7 @@ def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_s
     # check a chatbot URL against the release it claims
     b.find_element(By.LINK_TEXT, "Check a chatbot").click()
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Check a chatbot"))
-    b.find_element(By.ID, "url").send_keys("https://chat.example")
+    b.find_element(By.ID, "url").send_keys("http://127.0.0.1:9")
     submit("release", str(REL))
     verdict = b.find_element(By.ID, "verdict")
     assert verdict.is_displayed() and verdict.text == "unverified"
@@ -416,16 +414,10 @@ def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_s
         tr.find_element(By.TAG_NAME, "th").text: tr.find_elements(By.TAG_NAME, "td")[0].text
         for tr in b.find_elements(By.CSS_SELECTOR, "#checks tbody tr")
     }
-    assert rows == {
-        "release": "pass",
-        "not-revoked": "pass",
-        "identity": "skip",
-        "challenge": "skip",
-        "receipt": "skip",
-    }
+    assert rows == {"release": "pass", "not-revoked": "pass", "identity": "fail"}
     chain = b.find_element(By.ID, "chain").text
     assert "31337" in chain and world.client.address in chain
-    assert b.find_element(By.ID, "url").get_attribute("value") == "https://chat.example"
+    assert b.find_element(By.ID, "url").get_attribute("value") == "http://127.0.0.1:9"
 
     # a look-alike name: "did you mean", then once someone claims it, a warning everywhere
     submit("site-q", "deep-seek")
@@ -445,7 +437,7 @@ def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_s
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Namespace deep-seek"))
     assert "could be mistaken for deepseek" in b.find_element(By.ID, "confusables").text
     b.get(f"{live_server}/check")
-    b.find_element(By.ID, "url").send_keys("https://x.example")
+    b.find_element(By.ID, "url").send_keys("http://127.0.0.1:9")
     submit("release", "deep-seek/chat/1.0.0")
     assert b.find_element(By.ID, "verdict").text == "unverified"
     assert b.find_element(By.ID, "confusables").is_displayed()

@@ -213,7 +213,7 @@ def check_endpoint(
     release: Annotated[str | None, Query(description="the release it claims: namespace/model/version")] = None,
 ) -> dict[str, Any]:
     """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view."""
-    from verifier.verification import app_store_check
+    from verifier.verification import run_check
 
     if not re.match(r"https?://", url):
         raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
@@ -223,9 +223,8 @@ def check_endpoint(
             claimed = ReleaseName.parse(release)
         except InputError as exc:
             raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
-    with svc.session() as s:
-        confusions = svc.confusions(s, claimed.namespace) if claimed else []
-        return app_store_check(s, url, claimed, svc.chain_view(), confusions).as_json()
+    verdict, _ = run_check(svc, url, claimed)
+    return verdict.as_json()
 
 
 # --- monitor -------------------------------------------------------------------------------

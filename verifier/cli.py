@@ -153,7 +153,55 @@ def _line(ev: dict[str, Any]) -> str:
     return line
 
 
+def check(
+    url: Annotated[str, typer.Argument(help="The chatbot's base URL, e.g. https://chat.example.com")],
+    release: Annotated[str | None, typer.Option(help="The release it should serve: namespace/model/version.")] = None,
+    allow_loopback: Annotated[
+        bool, typer.Option("--allow-loopback", help="Allow 127.0.0.1/::1 targets (local tests).")
+    ] = False,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow private-network targets.")] = False,
+    rpc_url: RpcOpt = None,
+    registry: RegistryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Is the chatbot at URL really the registered deployment it claims? (directly against the chain)
+
+    Fetches its identity claim, sends a fresh challenge, checks the chain, makes one real chat
+    request and verifies its receipt. Exit 0 verified, 1 mismatch, 10 unverified, 11 revoked.
+    """
+    from registry.chain import RegistryClient
+    from registry.names import ReleaseName
+    from registry.settings import Settings
+    from registry.verdict import ChainView, Verdict
+    from verifier.guard import GuardedClient, GuardPolicy
+    from verifier.prober import Prober, facts_from_client
+
+    settings = Settings()
+    client = RegistryClient.from_settings(settings, rpc_url=rpc_url, registry=registry)
+    claimed = ReleaseName.parse(release) if release else None
+    guard = GuardedClient(GuardPolicy(allow_loopback=allow_loopback, allow_private=allow_private))
+    try:
+        probe = Prober(guard).probe(url, claimed, facts_from_client(client))
+    finally:
+        guard.close()
+    checks = list(probe.checks)
+    word = Verdict.decide(checks)
+    if word == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
+        word = "unverified"
+    subject = claimed or (probe.claim.release if probe.claim else None)
+    view = ChainView(client.chain_id, client.address, client.block_number())
+    verdict = Verdict(word, tuple(checks), str(subject) if subject else None, view, {"url": url})
+    if as_json:
+        print(json.dumps(verdict.as_json(), indent=2))
+    else:
+        print(f"{verdict.verdict}  {url} -> {verdict.release or 'no claimed release'}")
+        for c in verdict.checks:
+            print(f"  {c.status:5} {c.name}: {c.detail}")
+    raise typer.Exit(verdict.exit_status)
+
+
 def register(app: typer.Typer) -> None:
     """Entry point ``modelseal.cli``: add the verifier's commands to ``modelseal``."""
     app.add_typer(verifier_app, name="verifier")
     app.command("watch", epilog="Example: modelseal watch --namespace smollm")(watch)
+    app.command("check", epilog="Example: modelseal check http://127.0.0.1:8080 --allow-loopback")(check)

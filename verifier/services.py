@@ -42,6 +42,13 @@ class Services:
         self._names_checked = 0.0
         self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
         self._lock = threading.Lock()
+        from verifier.guard import GuardedClient, GuardPolicy
+        from verifier.prober import Prober
+
+        policy = GuardPolicy(
+            allow_loopback=settings.allow_loopback_targets, allow_private=settings.allow_private_targets
+        )
+        self.prober = Prober(GuardedClient(policy))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

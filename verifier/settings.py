@@ -36,6 +36,14 @@ class VerifierSettings(BaseSettings):
         description='endorser accounts recognised per kind, JSON: {"filing.approved": ["0x..."]}',
     )
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL used in links")
+    allow_loopback_targets: bool = Field(
+        default=False,
+        description="let the guarded outbound client contact loopback addresses (demo and tests only)",
+    )
+    allow_private_targets: bool = Field(
+        default=False,
+        description="let the guarded outbound client contact private-network addresses (RFC 1918, ULA, CGNAT)",
+    )
 
     @field_validator("trust", mode="before")
     @classmethod

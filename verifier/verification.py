@@ -144,14 +144,7 @@ def app_store_check(
                 {"confusableWith": confusions},
             )
         )
-    checks.extend(
-        endpoint_checks
-        or [
-            Check("identity", "skip", "endpoint identity check not available in this verifier version"),
-            Check("challenge", "skip", "endpoint challenge not available in this verifier version"),
-            Check("receipt", "skip", "response receipt check not available in this verifier version"),
-        ]
-    )
+    checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])
     verdict = Verdict.decide(checks)
     if verdict == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
         verdict = "unverified"  # a registered release alone does not prove what the URL serves
@@ -162,3 +155,33 @@ def app_store_check(
         view,
         {"url": url, "releaseId": release.id if release else None, "checkedAt": int(time.time())},
     )
+
+
+class IndexFacts:
+    """Chain facts for the prober, read from the index (``verifier.prober.ChainFacts``)."""
+
+    def __init__(self, s: Session, chain_id: int, registry: str) -> None:
+        self.s, self.chain_id, self.registry = s, chain_id, registry
+
+    def release(self, name: ReleaseName) -> Any:
+        from verifier.prober import ReleaseFact
+
+        r = queries.find_release(self.s, name.namespace, name.model, name.version)
+        return None if r is None else ReleaseFact(r.weights_digest, bool(r.revoked_at), r.revoke_reason)
+
+    def operator_authorized(self, name: ReleaseName, did: str) -> bool:
+        r = queries.find_release(self.s, name.namespace, name.model, name.version)
+        if r is None:
+            return False
+        return queries.operator_authorized(self.s, r, _hex32(did_id(did)), int(time.time())) is not None
+
+
+def run_check(svc: Any, url: str, claimed: ReleaseName | None) -> tuple[Verdict, list[dict[str, Any]]]:
+    """The whole `/v1/check`: probe the endpoint, then judge it against the index. Returns the
+    verdict and the confusable-name warnings for the release it concerns (API and web page)."""
+    view = svc.chain_view()
+    with svc.session() as s:
+        probe = svc.prober.probe(url, claimed, IndexFacts(s, view.chain_id, view.registry))
+        subject = claimed or (probe.claim.release if probe.claim else None)
+        confusions = svc.confusions(s, subject.namespace) if subject else []
+        return app_store_check(s, url, subject, view, confusions, list(probe.checks)), confusions

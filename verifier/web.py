@@ -35,7 +35,7 @@ from verifier import queries
 from verifier.api import DIGEST, ServicesDep
 from verifier.problems import PROBLEM_JSON, Problem
 from verifier.services import Services
-from verifier.verification import app_store_check
+from verifier.verification import run_check
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 API_PATHS = ("/v1", "/openapi.json", "/docs", "/redoc")
@@ -241,9 +241,8 @@ def check_page(svc: ServicesDep, url: str | None = None, release: str | None = N
             except InputError as exc:
                 errors.append(f"The release is not a valid name: {exc.message}")
         if not errors:
-            with svc.session() as s:
-                confusions = svc.confusions(s, claimed.namespace) if claimed else []
-                result = app_store_check(s, given_url, claimed, svc.chain_view(), confusions).as_json()
+            verdict, confusions = run_check(svc, given_url, claimed)
+            result = verdict.as_json()
     return render(
         "check.html",
         status=422 if errors else 200,

@@ -1,0 +1,74 @@
+"""Run a real chatbot under an operator identity: llama.cpp's OpenAI-compatible server, wrapped
+by :class:`registry.identity_asgi.IdentityMiddleware`.
+
+:func:`preflight` refuses to start a deployment the chain would not vouch for: the release must
+exist and be unrevoked, the model file must have the release's weights digest, and the operator
+key must be authorised for the release (model or release scope, not expired, not revoked). With
+``unsafe_dev=True`` the failures become loud warnings instead (for demos and tests of impostors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import ModelsealError
+from registry.hashing import hash_model
+from registry.identity import Claim
+from registry.identity_asgi import IdentityMiddleware
+from registry.keys import Ed25519Key
+from registry.names import ReleaseName
+
+if TYPE_CHECKING:
+    from registry.chain import RegistryClient
+
+
+class NotAuthorised(ModelsealError):
+    exit_code = 4
+    default_hint = "ask the release's publisher: modelseal operator authorize NS/MODEL --did YOUR_DID"
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    claim: Claim
+    problems: tuple[str, ...]
+
+
+def preflight(client: RegistryClient, model_path: Path, release: ReleaseName, key: Ed25519Key) -> Preflight:
+    """Build the claim and list every reason the chain would not vouch for this deployment."""
+    weights = hash_model(model_path).weights.hex
+    problems: list[str] = []
+    info = client.release(release)
+    if info is None:
+        problems.append(f"{release} is not published on chain {client.chain_id}")
+    else:
+        if info.revoked:
+            problems.append(f"{release} was revoked: {info.revoke_reason}")
+        if info.weights_digest.hex() != weights:
+            problems.append(
+                f"{model_path} is not the weights of {release} ({weights[:16]}… vs {info.weights_digest.hex()[:16]}…)"
+            )
+        if not client.is_operator_authorized(release, key.did):
+            problems.append(
+                f"{key.did} is not authorised to serve {release} (or its authorisation expired or was revoked)"
+            )
+    claim = Claim(release, weights, key.did, client.chain_id, client.address)
+    return Preflight(claim, tuple(problems))
+
+
+def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 2048, threads: int = 1) -> Any:
+    """llama.cpp's OpenAI-compatible server app for ``model_path``, wrapped by the identity middleware."""
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    model = ModelSettings(
+        model=str(model_path),
+        model_alias=claim.release.model,
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    app = create_app(server_settings=ServerSettings(), model_settings=[model])
+    return IdentityMiddleware(app, claim, key)

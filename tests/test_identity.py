@@ -1,0 +1,180 @@
+"""registry.identity and its ASGI middleware: claims, challenges, receipts (JSON and SSE)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from registry.identity import (
+    RECEIPT_HEADER,
+    Claim,
+    IdentityError,
+    answer_challenge,
+    make_receipt,
+    new_nonce,
+    split_sse_receipt,
+    verify_challenge,
+    verify_receipt,
+)
+from registry.identity_asgi import IdentityMiddleware
+from registry.keys import Ed25519Key
+from registry.names import ReleaseName
+
+REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
+
+
+@pytest.fixture
+def key() -> Ed25519Key:
+    return Ed25519Key.generate()
+
+
+@pytest.fixture
+def claim(key: Ed25519Key) -> Claim:
+    return Claim(REL, "ab" * 32, key.did, 31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+
+
+def test_claim_roundtrip_and_refusals(claim: Claim) -> None:
+    doc = claim.document()
+    assert Claim.from_document(doc) == claim
+    for mutate in (
+        lambda d: d.update(type="other"),
+        lambda d: d.update(releaseId="0x" + "00" * 32),
+        lambda d: d.update(weightsDigest="xyz"),
+        lambda d: d.update(operator="did:web:evil.example"),
+        lambda d: d["release"].update(namespace="Smollm"),
+        lambda d: d.pop("chainId"),
+    ):
+        bad = json.loads(json.dumps(doc))
+        mutate(bad)
+        with pytest.raises(IdentityError):
+            Claim.from_document(bad)
+
+
+def test_challenge_fresh_nonce_verifies(claim: Claim, key: Ed25519Key) -> None:
+    nonce = new_nonce()
+    assert verify_challenge(answer_challenge(claim, key, nonce), nonce) == claim
+
+
+def test_replayed_answer_with_old_nonce_refused(claim: Claim, key: Ed25519Key) -> None:
+    old = answer_challenge(claim, key, new_nonce())
+    with pytest.raises(IdentityError, match="another nonce"):
+        verify_challenge(old, new_nonce())
+
+
+def test_stale_answer_refused(claim: Claim, key: Ed25519Key) -> None:
+    nonce = new_nonce()
+    answer = answer_challenge(claim, key, nonce)
+    with pytest.raises(IdentityError, match="off"):
+        verify_challenge(answer, nonce, now=int(time.time()) + 3600)
+
+
+def test_answer_signed_by_another_key_refused(claim: Claim) -> None:
+    thief = Ed25519Key.generate()
+    nonce = new_nonce()
+    forged = answer_challenge(Claim(REL, claim.weights_digest, thief.did, 31337, claim.registry), thief, nonce)
+    forged["operator"] = claim.operator  # claim the real operator, sign with another key
+    with pytest.raises(IdentityError, match="not by the operator"):
+        verify_challenge(forged, nonce)
+
+
+def test_answer_edited_after_signing_refused(claim: Claim, key: Ed25519Key) -> None:
+    nonce = new_nonce()
+    answer = answer_challenge(claim, key, nonce)
+    answer["weightsDigest"] = "cd" * 32
+    with pytest.raises(IdentityError, match="does not verify"):
+        verify_challenge(answer, nonce)
+
+
+def test_receipt_binds_request_and_response(claim: Claim, key: Ed25519Key) -> None:
+    header = make_receipt(claim, key, b'{"q": 1}', b'{"a": 2}')
+    r = verify_receipt(header, b'{"q": 1}', b'{"a": 2}')
+    assert (r.release, r.operator, r.weights_digest) == (REL, key.did, claim.weights_digest)
+    with pytest.raises(IdentityError, match="response body"):
+        verify_receipt(header, b'{"q": 1}', b'{"a": 3}')
+    with pytest.raises(IdentityError, match="request body"):
+        verify_receipt(header, b'{"q": 9}', b'{"a": 2}')
+
+
+def test_receipt_with_altered_signature_or_field_refused(claim: Claim, key: Ed25519Key) -> None:
+    header = make_receipt(claim, key, b"q", b"a")
+    doc = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    doc["release"] = "smollm/smollm2-135m-instruct/9.9.9"
+    doc["releaseId"] = (
+        "0x" + __import__("registry.names", fromlist=["release_id"]).release_id(ReleaseName.parse(doc["release"])).hex()
+    )
+    forged = base64.urlsafe_b64encode(json.dumps(doc).encode()).decode()
+    with pytest.raises(IdentityError, match="does not verify"):
+        verify_receipt(forged, b"q", b"a")
+    doc = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    value = doc["proof"]["proofValue"]
+    doc["proof"]["proofValue"] = value[:-2] + ("22" if value[-2:] != "22" else "33")
+    with pytest.raises(IdentityError):
+        verify_receipt(base64.urlsafe_b64encode(json.dumps(doc).encode()).decode(), b"q", b"a")
+    with pytest.raises(IdentityError, match="base64url"):
+        verify_receipt("%%%", b"q", b"a")
+
+
+# --- the middleware around a small real ASGI chat app --------------------------------------
+
+
+def _chat_app() -> Starlette:
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        if body.get("stream"):
+
+            async def events() -> Any:
+                for word in ("Hel", "lo"):
+                    yield f"data: {json.dumps({'choices': [{'delta': {'content': word}}]})}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+        return JSONResponse({"choices": [{"message": {"content": "Hello"}}]})
+
+    async def other(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/v1/models", other)])
+
+
+def test_middleware_serves_claim_challenge_and_json_receipts(claim: Claim, key: Ed25519Key) -> None:
+    http = TestClient(IdentityMiddleware(_chat_app(), claim, key))
+    assert Claim.from_document(http.get("/.well-known/model-identity").json()) == claim
+    nonce = new_nonce()
+    assert (
+        verify_challenge(http.post("/.well-known/model-identity/challenge", json={"nonce": nonce}).json(), nonce)
+        == claim
+    )
+    assert http.post("/.well-known/model-identity/challenge", json={"nonce": "short"}).status_code == 400
+    request = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    resp = http.post("/v1/chat/completions", content=request, headers={"content-type": "application/json"})
+    assert resp.json()["choices"][0]["message"]["content"] == "Hello"
+    assert verify_receipt(resp.headers[RECEIPT_HEADER], request, resp.content).operator == key.did
+    assert RECEIPT_HEADER not in http.get("/v1/models").headers
+
+
+def test_middleware_streaming_receipt_after_done(claim: Claim, key: Ed25519Key) -> None:
+    http = TestClient(IdentityMiddleware(_chat_app(), claim, key))
+    request = json.dumps({"messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+    resp = http.post("/v1/chat/completions", content=request, headers={"content-type": "application/json"})
+    assert resp.headers[RECEIPT_HEADER] == "sse"
+    covered, header = split_sse_receipt(resp.content)
+    assert covered.endswith(b"data: [DONE]\n\n")
+    assert verify_receipt(header, request, covered).release == REL
+    with pytest.raises(IdentityError):
+        verify_receipt(header, request, covered.replace(b"Hel", b"Bye"))
+
+
+def test_middleware_refuses_a_key_that_is_not_the_claims(claim: Claim) -> None:
+    from registry.errors import InputError
+
+    with pytest.raises(InputError):
+        IdentityMiddleware(_chat_app(), claim, Ed25519Key.generate())
