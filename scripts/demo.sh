@@ -141,7 +141,23 @@ background chatbot-plain 8083 python -m llama_cpp.server --model "$MODEL" --host
   --n_threads 1 --n_threads_batch 1
 check http://127.0.0.1:8083
 
-step "done: the verifier and three chatbots are running"
+step "16. behaviour: an operator with a VALID key serving MODIFIED weights, caught by replaying fresh prompts"
+modelseal reference add "$MODEL"   # the verifier's reference weights (used only if the BLAKE3 equals the chain's)
+if [ ! -f "$WORK/impostor-noise.gguf" ]; then
+  python -c "from pathlib import Path; from verifier.impostors import make_impostor; \
+print(make_impostor(Path('$MODEL'), Path('$WORK/impostor-noise.gguf'), 'tensor-noise').detail)"
+fi
+background chatbot-cheat 8084 python scripts/impostor_chatbot.py "$WORK/impostor-noise.gguf" "$MODEL" "$REL" demo-operator 8084
+echo "-- identity alone: the cheat holds an authorised key and claims the registered weights"
+check http://127.0.0.1:8084
+echo
+echo "-- with the behavioural check (fresh prompts, temperature 0, replayed on the registered weights)"
+set +e
+modelseal check http://127.0.0.1:8081 --release "$REL" --allow-loopback --behaviour | grep -E "^(verified|mismatch|unverified|revoked)|behaviour"
+modelseal check http://127.0.0.1:8084 --release "$REL" --allow-loopback --behaviour | grep -E "^(verified|mismatch|unverified|revoked)|behaviour"
+set -e
+
+step "done: the verifier and four chatbots are running"
 echo "weights digest:  $(modelseal hash "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["weights"])')"
 echo "try:"
 echo "  http://127.0.0.1:8000/                                        the web page: search, releases, check a chatbot URL"

@@ -227,6 +227,40 @@ def check_endpoint(
     return verdict.as_json()
 
 
+# --- behavioural checks (long-running: a job with a status URL) ------------------------------
+
+
+@check.post("/behaviour-checks", status_code=202, operation_id="startBehaviourCheck")
+def start_behaviour(
+    svc: ServicesDep,
+    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
+    release: Annotated[str, Query(description="the release it claims: namespace/model/version")],
+) -> JSONResponse:
+    """Start a behavioural check: fresh prompts to the endpoint, replayed on the reference weights.
+    Answers 202 with the job; poll ``GET /v1/behaviour-checks/{id}``."""
+    if not re.match(r"https?://", url):
+        raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
+    try:
+        name = ReleaseName.parse(release)
+    except InputError as exc:
+        raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
+    with svc.session() as s:
+        r = _release_or_404(s, name.namespace, name.model, name.version)
+        weights = r.weights_digest
+    job = svc.behaviour.submit(url, name, weights)
+    body = {**job.as_json(), "statusUrl": f"/v1/behaviour-checks/{job.id}"}
+    return JSONResponse(body, status_code=202, headers={"Location": body["statusUrl"]})
+
+
+@check.get("/behaviour-checks/{job_id}", operation_id="getBehaviourCheck")
+def get_behaviour(job_id: str, svc: ServicesDep) -> dict[str, Any]:
+    job = svc.behaviour.jobs.get(job_id)
+    if job is None:
+        raise Problem(404, "job-not-found", "No such behavioural check", f"no job {job_id!r}")
+    result: dict[str, Any] = job.as_json()
+    return result
+
+
 # --- monitor -------------------------------------------------------------------------------
 
 

@@ -162,6 +162,10 @@ def check(
     allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow private-network targets.")] = False,
     rpc_url: RpcOpt = None,
     registry: RegistryOpt = None,
+    behaviour: Annotated[
+        bool, typer.Option("--behaviour", help="Also replay fresh prompts on the reference weights (tens of seconds).")
+    ] = False,
+    home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Is the chatbot at URL really the registered deployment it claims? (directly against the chain)
@@ -172,7 +176,7 @@ def check(
     from registry.chain import RegistryClient
     from registry.names import ReleaseName
     from registry.settings import Settings
-    from registry.verdict import ChainView, Verdict
+    from registry.verdict import ChainView, Check, Verdict
     from verifier.guard import GuardedClient, GuardPolicy
     from verifier.prober import Prober, facts_from_client
 
@@ -185,10 +189,23 @@ def check(
     finally:
         guard.close()
     checks = list(probe.checks)
+    subject = claimed or (probe.claim.release if probe.claim else None)
+    if behaviour:
+        if subject is None:
+            checks.append(Check("behaviour", "skip", "no release to compare with"))
+        else:
+            from verifier.behaviour import BehaviourService
+
+            info = client.release(subject)
+            if info is None:
+                checks.append(Check("behaviour", "skip", f"{subject} is not registered"))
+            else:
+                slow = GuardPolicy(allow_loopback=allow_loopback, allow_private=allow_private, total_timeout=180.0)
+                runner = BehaviourService(home or settings.home, GuardedClient(slow))
+                checks.append(runner.check_now(url, subject, info.weights_digest.hex()))
     word = Verdict.decide(checks)
     if word == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
         word = "unverified"
-    subject = claimed or (probe.claim.release if probe.claim else None)
     view = ChainView(client.chain_id, client.address, client.block_number())
     verdict = Verdict(word, tuple(checks), str(subject) if subject else None, view, {"url": url})
     if as_json:
@@ -200,8 +217,37 @@ def check(
     raise typer.Exit(verdict.exit_status)
 
 
+reference_app = typer.Typer(help="Reference weights for behavioural checks.", no_args_is_help=True)
+
+
+@reference_app.command("add", epilog="Example: modelseal reference add SmolLM2-135M-Instruct.Q4_1.gguf")
+def reference_add(
+    path: Annotated[Path, typer.Argument(help="A GGUF file of a registered open-weight release.")],
+    home: HomeOpt = None,
+) -> None:
+    """Keep a model file as reference weights, indexed by its BLAKE3. It is used for a release only
+    when this digest equals the release's weights digest on chain (re-hashed before each use)."""
+    from registry.settings import Settings
+    from verifier.behaviour import ReferenceStore
+
+    store = ReferenceStore((home or Settings().home) / "references")
+    digest = store.add(path)
+    print(f"reference {digest.hex} -> {path.resolve()}")
+
+
+@reference_app.command("list")
+def reference_list(home: HomeOpt = None) -> None:
+    """List the reference weights this data folder holds."""
+    from registry.settings import Settings
+    from verifier.behaviour import ReferenceStore
+
+    for digest in ReferenceStore((home or Settings().home) / "references").digests():
+        print(digest)
+
+
 def register(app: typer.Typer) -> None:
     """Entry point ``modelseal.cli``: add the verifier's commands to ``modelseal``."""
     app.add_typer(verifier_app, name="verifier")
     app.command("watch", epilog="Example: modelseal watch --namespace smollm")(watch)
+    app.add_typer(reference_app, name="reference")
     app.command("check", epilog="Example: modelseal check http://127.0.0.1:8080 --allow-loopback")(check)

@@ -49,6 +49,28 @@ class Services:
             allow_loopback=settings.allow_loopback_targets, allow_private=settings.allow_private_targets
         )
         self.prober = Prober(GuardedClient(policy))
+        self._behaviour: Any = None
+
+    def latest_behaviour(self, url: str, release: str) -> Any:
+        """The most recent behavioural-check job for this endpoint and release, if any ran."""
+        return None if self._behaviour is None else self._behaviour.latest(url, release)
+
+    @property
+    def behaviour(self) -> Any:
+        """The behavioural-check runner (loads llama.cpp only when first used)."""
+        from verifier.behaviour import BehaviourService
+        from verifier.guard import GuardedClient, GuardPolicy
+
+        with self._lock:
+            if self._behaviour is None:
+                policy = GuardPolicy(
+                    allow_loopback=self.settings.allow_loopback_targets,
+                    allow_private=self.settings.allow_private_targets,
+                    read_timeout=120.0,
+                    total_timeout=180.0,
+                )
+                self._behaviour = BehaviourService(self.settings.home, GuardedClient(policy))
+            return self._behaviour
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -184,4 +184,19 @@ def run_check(svc: Any, url: str, claimed: ReleaseName | None) -> tuple[Verdict,
         probe = svc.prober.probe(url, claimed, IndexFacts(s, view.chain_id, view.registry))
         subject = claimed or (probe.claim.release if probe.claim else None)
         confusions = svc.confusions(s, subject.namespace) if subject else []
-        return app_store_check(s, url, subject, view, confusions, list(probe.checks)), confusions
+        checks = list(probe.checks)
+        if subject is not None:
+            checks.append(_latest_behaviour(svc, url, str(subject)))
+        return app_store_check(s, url, subject, view, confusions, checks), confusions
+
+
+def _latest_behaviour(svc: Any, url: str, release: str) -> Check:
+    """The most recent behavioural check of this endpoint and release, with its age (they take
+    tens of seconds, so `/v1/check` reports the cached result; start one with
+    ``POST /v1/behaviour-checks``)."""
+    job = svc.latest_behaviour(url, release)
+    if job is None or job.check is None:
+        return Check("behaviour", "skip", "no behavioural check has run (POST /v1/behaviour-checks to start one)")
+    age = int(time.time() - (job.finished or job.created))
+    c = job.check
+    return Check(c.name, c.status, f"{c.detail} ({age} s ago)", {**c.evidence, "ageSeconds": age, "job": job.id})
