@@ -16,7 +16,7 @@ What is measured, in one run, on page-cached data:
   costs, modelseal's engine called from ``python -c``;
 * peak memory in a separate run per tool (sampling would disturb the timings): peak RSS of the
   process tree (``ru_maxrss``; mapped page-cache pages count in it) and peak anonymous memory
-  (``RssAnon`` summed over the process tree, sampled every 5 ms);
+  (``Pss_Anon`` summed over the process tree, sampled every 5 ms);
 * start-up of ``modelseal --help`` and ``modelseal hash`` on a 1 KiB file;
 * re-hash after editing one small file (same size, one byte flipped) with the hash cache,
   against a full ``--no-cache`` hash, as whole processes and inside one process.
@@ -199,20 +199,27 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
+def _anon_kib(pid: int) -> int:
+    """Anonymous memory of one process: proportional (``Pss_Anon``), so copy-on-write pages shared
+    by forked workers are not counted twice; ``RssAnon`` where the kernel lacks smaps_rollup."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss_Anon:"):
+                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_sampled(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[int, int]:
     """Peak RSS (``ru_maxrss``) and peak anonymous memory of the process tree (sampled), in KiB."""
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak_anon = 0
     while True:
-        anon = 0
-        for p in _tree(proc.pid):
-            try:
-                for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                    if line.startswith("RssAnon:"):
-                        anon += int(line.split()[1])
-            except OSError:
-                pass
-        peak_anon = max(peak_anon, anon)
+        peak_anon = max(peak_anon, sum(_anon_kib(p) for p in _tree(proc.pid)))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)

@@ -428,12 +428,19 @@ def _hash_forked(
     the others. A child that fails as a whole (killed, crashed) has its share redone here."""
     parts = _split(jobs, workers)
     children: list[tuple[int, int, list[str]]] = []
+    leftover: list[str] = []  # shares no child could be started for, or whose child failed
     try:
         for part in parts[1:]:
             if not part:
                 continue
             read_end, write_end = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # out of processes or memory: do it here
+                os.close(read_end)
+                os.close(write_end)
+                leftover += part
+                continue
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
                 code = 1
                 try:
@@ -445,6 +452,7 @@ def _hash_forked(
             os.close(write_end)
             children.append((pid, read_end, part))
         results = _hash_here(parts[0], on_progress)
+        done: dict[str, tuple[int, bytes]] = {}
         while children:
             pid, read_end, part = children[0]
             chunks = []
@@ -452,18 +460,19 @@ def _hash_forked(
                 chunks.append(chunk)
             data = b"".join(chunks)
             _, status = os.waitpid(pid, 0)
+            children.pop(0)  # reaped: nothing left to stop
             os.close(read_end)
-            children.pop(0)
             if status != 0 or len(data) != _RECORD.size * len(part):
-                results += _hash_here(part, on_progress)
+                leftover += part
                 continue
             for path, (size, err, digest) in zip(part, _RECORD.iter_unpack(data), strict=True):
                 if err:
                     raise _read_error(path, OSError(err, os.strerror(err)))
                 if on_progress is not None:
                     on_progress(size)
-                results.append((size, digest))
-        return results
+                done[path] = (size, digest)
+        done.update(zip(leftover, _hash_here(leftover, on_progress), strict=True))
+        return results + [done[path] for part in parts[1:] for path in part]
     finally:
         for pid, read_end, _ in children:  # only when leaving on an error: stop our own children
             os.kill(pid, signal.SIGKILL)

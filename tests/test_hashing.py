@@ -221,6 +221,10 @@ def counting_fork():
     return pid
 os.fork = counting_fork
 folder, mode = Path(sys.argv[1]), sys.argv[2]
+if mode == "nofork":
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    os.fork = no_fork
 if mode == "crash":
     def crash(paths, fd):
         raise RuntimeError("a worker dies")
@@ -273,6 +277,12 @@ def test_a_dead_worker_has_its_share_redone(many_files: Path) -> None:
     crashed = _pool_run(many_files, "crash")
     assert crashed["forks"] == 2
     assert crashed["weights"] == hash_model(many_files, workers=1).weights.hex
+
+
+def test_no_worker_can_start_so_all_is_hashed_here(many_files: Path) -> None:
+    alone = _pool_run(many_files, "nofork")
+    assert alone["forks"] == 0
+    assert alone["weights"] == hash_model(many_files, workers=1).weights.hex
 
 
 def test_a_file_gone_in_a_worker_is_a_one_line_error(many_files: Path) -> None:
