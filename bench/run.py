@@ -35,11 +35,12 @@ def _title(script: Path) -> str:
     return doc.strip().splitlines()[0].rstrip(".")
 
 
-def _first_line(path: str, prefix: str) -> str:
+def _first_line(path: str, prefix: str, sep: str = ":") -> str:
+    """The value of the first ``prefix<sep>value`` line of a file."""
     try:
         for line in Path(path).read_text().splitlines():
             if line.startswith(prefix):
-                return line.split(":", 1)[1].strip().strip('"')
+                return line.split(sep, 1)[1].strip().strip('"')
     except OSError:
         pass
     return "unknown"
@@ -61,7 +62,7 @@ def _version(dist: str) -> str:
 
 def machine() -> list[str]:
     mem_kib = int(_first_line("/proc/meminfo", "MemTotal").split()[0]) if Path("/proc/meminfo").exists() else 0
-    os_release = _first_line("/etc/os-release", "PRETTY_NAME=").strip('"')
+    os_release = _first_line("/etc/os-release", "PRETTY_NAME", "=")
     if os_release == "unknown":
         os_release = platform.platform()
     dirty = " (with uncommitted changes)" if _command("git", "status", "--porcelain") not in ("", "unavailable") else ""

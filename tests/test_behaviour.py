@@ -60,9 +60,7 @@ def test_statistic_and_decision() -> None:
     same = [compare(f"p{i}", _gen("a b c", [-0.1, -0.2, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3])) for i in range(8)]
     assert decide(summarise(same)) == "match"
     # tiny float noise, same text: another engine build -> inconclusive, never an accusation
-    noisy = [
-        compare(f"p{i}", _gen("a b c", [-0.1, -0.201, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3])) for i in range(8)
-    ]
+    noisy = [compare(f"p{i}", _gen("a b c", [-0.1, -0.201, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3])) for i in range(8)]
     assert decide(summarise(noisy)) == "inconclusive"
     # one flipped answer out of 8: not overwhelming
     one = [*same[:7], compare("p", _gen("a x", [-0.1, -2.0]), _gen("a b", [-0.1, -0.5]))]
