@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from registry.devchain import free_port
 from registry.names import ReleaseName
 from verifier.behaviour import (
     PromptResult,
@@ -47,14 +47,8 @@ MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-1
 KINDS = ("one-weight", "tensor-noise", "requantized")
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(model: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
          "--n_threads", "1", "--n_threads_batch", "1"],

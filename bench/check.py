@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from eth_account import Account
 from web3 import Web3
 
 from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import anvil_binary
+from registry.devchain import throwaway_anvil
 from registry.keys import Ed25519Key
 from registry.names import ReleaseName, did_id
 from registry.verdict import ChainView, Check, Verdict
@@ -37,12 +35,6 @@ from verifier.indexer import Indexer
 from verifier.services import Services
 from verifier.settings import VerifierSettings
 from verifier.verification import app_store_check
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Filler:
@@ -121,21 +113,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000)
     ap.add_argument("--checks", type=int, default=300)
     args = ap.parse_args()
-    port = _port()
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent", "--gas-limit", "300000000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with throwaway_anvil("--gas-limit", "300000000") as url:
         w3 = Web3(Web3.HTTPProvider(url))
-        for _ in range(200):
-            try:
-                if w3.eth.chain_id:
-                    break
-            except Exception:
-                time.sleep(0.05)
         client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[0]))
         t0 = time.perf_counter()
         releases = fill(client, args.events)
@@ -168,9 +147,6 @@ def main() -> None:
                 for rel in targets:
                     assert chain_check(client, "https://chat.example", rel).verdict == "unverified"
                 chain_rates.append(len(targets) / (time.perf_counter() - t))
-    finally:
-        proc.terminate()
-        proc.wait()
     idx_rate, chain_rate = statistics.median(index_rates), statistics.median(chain_rates)
     print(f"Registry filled with {logs} events ({len(releases)} releases) in {fill_s:.0f} s.\n")
     print("| figure | value |")

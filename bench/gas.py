@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
 from typing import Any
 
 from eth_abi.abi import encode
@@ -31,17 +28,11 @@ from web3 import Web3
 
 from registry.artifacts import load_artifact
 from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import anvil_binary
+from registry.devchain import throwaway_anvil
 from registry.keys import Ed25519Key
 from registry.names import ReleaseName
 
 EAS_DIR = "@ethereum-attestation-service/eas-contracts/contracts"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _send(w3: Web3, acct: Any, fn: Any) -> Any:
@@ -130,24 +121,8 @@ def measure(rpc_url: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    port = _port()
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if Web3(Web3.HTTPProvider(url)).eth.chain_id:
-                    break
-            except Exception:
-                time.sleep(0.05)
+    with throwaway_anvil() as url:
         results = measure(url)
-    finally:
-        proc.terminate()
-        proc.wait()
     if "--json" in sys.argv:
         print(json.dumps(results, indent=2))
         return

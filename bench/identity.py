@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from eth_account import Account
 from web3 import Web3
 
 from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import anvil_binary
+from registry.devchain import free_port, throwaway_anvil
 from registry.hashing import hash_model
 from registry.keys import Ed25519Key, Keystore
 from registry.names import ReleaseName
@@ -38,12 +38,6 @@ from verifier.verification import IndexFacts
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class TimedClient(GuardedClient):
@@ -65,17 +59,10 @@ def main() -> None:
     args = ap.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
     tmp = Path(tempfile.mkdtemp(prefix="modelseal-bench-"))
-    try:
-        port = _port()
-        procs.append(subprocess.Popen([str(anvil_binary()), "--port", str(port), "--silent"]))
-        rpc = f"http://127.0.0.1:{port}"
+    with ExitStack() as stack:
+        rpc = stack.enter_context(throwaway_anvil())
+        stack.callback(lambda: [(p.terminate(), p.wait()) for p in procs])
         w3 = Web3(Web3.HTTPProvider(rpc))
-        for _ in range(100):
-            try:
-                if w3.eth.chain_id:
-                    break
-            except Exception:
-                time.sleep(0.05)
         client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[0]))
         publisher, operator = Ed25519Key.generate(), Ed25519Key.generate()
         client.claim_namespace(REL.namespace)
@@ -89,7 +76,7 @@ def main() -> None:
             "MODELSEAL_REGISTRY": client.address,
             "MODELSEAL_KEYS": str(tmp / "keys"),
         }
-        chat_port = _port()
+        chat_port = free_port()
         cmd = [sys.executable, "-m", "registry", "serve", str(MODEL), "--release", str(REL), "--key", "operator"]
         procs.append(subprocess.Popen([*cmd, "--port", str(chat_port)], env=env, stderr=subprocess.DEVNULL))
         url = f"http://127.0.0.1:{chat_port}"
@@ -120,10 +107,6 @@ def main() -> None:
                 totals.append(elapsed)
         chats = guard.chat_seconds[3:]
         protocol = [total - chat for total, chat in zip(totals, chats, strict=True)]
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait()
     print(f"{args.checks} full checks of a local SmolLM2 chatbot (llama.cpp, 1 thread) through the guarded client.\n")
     print("| figure | median | p90 |")
     print("| --- | --- | --- |")

@@ -15,6 +15,8 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +156,33 @@ def ensure_registry(chain: DevChain, deployer_key: str) -> tuple[Deployment, boo
     client, deployment = RegistryClient.deploy(w3, account_from_key(deployer_key, DEV_CHAIN_ID))
     save_deployment(chain.home, deployment, client.abi)
     return deployment, True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def throwaway_anvil(*extra: str, wait: float = 15.0) -> Iterator[str]:
+    """A fresh anvil with no saved state on a free port (benchmarks); yields its RPC URL."""
+    chain = DevChain(Path("/nonexistent"), free_port())
+    proc = subprocess.Popen(
+        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(chain.port), "--silent", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + wait
+        while chain.rpc_chain_id(timeout=0.5) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise ChainError(f"a throwaway anvil did not start on {chain.rpc_url}")
+            time.sleep(0.05)
+        yield chain.rpc_url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
