@@ -18,7 +18,6 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict
@@ -27,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from registry.devchain import free_port
 from registry.names import ReleaseName
+from registry.serve import start_plain_llama
 from verifier.behaviour import (
     PromptResult,
     PromptSource,
@@ -48,20 +47,8 @@ KINDS = ("one-weight", "tensor-noise", "requantized")
 
 
 def _serve(model: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_threads", "1", "--n_threads_batch", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server for {model} did not start")
+    url, proc = start_plain_llama(model)
+    return url, proc
 
 
 def _ask(url: str, prompt: str, params: SamplingParams) -> Any:

@@ -72,3 +72,31 @@ def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 20
     )
     app = create_app(server_settings=ServerSettings(), model_settings=[model])
     return IdentityMiddleware(app, claim, key)
+
+
+def start_plain_llama(model_path: Path, *, threads: int = 1, wait: float = 60.0) -> tuple[str, Any]:
+    """A plain llama.cpp OpenAI server (no identity) on a free loopback port, for tests and
+    benchmarks; returns its URL and process once ``/v1/models`` answers."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from registry.devchain import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1"]
+    args = ["--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"llama.cpp server for {model_path} did not start")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import _free_port
 
 from registry.names import ReleaseName
+from registry.serve import start_plain_llama
 from verifier.behaviour import (
     Generation,
     PromptSource,
@@ -79,24 +76,8 @@ def test_statistic_and_decision() -> None:
 
 
 def _llama(model: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_threads", "1", "--n_threads_batch", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"llama.cpp server for {model} did not start")
+    url, proc = start_plain_llama(model)
+    return url, proc
 
 
 @pytest.fixture(scope="module")
