@@ -25,10 +25,13 @@ setup: python node system contracts model
 python: $(VENV)/.installed
 # llama-cpp-python has no binary wheel here: it builds from source once (6-10 min on 2 cores), then
 # pip's wheel cache makes later installs fast. These flags build a portable, bit-identical engine.
+# editable_mode=compat puts the checkout on sys.path with a plain .pth line instead of an import
+# hook that every start would load (it costs `modelseal hash` several milliseconds).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" \
-	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve]'
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve]' \
+	  --config-settings editable_mode=compat
 	touch $@
 
 node: node_modules/.installed

@@ -1,5 +1,5 @@
-"""``python -m registry`` runs the ``modelseal`` CLI."""
+"""``python -m registry`` runs the ``modelseal`` CLI, through the same entry as the console script."""
 
-from registry.cli import main
+from registry.entry import main
 
 main()

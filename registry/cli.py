@@ -24,6 +24,7 @@ import typer
 
 from registry import console
 from registry.errors import InputError, ModelsealError
+from registry.hashcmd import HELP as HASH_HELP
 
 if TYPE_CHECKING:
     from registry.hashing import ModelDigest
@@ -78,30 +79,15 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _hash_with_progress(
-    path: Path, ignore: list[str] | None, follow: bool, quiet: bool, *, cache: bool = False
-) -> ModelDigest:
-    """Hash a model, with a progress bar by bytes for big models on a terminal.
+def _hash_with_progress(path: Path, ignore: list[str] | None, follow: bool, quiet: bool) -> ModelDigest:
+    """Hash a model, reading every byte (never the hash cache: docs/hashing.md), with a progress
+    bar by bytes for big models on a terminal."""
+    from registry.hashcmd import hash_listed
+    from registry.hashing import DEFAULT_IGNORE, model_digest, scan_model
 
-    Only ``cache=True`` (``modelseal hash`` without ``--no-cache``) lets the hash cache vouch for
-    unchanged files; every other caller reads every byte (docs/hashing.md).
-    """
-    from registry.hashing import DEFAULT_IGNORE, PROGRESS_THRESHOLD, hash_scan, scan_model
-
-    rules = tuple(ignore) if ignore else DEFAULT_IGNORE
-    scan = scan_model(path, ignore=rules, follow_symlinks=follow)  # listed once, for the total too
-    store = None
-    if cache:
-        from registry.hashcache import HashCache
-
-        store = HashCache.in_home()
-    total = scan.total_bytes
-    show = not quiet and total > PROGRESS_THRESHOLD
-    with console.byte_progress(total, label=f"hashing {path.name}", enabled=show) as tick:
-        md = hash_scan(scan, on_progress=tick, cache=store)
-    if store is not None and store.problem:
-        console.err.print(f"warning: {store.problem}", markup=False)
-    return md
+    scan = scan_model(path, ignore=tuple(ignore) if ignore else DEFAULT_IGNORE, follow_symlinks=follow)
+    entries, weights = hash_listed(scan, label=f"hashing {path.name}", quiet=quiet, cache=None)
+    return model_digest(scan, entries, weights)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -176,6 +162,7 @@ CompareOmsOpt = Annotated[
 
 @app.command(
     "hash",
+    help=HASH_HELP,
     epilog="Examples: modelseal hash ./SmolLM2-135M-Instruct.Q4_1.gguf --json  |  "
     "modelseal hash ./my-model --compare-oms model.sig",
 )
@@ -187,63 +174,20 @@ def hash_cmd(
     no_cache: NoCacheOpt = False,
     compare_oms: CompareOmsOpt = None,
 ) -> None:
-    """Print the BLAKE3 of every file of a model and its weights digest.
+    # `modelseal hash` normally runs without typer (registry.entry); this is the same command
+    # for `--help`, usage errors and in-process callers.
+    from registry import hashcmd
 
-    Per-file digests equal `b3sum`; a folder's weights digest is the BLAKE3 of its canonical
-    file list (docs/formats.md). Files unchanged since modelseal last read them (same path, size,
-    mtime, ctime, inode, device) are taken from the hash cache in the data folder unless
-    --no-cache; `verify-manifest` never uses it.
-    """
-    signature = None
-    if compare_oms is not None:
-        from registry.oms import OmsSignature
-
-        signature = OmsSignature.read(compare_oms)  # refuse a bad signature before hashing
-    md = _hash_with_progress(path, ignore, follow_symlinks, as_json, cache=not no_cache)
-    comparison = None
-    if signature is not None:
-        from registry.oms import compare
-
-        comparison = compare(signature, md, path)
-    if as_json:
-        report: dict[str, Any] = {
-            "path": str(path),
-            "kind": md.kind,
-            "weights": md.weights.hex,
-            "algorithm": md.weights.algorithm,
-            "ignore": list(md.ignore),
-            "files": [f.as_json() for f in md.files],
-        }
-        if comparison is not None:
-            report["oms"] = {"signature": str(compare_oms), **comparison.as_json()}
-        _print_json(report)
-        if comparison is not None and not comparison.agrees:
-            raise typer.Exit(1)
-        return
-    lines = [f"{f.digest.hex}  {f.path}\n" for f in md.files]  # plain writes: names are not markup
-    lines.append(f"weights {md.weights.hex}  ({md.kind}, {len(md.files)} files, {md.total_bytes} bytes)\n")
-    sys.stdout.write("".join(lines))
-    if comparison is None:
-        return
-    sig = comparison.signature
-    sys.stdout.write(
-        f"OMS signature {compare_oms}: model {sig.model_name!r}, {sig.hash_type}, {len(sig.resources)} files "
-        "(its own signature is not verified here; use `model_signing verify`)\n"
-        + "".join(f"  {f.status:<9} {f.path}\n" for f in comparison.files)
+    code = hashcmd.run(
+        str(path),
+        as_json=as_json,
+        ignore=ignore,
+        follow_symlinks=follow_symlinks,
+        no_cache=no_cache,
+        compare_oms=str(compare_oms) if compare_oms is not None else None,
     )
-    counts = comparison.counts()
-    if comparison.agrees:
-        console.out.print(f"[green]agrees[/] with the OMS signature on all {counts['match']} files")
-        return
-    from registry.errors import DigestMismatch
-
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    hint = "these are not the bytes the OMS signature covers"
-    if comparison.suggested_ignore:
-        wanted = list(md.ignore) + [r for r in comparison.suggested_ignore if r not in md.ignore]
-        rules = " ".join(f"--ignore {r!r}" for r in wanted)
-        hint = f"OMS ignored files that modelseal hashed; to hash the same set pass {rules}"
-    raise DigestMismatch(f"{path} does not agree with the OMS signature {compare_oms} ({summary})", hint=hint)
+    if code:
+        raise typer.Exit(code)
 
 
 # --- manifests -----------------------------------------------------------------------------
@@ -397,7 +341,7 @@ def verify_manifest_cmd(
     results = verify_manifest(manifest, expected_signer=signer)
     problems: list[str] = []
     if model is not None:
-        md = _hash_with_progress(model, list(manifest.weights.ignore) or None, False, as_json, cache=False)
+        md = _hash_with_progress(model, list(manifest.weights.ignore) or None, False, as_json)
         problems = compare_model(manifest, md)
     report = {
         "verified": not problems,
@@ -438,8 +382,7 @@ def main() -> None:
     except ModelsealError as exc:
         if debug:
             raise
-        console.err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
-        console.err.print(f"hint: {exc.hint}", markup=False)
+        console.report_error(exc)
         sys.exit(exc.exit_code)
 
 

@@ -7,13 +7,26 @@ import this module.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from registry.errors import ModelsealError
+
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+_REFRESH_S = 0.1  # progress bar redraws at most this often
+
+
+def report_error(exc: ModelsealError) -> None:
+    """The one line and hint every command prints for a :class:`ModelsealError` (on stderr)."""
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    err.print(f"hint: {exc.hint}", markup=False)
 
 
 @contextmanager
@@ -21,7 +34,8 @@ def byte_progress(total: int, *, label: str, enabled: bool) -> Iterator[Callable
     """A progress bar by bytes on stderr, or ``None`` when it would only be noise.
 
     Shown when ``enabled`` (the caller passes ``False`` for ``--json`` or small inputs) and
-    stderr is a terminal.
+    stderr is a terminal. The bar is redrawn from the callback, not by a refresh thread, so the
+    process keeps a single thread and the hashing engine can still fork its workers.
     """
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -43,6 +57,17 @@ def byte_progress(total: int, *, label: str, enabled: bool) -> Iterator[Callable
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        auto_refresh=False,
     ) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
+        last = 0.0
+
+        def tick(n: int) -> None:
+            nonlocal last
+            progress.advance(task, n)
+            now = time.monotonic()
+            if now - last >= _REFRESH_S:
+                last = now
+                progress.refresh()
+
+        yield tick

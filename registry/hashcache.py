@@ -29,96 +29,102 @@ a one-line :attr:`HashCache.problem`; hashing then simply reads the bytes.
 from __future__ import annotations
 
 import os
+import struct
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `modelseal hash` loads this
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
 CACHE_FILE = "hash-cache.sqlite"
 RACY_WINDOW_NS = 2_000_000_000
 """A file whose ctime is less than this before the listing is not recorded (2 s)."""
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
+CREATE TABLE files (
     path BLOB PRIMARY KEY,      -- absolute path, os.fsencode
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    inode INTEGER NOT NULL,     -- stored as signed 64-bit
-    device INTEGER NOT NULL,    -- stored as signed 64-bit
+    key BLOB NOT NULL,          -- file_key(): size, mtime_ns, ctime_ns, inode, device, packed
     blake3 BLOB NOT NULL,
     recorded_ns INTEGER NOT NULL
 ) WITHOUT ROWID
 """
-
-Key = tuple[int, int, int, int, int]
-
-
-def _signed(n: int) -> int:
-    """SQLite integers are signed 64-bit; inode and device numbers may use all 64 bits."""
-    return n - (1 << 64) if n >= (1 << 63) else n
+_OLD_VERSIONS = (1,)  # schemas this code replaces (a cache is only a cache: the rows are dropped)
+_KEY = struct.Struct("<qqqQQ")
 
 
-def file_key(st: os.stat_result) -> Key:
-    """``(size, mtime_ns, ctime_ns, inode, device)``: with the path, what must not change."""
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, _signed(st.st_ino), _signed(st.st_dev))
+def file_key(st: os.stat_result) -> bytes:
+    """``(size, mtime_ns, ctime_ns, inode, device)`` packed: with the path, what must not change.
+
+    One bytes value, so that checking thousands of files is one comparison each."""
+    return _KEY.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def default_home() -> Path:
+def default_home() -> str:
     """The data folder, as :class:`registry.settings.Settings` reads it (``MODELSEAL_HOME``).
 
     Read here directly so ``modelseal hash`` does not pay for importing pydantic-settings;
     ``tests/test_hashcache.py`` checks both agree.
     """
-    return Path(os.environ.get("MODELSEAL_HOME") or ".modelseal")
+    return os.environ.get("MODELSEAL_HOME") or ".modelseal"
 
 
-@dataclass
 class Lookup:
     """What the cache knows about one model: digests it vouches for, and rows now stale."""
 
-    root: str
-    hits: dict[str, bytes] = field(default_factory=dict)
-    stale: list[bytes] = field(default_factory=list)
+    __slots__ = ("hits", "root", "stale")
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.hits: dict[str, bytes] = {}
+        self.stale: list[bytes] = []
 
 
 class HashCache:
     """Digests of files keyed by their ``stat``; see the module docstring for when one is used."""
 
-    def __init__(self, path: Path, *, racy_window_ns: int = RACY_WINDOW_NS) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], *, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+        self.file = os.fspath(path)
         self.racy_window_ns = racy_window_ns
         self.problem: str | None = None
 
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.file)
+
     @classmethod
-    def in_home(cls, home: Path | None = None) -> HashCache:
+    def in_home(cls, home: str | os.PathLike[str] | None = None) -> HashCache:
         """The cache in the data folder (``MODELSEAL_HOME``, default ``./.modelseal``)."""
-        return cls((home if home is not None else default_home()) / CACHE_FILE)
+        return cls(os.path.join(home if home is not None else default_home(), CACHE_FILE))
 
     # --- SQLite --------------------------------------------------------------------------
 
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
         import sqlite3
 
-        if not create and not self.path.exists():
+        if not create and not os.path.exists(self.file):
             return None
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            os.makedirs(os.path.dirname(self.file) or ".", exist_ok=True)
+        db = sqlite3.connect(self.file, timeout=5.0, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
+            if version in _OLD_VERSIONS and not create:
+                db.close()
+                return None  # written by an older modelseal: as good as empty until the next write
+            if version == 0 or version in _OLD_VERSIONS:
                 if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                     raise sqlite3.OperationalError("cannot switch the cache to WAL mode")
                 db.execute("BEGIN IMMEDIATE")
-                db.execute(_SCHEMA)
-                db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:  # not done meanwhile
+                    db.execute("DROP TABLE IF EXISTS files")
+                    db.execute(_SCHEMA)
+                    db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
                 db.execute("COMMIT")
             elif version != _SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"hash cache schema {version} is not {_SCHEMA_VERSION}")
@@ -129,7 +135,7 @@ class HashCache:
         return db
 
     def _failed(self, exc: Exception) -> None:
-        self.problem = f"hash cache {self.path} not used ({exc}); delete the file if this persists"
+        self.problem = f"hash cache {self.file} not used ({exc}); delete the file if this persists"
 
     # --- use -----------------------------------------------------------------------------
 
@@ -145,7 +151,7 @@ class HashCache:
             if db is None:
                 return found
             try:
-                query = "SELECT path, size, mtime_ns, ctime_ns, inode, device, blake3 FROM files WHERE "
+                query = "SELECT path, key, blake3 FROM files WHERE "
                 exact = os.fsencode(root)
                 under = exact if exact.endswith(b"/") else exact + b"/"
                 rows = db.execute(query + "path = ?", (exact,)).fetchall()
@@ -156,20 +162,14 @@ class HashCache:
             self._failed(exc)
             return found
         encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsdecode, inlined
-        for raw, size, mtime_ns, ctime_ns, inode, device, digest in rows:
+        pack, get, hits, stale = _KEY.pack, stats.get, found.hits, found.stale
+        for raw, key, digest in rows:  # thousands of rows: kept to one comparison each
             path = raw.decode(encoding, errors)
-            st = stats.get(path)
+            st = get(path)
             if st is None:
-                found.stale.append(raw)
-            elif (
-                st.st_size == size
-                and st.st_mtime_ns == mtime_ns
-                and st.st_ctime_ns == ctime_ns
-                and _signed(st.st_ino) == inode
-                and _signed(st.st_dev) == device
-                and len(digest) == 32
-            ):
-                found.hits[path] = digest
+                stale.append(raw)
+            elif key == pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) and len(digest) == 32:
+                hits[path] = digest
         return found
 
     def record(self, lookup: Lookup, hashed: Iterable[tuple[str, os.stat_result, bytes]], *, started_ns: int) -> int:
@@ -183,9 +183,7 @@ class HashCache:
 
         limit = started_ns - self.racy_window_ns
         now = time.time_ns()
-        rows = [
-            (os.fsencode(path), *file_key(st), digest, now) for path, st, digest in hashed if st.st_ctime_ns < limit
-        ]
+        rows = [(os.fsencode(path), file_key(st), digest, now) for path, st, digest in hashed if st.st_ctime_ns < limit]
         if not rows and not lookup.stale:
             return 0
         try:
@@ -194,7 +192,7 @@ class HashCache:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in lookup.stale])
-                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", rows)
                 db.execute("COMMIT")
             finally:
                 db.close()

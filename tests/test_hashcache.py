@@ -14,7 +14,7 @@ import blake3
 import pytest
 from conftest import CliRun
 
-from registry import hashing
+from registry import hashengine, hashing
 from registry.hashcache import CACHE_FILE, HashCache
 from registry.hashing import hash_model
 
@@ -25,13 +25,13 @@ Reads = list[str]
 def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
     """The absolute paths hashing actually reads, call after call."""
     seen: Reads = []
-    real = hashing._hash_files
+    real = hashengine._hash_files
 
     def spy(jobs: Sequence[tuple[str, int]], workers: int, on_progress: Callable[[int], None] | None) -> object:
         seen.extend(path for path, _ in jobs)
         return real(jobs, workers, on_progress)
 
-    monkeypatch.setattr(hashing, "_hash_files", spy)
+    monkeypatch.setattr(hashengine, "_hash_files", spy)
     return seen
 
 
@@ -234,3 +234,38 @@ def test_hash_command_uses_the_cache_and_verification_never_does(cli: CliRun, mo
     verified = cli("verify-manifest", manifest, "--model", model_dir, "--json")
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["model"]["matches"] is True
+
+
+def test_cache_written_by_an_older_schema_is_replaced(model_dir: Path, tmp_path: Path, reads: Reads) -> None:
+    import sqlite3
+
+    path = tmp_path / CACHE_FILE
+    with sqlite3.connect(path) as db:  # schema 1: the key in five integer columns
+        db.execute(
+            "CREATE TABLE files (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
+            " inode INTEGER, device INTEGER, blake3 BLOB, recorded_ns INTEGER) WITHOUT ROWID"
+        )
+        db.execute("PRAGMA user_version=1")
+    cache = HashCache(path, racy_window_ns=0)
+    first = hash_model(model_dir, cache=cache)
+    assert cache.problem is None
+    assert len(reads) == 4  # nothing usable in the old rows: every file read, then recorded anew
+    reads.clear()
+    again = hash_model(model_dir, cache=cache)
+    assert reads == [] and cache.problem is None
+    assert again == first == hash_model(model_dir)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_cache_from_a_newer_modelseal_is_left_alone(model_dir: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / CACHE_FILE
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    cache = HashCache(path, racy_window_ns=0)
+    assert hash_model(model_dir, cache=cache) == hash_model(model_dir)
+    assert cache.problem is not None and "schema 99" in cache.problem
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 99

@@ -210,7 +210,7 @@ def test_smollm_digest_equals_b3sum_and_published_value(smollm_model: Path) -> N
 _POOL_SCRIPT = r"""
 import json, os, sys
 from pathlib import Path
-from registry import errors, hashing
+from registry import errors, hashengine, hashing
 
 forks = []
 real_fork = os.fork
@@ -228,7 +228,7 @@ if mode == "nofork":
 if mode == "crash":
     def crash(paths, fd):
         raise RuntimeError("a worker dies")
-    hashing._worker = crash
+    hashengine._worker = crash
 scan = hashing.scan_model(folder)
 if mode == "vanish":
     os.unlink(scan.files[-1].path)  # the last share belongs to a worker
@@ -291,10 +291,10 @@ def test_a_file_gone_in_a_worker_is_a_one_line_error(many_files: Path) -> None:
 
 
 def test_big_files_are_hashed_in_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry import hashing
+    from registry import hashengine
 
-    monkeypatch.setattr(hashing, "_WINDOW", 1024 * 1024)
-    monkeypatch.setattr(hashing, "_SMALL_FILE", 1024 * 1024)
+    monkeypatch.setattr(hashengine, "_WINDOW", 1024 * 1024)
+    monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
     data = os.urandom(5 * 1024 * 1024 + 513)
     f = tmp_path / "w.bin"
     f.write_bytes(data)
