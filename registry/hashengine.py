@@ -9,8 +9,10 @@ the typed public API, which every other caller should use.
 
 How the bytes are read (every byte once, memory bounded):
 
-* files of 8 MiB and more: ``mmap`` in 256 MiB windows, BLAKE3 on all cores (rayon), so a
-  1 GiB shard never occupies more than one window of address space;
+* files of 8 MiB and more: ``mmap`` in 256 MiB windows, so a 1 GiB shard never occupies more
+  than one window of address space. When whole files can be shared evenly between the cores
+  (e.g. 4 equal shards on 2 cores), one thread per core hashes one file at a time with
+  single-threaded BLAKE3; otherwise each file in turn is hashed by BLAKE3 on all cores (rayon);
 * smaller files: ``read`` into one reusable 1 MiB buffer, single-threaded BLAKE3. Many of them
   are split by size between worker processes (``os.fork``, one per core) when the process has a
   single thread; otherwise, or for a few files, they are hashed in this process. CPython threads
@@ -66,6 +68,7 @@ _POOL_MIN_BYTES = 32 * 1024 * 1024  # ... in files or in bytes
 _MAX_JSON_INT = 2**53 - 1  # JCS writes numbers as IEEE doubles: larger sizes need rfc8785's error
 _RECORD = struct.Struct("<qi32s")  # a worker's answer per file: bytes hashed, errno, digest
 _GLOB_CHARS = frozenset("*?[")
+_EVEN_SHARE = 1.02  # big files go one per core only when that keeps all cores busy to within 2%
 
 
 class ScannedFile:
@@ -284,10 +287,16 @@ def _read_error(path: str | os.PathLike[str], exc: OSError) -> InputError:
     return InputError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}")
 
 
-def _hash_fd(fd: int, size: int, buf: bytearray, on_progress: ProgressFn | None) -> tuple[int, bytes]:
-    """BLAKE3 of an open file and the number of bytes it held: mapped when big, read when small."""
+_ALL_CORES = blake3.blake3.AUTO
+
+
+def _hash_fd(
+    fd: int, size: int, buf: bytearray, on_progress: ProgressFn | None, threads: int = _ALL_CORES
+) -> tuple[int, bytes]:
+    """BLAKE3 of an open file and the number of bytes it held: mapped when big (hashed by
+    ``threads`` threads, default all cores), read when small."""
     if size >= _SMALL_FILE:
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        hasher = blake3.blake3(max_threads=threads)
         for start in range(0, size, _WINDOW):
             length = min(_WINDOW, size - start)
             with mmap.mmap(fd, length, offset=start, access=mmap.ACCESS_READ) as window:
@@ -306,18 +315,22 @@ def _hash_fd(fd: int, size: int, buf: bytearray, on_progress: ProgressFn | None)
     return total, hasher.digest()
 
 
-def _hash_path_raw(path: str, buf: bytearray, on_progress: ProgressFn | None) -> tuple[int, bytes]:
+def _hash_path_raw(
+    path: str, buf: bytearray, on_progress: ProgressFn | None, threads: int = _ALL_CORES
+) -> tuple[int, bytes]:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        return _hash_fd(fd, os.fstat(fd).st_size, buf, on_progress)
+        return _hash_fd(fd, os.fstat(fd).st_size, buf, on_progress, threads)
     finally:
         os.close(fd)
 
 
-def hash_path(path: str, buf: bytearray, on_progress: ProgressFn | None) -> tuple[int, bytes]:
+def hash_path(
+    path: str, buf: bytearray, on_progress: ProgressFn | None, threads: int = _ALL_CORES
+) -> tuple[int, bytes]:
     """``(bytes hashed, digest)`` of one file, I/O errors as one-line :class:`InputError`."""
     try:
-        return _hash_path_raw(path, buf, on_progress)
+        return _hash_path_raw(path, buf, on_progress, threads)
     except OSError as exc:
         raise _read_error(path, exc) from None
 
@@ -455,10 +468,73 @@ def _hash_files(
         for (i, _), result in zip(small, done, strict=True):
             results[i] = result
     big = [i for i, (_, size) in enumerate(jobs) if size >= _SMALL_FILE]
+    if workers > 1 and _evenly_shared([jobs[i][1] for i in big], workers):
+        _hash_big_side_by_side(jobs, big, workers, on_progress, results)
+        return results
     buf = bytearray(_BUFFER if big else 0)  # used only if a big file shrank since it was listed
     for i in big:  # after the pool: BLAKE3's own threads use all cores
         results[i] = hash_path(jobs[i][0], buf, on_progress)
     return results
+
+
+def _evenly_shared(sizes: Sequence[int], workers: int) -> bool:
+    """Whether whole files, given largest first to the least loaded of ``workers``, keep every
+    worker busy to within :data:`_EVEN_SHARE` of the average (e.g. 4 equal shards on 2 cores)."""
+    if len(sizes) < workers:
+        return False
+    loads = [0] * workers
+    for size in sorted(sizes, reverse=True):
+        loads[loads.index(min(loads))] += size
+    return max(loads) <= _EVEN_SHARE * sum(sizes) / workers
+
+
+def _hash_big_side_by_side(
+    jobs: Sequence[tuple[str, int]],
+    big: Sequence[int],
+    workers: int,
+    on_progress: ProgressFn | None,
+    results: list[tuple[int, bytes]],
+) -> None:
+    """Hash big files one per thread (this one and ``workers - 1`` others), largest first, each
+    with single-threaded BLAKE3 (which runs without the GIL). Measured here on four 1 GiB shards,
+    this beats one file at a time on all cores by a few per cent: no hand-over between cores
+    inside a file, and each core faults in the pages of its own file."""
+    import threading
+
+    lock = threading.Lock()
+    queue = sorted(big, key=lambda i: jobs[i][1])  # popped from the end: largest first
+    failed: list[BaseException] = []
+    report = on_progress
+    if on_progress is not None:
+
+        def report(n: int) -> None:
+            with lock:
+                on_progress(n)
+
+    def work() -> None:
+        buf = bytearray(_BUFFER)  # used only if a big file shrank since it was listed
+        while True:
+            with lock:
+                if not queue or failed:
+                    return
+                i = queue.pop()
+            try:
+                results[i] = hash_path(jobs[i][0], buf, report, 1)
+            except BaseException as exc:  # handed to the calling thread, which raises it (Ctrl-C too)
+                with lock:
+                    failed.append(exc)
+                return
+
+    others = [threading.Thread(target=work, name=f"modelseal-hash-{n}", daemon=True) for n in range(workers - 1)]
+    for thread in others:
+        thread.start()
+    try:
+        work()
+    finally:
+        for thread in others:
+            thread.join()
+    if failed:
+        raise failed[0]
 
 
 def hash_listed(

@@ -330,3 +330,57 @@ def test_jcs_outside_the_direct_writer_is_rfc8785s_call() -> None:
         file_list_bytes([FileEntry("a", 2**53, d)])
     with pytest.raises(rfc8785.CanonicalizationError):
         file_list_bytes([FileEntry("a\udcff", 1, d)])
+
+
+def test_big_files_side_by_side_give_the_same_digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry import hashengine
+
+    monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
+    monkeypatch.setattr(hashengine, "_WINDOW", 512 * 1024)
+    root = tmp_path / "shards"
+    root.mkdir()
+    for i in range(4):
+        (root / f"model-{i}.safetensors").write_bytes(os.urandom(2 * 1024 * 1024 + i))
+    (root / "config.json").write_text("{}")
+    assert hashengine._evenly_shared([2 * 1024 * 1024 + i for i in range(4)], 2)
+    seen: list[int] = []
+    side_by_side = hash_model(root, workers=2, on_progress=seen.append)
+    monkeypatch.setattr(hashengine, "_EVEN_SHARE", 0.0)  # never: one file at a time on all cores
+    one_at_a_time = hash_model(root, workers=2)
+    assert side_by_side == one_at_a_time
+    assert all(f.digest.value == blake3.blake3((root / f.path).read_bytes()).digest() for f in side_by_side.files)
+    assert sum(seen) == side_by_side.total_bytes
+
+
+@pytest.mark.parametrize(
+    ("sizes", "workers", "expected"),
+    [
+        ([100, 100, 100, 100], 2, True),
+        ([100, 100, 100, 101], 2, True),  # within 2% of the average
+        ([100, 100, 100, 60], 2, False),  # the last shard smaller: one core would idle
+        ([100, 100, 100], 2, False),
+        ([100], 2, False),  # one file: all cores on it
+        ([300, 100, 100, 100], 2, True),
+        ([100, 100], 4, False),
+    ],
+)
+def test_big_files_go_side_by_side_only_when_cores_stay_busy(sizes: list[int], workers: int, expected: bool) -> None:
+    from registry import hashengine
+
+    assert hashengine._evenly_shared(sizes, workers) is expected
+
+
+def test_a_big_file_gone_in_a_hashing_thread_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry import hashengine
+
+    monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
+    root = tmp_path / "shards"
+    root.mkdir()
+    for i in range(4):
+        (root / f"model-{i}.safetensors").write_bytes(os.urandom(1024 * 1024 + 10))
+    listed = hashengine.scan(root, ignore=(), follow_symlinks=False)
+    (root / "model-2.safetensors").unlink()
+    with pytest.raises(errors.InputError, match=r"^no such file: .*model-2\.safetensors$"):
+        hashengine.hash_listed(listed, workers=2)
