@@ -6,7 +6,9 @@ the same run. This runner runs them one after the other (never in parallel: they
 each other's timings), and writes one page: the machine, date and versions, then one section per
 benchmark. A benchmark that fails gets its error in the page, and the runner exits 1.
 
-Run: ``.venv/bin/python bench/run.py [--only NAME ...] [--output PATH]``.
+Run: ``.venv/bin/python bench/run.py [--only NAME ...] [--output PATH]``. With ``--only``, the
+sections of the other benchmarks already in the page are kept as they were; every section says
+when and at which commit it was run.
 """
 
 from __future__ import annotations
@@ -78,6 +80,31 @@ def machine() -> list[str]:
     ]
 
 
+def _stamp() -> str:
+    dirty = " (with uncommitted changes)" if _command("git", "status", "--porcelain") not in ("", "unavailable") else ""
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Run {when} at {_command('git', 'rev-parse', '--short', 'HEAD')}{dirty}."
+
+
+def _old_sections(page: str) -> dict[str, list[str]]:
+    """The ``## `` sections of an existing page by title line, each given a "Run ..." line (taken
+    from the old page's header) if it has none."""
+    lines = page.splitlines()
+    date = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("- date:")), "unknown date")
+    commit = next((ln.split(" at ", 1)[1].split(";")[0] for ln in lines if ln.startswith("- modelseal ")), "?")
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        if line.startswith("## "):
+            current = sections.setdefault(line, [])
+        elif current is not None:
+            current.append(line)
+    for body in sections.values():
+        if not any(ln.startswith("Run ") for ln in body[:3]):
+            body[:0] = ["", f"Run {date} at {commit}."]
+    return sections
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run bench/*.py and write docs/benchmarks.md.")
     parser.add_argument("--only", nargs="*", help="benchmark names (file stems) to run; default all")
@@ -89,17 +116,24 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Written by `make bench` (`bench/run.py`), which runs every script in `bench/` one after the other. "
         "Every figure is a ratio against a named comparator measured side by side in the same run; "
-        "the method is stated in each section. Re-run to refresh; do not edit by hand.",
+        "the method is stated in each section. Re-run to refresh; do not edit by hand. "
+        "The machine below is the one of the latest run; each section says when it was run.",
         "",
         *machine(),
         "",
     ]
+    old = _old_sections(args.output.read_text()) if args.only and args.output.exists() else {}
     failed = []
-    for script in scripts:
+    for script in benchmarks():
+        title = f"## {_title(script)} (`bench/{script.name}`)"
+        if script not in scripts:
+            if title in old:
+                page += [title, *old[title]]
+            continue
         print(f"== {script.name}", file=sys.stderr, flush=True)
         started = time.time()
         proc = subprocess.run([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-        page += [f"## {_title(script)} (`bench/{script.name}`)", ""]
+        page += [title, "", _stamp(), ""]
         if proc.returncode == 0:
             page += [proc.stdout.rstrip(), ""]
         else:
