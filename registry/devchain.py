@@ -168,19 +168,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def throwaway_anvil(*extra: str, wait: float = 15.0) -> Iterator[str]:
-    """A fresh anvil with no saved state on a free port (benchmarks); yields its RPC URL."""
+def throwaway_anvil(*extra: str, wait: float = 15.0, log: Path | None = None) -> Iterator[str]:
+    """A fresh anvil with no saved state on a free port (tests, benchmarks); yields its RPC URL.
+
+    Its output goes to ``log`` when given (and the end of it into the error if anvil does not
+    start), else nowhere."""
     chain = DevChain(Path("/nonexistent"), free_port())
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(chain.port), "--silent", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    argv = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(chain.port), *extra]
+    with open(log, "wb") if log is not None else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv if log is not None else [*argv, "--silent"], stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + wait
         while chain.rpc_chain_id(timeout=0.5) is None:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise ChainError(f"a throwaway anvil did not start on {chain.rpc_url}")
+                tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
+                raise ChainError(f"a throwaway anvil did not start on {chain.rpc_url}{': ' + tail if tail else ''}")
             time.sleep(0.05)
         yield chain.rpc_url
     finally:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from registry.devchain import free_port
 from registry.keys import Ed25519Key, Keystore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,42 +85,12 @@ def cli(tmp_path: Path) -> CliRun:
 # started once per test session; each test deploys its own registry.
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from registry.devchain import anvil_binary
+    from registry.devchain import throwaway_anvil
 
-    port = _free_port()
-    log = tmp_path_factory.mktemp("anvil") / "anvil.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337"],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    from registry.devchain import DevChain
-
-    probe = DevChain(Path("/nonexistent"), port)
-    for _ in range(200):
-        if probe.rpc_chain_id(timeout=0.2) == 31337:
-            break
-        if proc.poll() is not None:
-            pytest.fail(f"anvil exited: {log.read_text()}")
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("anvil did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with throwaway_anvil("--chain-id", "31337", log=tmp_path_factory.mktemp("anvil") / "anvil.log") as url:
+        yield url
 
 
 class Chain:
@@ -205,7 +175,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         subprocess.run(cmd, check=True, capture_output=True, cwd=root)
 
-    port = _free_port()
+    port = free_port()
     data = root / "data"
     run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
     run(

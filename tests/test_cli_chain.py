@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _free_port
 
 from registry.chain import ANVIL_DEV_KEYS, UnsafeAccount, account_from_key
+from registry.devchain import free_port
 
 REL = "smollm/smollm2-135m-instruct/1.0.0"
 OPERATOR_DID = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
@@ -47,7 +47,7 @@ class Cli:
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     root = tmp_path_factory.mktemp("cli-chain")
-    runner = Cli(root / "home", root / "keys", _free_port())
+    runner = Cli(root / "home", root / "keys", free_port())
     up = json.loads(runner.ok("chain", "up", "--port", str(runner.port), "--json"))
     assert up["deployedNow"] is True and up["chainId"] == 31337
     yield runner

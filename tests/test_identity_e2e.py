@@ -8,6 +8,7 @@ chatbot, and a kept response proves later which release answered (`modelseal rec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -21,18 +22,18 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import _free_port
 from eth_account import Account
 from fastapi.testclient import TestClient
 from web3 import Web3
 
 from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import anvil_binary
+from registry.devchain import free_port, throwaway_anvil
 from registry.hashing import hash_model
 from registry.keys import Ed25519Key, Keystore
 from registry.manifest import Manifest
 from registry.names import ReleaseName
 from registry.proofs import sign_manifest
+from registry.serve import start_plain_llama
 from verifier.app import create_app
 from verifier.settings import VerifierSettings
 
@@ -61,22 +62,9 @@ class Env:
     def __init__(self, root: Path, model: Path) -> None:
         self.root, self.model = root, model
         self.procs: list[subprocess.Popen[bytes]] = []
-        port = _free_port()
-        self.rpc = f"http://127.0.0.1:{port}"
-        self.procs.append(
-            subprocess.Popen(
-                [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        self.stack = contextlib.ExitStack()
+        self.rpc = self.stack.enter_context(throwaway_anvil(log=root / "anvil.log"))
         w3 = Web3(Web3.HTTPProvider(self.rpc))
-        for _ in range(100):
-            try:
-                if w3.eth.chain_id:
-                    break
-            except Exception:
-                time.sleep(0.05)
         self.client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[1]))
         publisher = Ed25519Key.generate()
         self.client.claim_namespace("smollm")
@@ -109,7 +97,7 @@ class Env:
         self.http = TestClient(self.app)
 
     def serve(self, key: str, *extra: str) -> str:
-        port = _free_port()
+        port = free_port()
         cmd = [sys.executable, "-m", "registry", "serve", str(self.model), "--release", str(REL), "--key", key]
         proc = subprocess.Popen([*cmd, "--port", str(port), *extra], env=self.env, stderr=subprocess.PIPE)
         self.procs.append(proc)
@@ -118,16 +106,8 @@ class Env:
         return url
 
     def plain_llama(self) -> str:
-        port = _free_port()
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1"]
-        proc = subprocess.Popen(
-            [*cmd, "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        url, proc = start_plain_llama(self.model, wait=90)
         self.procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        _wait_http(url + "/v1/models", proc)
         return url
 
     def check(self, url: str, release: str | None = str(REL)) -> dict[str, Any]:
@@ -146,6 +126,7 @@ class Env:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        self.stack.close()
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +224,7 @@ def test_unauthorised_key_is_a_mismatch(env: Env) -> None:
 
 def test_serve_refuses_to_start_unauthorised_without_unsafe_dev(env: Env) -> None:
     cmd = [sys.executable, "-m", "registry", "serve", str(env.model), "--release", str(REL), "--key", "stranger"]
-    proc = subprocess.run([*cmd, "--port", str(_free_port())], env=env.env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([*cmd, "--port", str(free_port())], env=env.env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4 and "is not authorised to serve" in proc.stderr
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from fastapi.testclient import TestClient
 from test_api import REL, World
 
 from registry.chain import ANVIL_DEV_KEYS, RegistryClient
+from registry.devchain import free_port
 from registry.errors import ChainError
 from registry.names import ReleaseName
 from verifier.problems import PROBLEM_JSON
@@ -299,16 +299,10 @@ def test_values_from_the_chain_and_the_query_are_escaped(world: World) -> None:
 # --- a person in a real browser ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(world: World) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, in a background thread."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
