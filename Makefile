@@ -26,9 +26,11 @@ python: $(VENV)/.installed
 # llama-cpp-python has no binary wheel here: it builds from source once (6-10 min on 2 cores), then
 # pip's wheel cache makes later installs fast. These flags build a portable, bit-identical engine.
 # editable_mode=compat puts the checkout on sys.path with a plain .pth line instead of an import
-# hook that every start would load (it costs `modelseal hash` several milliseconds).
+# hook that every start would load (it costs `modelseal hash` several milliseconds). pip before 23.1
+# (Debian 12's) would hand that setting to every package it builds, llama-cpp-python included.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pip>=23.1'
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" \
 	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve]' \
 	  --config-settings editable_mode=compat

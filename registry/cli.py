@@ -54,7 +54,7 @@ IgnoreOpt = Annotated[
     typer.Option(
         "--ignore",
         help="Ignore rule (repeatable): 'name/' skips folders of that name, other rules are glob "
-        "patterns on the path or file name. Replaces the default rule '.git/'.",
+        "patterns on the path or file name. Replaces the default rules '.git/' and '.modelseal/'.",
     ),
 ]
 FollowOpt = Annotated[

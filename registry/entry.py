@@ -92,7 +92,6 @@ def main() -> None:
     except BrokenPipeError:  # e.g. `modelseal hash DIR | head`: stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except KeyboardInterrupt:  # as the typer commands do: status 130, nothing printed
         code = 130
     sys.exit(code)

@@ -118,21 +118,37 @@ class HashCache:
                 db.close()
                 return None  # written by an older modelseal: as good as empty until the next write
             if version == 0 or version in _OLD_VERSIONS:
-                if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
-                    raise sqlite3.OperationalError("cannot switch the cache to WAL mode")
-                db.execute("BEGIN IMMEDIATE")
-                if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:  # not done meanwhile
-                    db.execute("DROP TABLE IF EXISTS files")
-                    db.execute(_SCHEMA)
-                    db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-                db.execute("COMMIT")
-            elif version != _SCHEMA_VERSION:
+                self._create_schema(db)
+                # A connection keeps the schema it first read: another process may have replaced
+                # it meanwhile, so statements are prepared on a fresh connection.
+                db.close()
+                db = sqlite3.connect(self.file, timeout=5.0, isolation_level=None)
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != _SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"hash cache schema {version} is not {_SCHEMA_VERSION}")
             db.execute("PRAGMA synchronous=NORMAL")  # losing the last commit only costs a re-read
         except BaseException:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _create_schema(db: sqlite3.Connection) -> None:
+        """Create (or replace an older) schema, unless another process has just done so."""
+        import sqlite3
+
+        if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+            raise sqlite3.OperationalError("cannot switch the cache to WAL mode")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                db.execute("DROP TABLE IF EXISTS files")
+                db.execute(_SCHEMA)
+                db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _failed(self, exc: Exception) -> None:
         self.problem = f"hash cache {self.file} not used ({exc}); delete the file if this persists"
@@ -168,7 +184,12 @@ class HashCache:
             st = get(path)
             if st is None:
                 stale.append(raw)
-            elif key == pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) and len(digest) == 32:
+                continue
+            try:
+                current = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            except struct.error:  # a timestamp outside 1677-2262: never recorded, so never a hit
+                continue
+            if key == current and len(digest) == 32:
                 hits[path] = digest
         return found
 
@@ -183,7 +204,13 @@ class HashCache:
 
         limit = started_ns - self.racy_window_ns
         now = time.time_ns()
-        rows = [(os.fsencode(path), file_key(st), digest, now) for path, st, digest in hashed if st.st_ctime_ns < limit]
+        rows = []
+        for path, st, digest in hashed:
+            if st.st_ctime_ns < limit:
+                try:
+                    rows.append((os.fsencode(path), file_key(st), digest, now))
+                except struct.error:  # a timestamp outside 1677-2262 does not fit the key: read it each time
+                    continue
         if not rows and not lookup.stale:
             return 0
         try:

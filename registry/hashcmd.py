@@ -144,5 +144,6 @@ def _print_json(data: object) -> None:
 def _print_text(listed: ModelScan, entries: list[RawEntry], weights: bytes) -> None:
     lines = [f"{digest.hex()}  {p}\n" for p, _, digest in entries]  # plain writes: names are not markup
     total = sum(size for _, size, _ in entries)
-    lines.append(f"weights {weights.hex()}  ({listed.kind}, {len(entries)} files, {total} bytes)\n")
+    count = f"{len(entries)} file{'' if len(entries) == 1 else 's'}"
+    lines.append(f"weights {weights.hex()}  ({listed.kind}, {count}, {total} bytes)\n")
     sys.stdout.write("".join(lines))

@@ -54,8 +54,10 @@ if TYPE_CHECKING:
     RawEntry = tuple[str, int, bytes]  # (recorded path, bytes hashed, 32-byte digest)
 
 DIGEST_SIZE = 32
-DEFAULT_IGNORE: tuple[str, ...] = (".git/",)
-"""Ignore rules applied unless the caller gives its own. They are recorded in the manifest."""
+DEFAULT_IGNORE: tuple[str, ...] = (".git/", ".modelseal/")
+"""Ignore rules applied unless the caller gives its own. They are recorded in the manifest.
+``.modelseal/`` is modelseal's own data folder (the default ``MODELSEAL_HOME``, created where the
+command runs): without it, ``modelseal hash .`` run inside a model would hash its own cache."""
 
 PROGRESS_THRESHOLD = 256 * 1024 * 1024
 """Callers show a progress bar when a model holds more bytes than this."""
@@ -127,9 +129,20 @@ def check_relative_path(path: str) -> str:
         raise UnsafePath(f"path with '..', '.' or an empty part refused: {path!r}")
     if "\x00" in path:
         raise UnsafePath(f"NUL byte in a file path refused: {path!r}")
+    _check_utf8(path)
     if not unicodedata.is_normalized("NFC", path):
         raise NonNFCName(f"file name not in Unicode NFC form refused: {path!r}")
     return path
+
+
+def _check_utf8(path: str) -> None:
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in a name (os.fsdecode's surrogate escapes)
+            raise UnsafePath(
+                f"file name that is not valid UTF-8 refused: {path!r}", hint="rename the file (names are UTF-8 in JSON)"
+            ) from None
 
 
 def _check_listed(rel: str, name: str) -> None:
@@ -263,6 +276,7 @@ def scan(path: str | os.PathLike[str], *, ignore: Sequence[str], follow_symlinks
     root = os.path.abspath(given)
     if statmod.S_ISREG(st.st_mode):
         name = os.path.basename(root)
+        _check_utf8(name)
         if not unicodedata.is_normalized("NFC", name):
             raise NonNFCName(f"file name not in Unicode NFC form refused: {name!r}")
         return ModelScan("file", root, (ScannedFile(name, root, st),), tuple(ignore), started)
@@ -498,43 +512,61 @@ def _hash_big_side_by_side(
     """Hash big files one per thread (this one and ``workers - 1`` others), largest first, each
     with single-threaded BLAKE3 (which runs without the GIL). Measured here on four 1 GiB shards,
     this beats one file at a time on all cores by a few per cent: no hand-over between cores
-    inside a file, and each core faults in the pages of its own file."""
+    inside a file, and each core faults in the pages of its own file.
+
+    The first error (or Ctrl-C) stops every thread at its next 256 MiB window and is raised here;
+    ``on_progress`` is called from any of the threads, one call at a time."""
     import threading
 
     lock = threading.Lock()
+    stop = threading.Event()
     queue = sorted(big, key=lambda i: jobs[i][1])  # popped from the end: largest first
     failed: list[BaseException] = []
-    report = on_progress
-    if on_progress is not None:
 
-        def report(n: int) -> None:
+    def report(n: int) -> None:  # called after each window: where a thread learns to stop
+        if stop.is_set():
+            raise _Stopped
+        if on_progress is not None:
             with lock:
                 on_progress(n)
 
     def work() -> None:
-        buf = bytearray(_BUFFER)  # used only if a big file shrank since it was listed
-        while True:
-            with lock:
-                if not queue or failed:
-                    return
-                i = queue.pop()
-            try:
-                results[i] = hash_path(jobs[i][0], buf, report, 1)
-            except BaseException as exc:  # handed to the calling thread, which raises it (Ctrl-C too)
+        try:
+            buf = bytearray(_BUFFER)  # used only if a big file shrank since it was listed
+            while not stop.is_set():
                 with lock:
-                    failed.append(exc)
-                return
+                    if not queue:
+                        return
+                    i = queue.pop()
+                results[i] = hash_path(jobs[i][0], buf, report, 1)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the calling thread, which raises it (Ctrl-C too)
+            stop.set()
+            failed.append(exc)
 
-    others = [threading.Thread(target=work, name=f"modelseal-hash-{n}", daemon=True) for n in range(workers - 1)]
-    for thread in others:
-        thread.start()
+    others: list[threading.Thread] = []
     try:
+        for n in range(workers - 1):
+            thread = threading.Thread(target=work, name=f"modelseal-hash-{n}", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # cannot start a thread (process limits): fewer threads do it all
+                break
+            others.append(thread)
         work()
+    except BaseException:
+        stop.set()
+        raise
     finally:
         for thread in others:
             thread.join()
     if failed:
         raise failed[0]
+
+
+class _Stopped(Exception):
+    """Raised inside a hashing thread once another one has failed."""
 
 
 def hash_listed(

@@ -219,6 +219,9 @@ def hash_model(
     workers: int | None = None,
     cache: HashCache | None = None,
 ) -> ModelDigest:
-    """Hash a model file or folder. Every byte is read once (none, for files the cache vouches for)."""
+    """Hash a model file or folder. Every byte is read once (none, for files the cache vouches for).
+
+    ``on_progress`` may be called from hashing threads other than the caller's, one call at a time.
+    """
     scan = scan_model(path, ignore=ignore, follow_symlinks=follow_symlinks)
     return hash_scan(scan, on_progress=on_progress, workers=workers, cache=cache)

@@ -178,9 +178,24 @@ def test_default_location_is_the_data_folder(monkeypatch: pytest.MonkeyPatch, tm
     assert HashCache.in_home().path == Settings().home / CACHE_FILE == tmp_path / "data" / CACHE_FILE
 
 
-def test_two_processes_can_use_the_cache_at_once(tmp_path: Path) -> None:
+def _schema_1_cache(path: Path) -> None:
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:  # schema 1: the key in five integer columns
+        db.execute(
+            "CREATE TABLE files (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
+            " inode INTEGER, device INTEGER, blake3 BLOB, recorded_ns INTEGER) WITHOUT ROWID"
+        )
+        db.execute("PRAGMA user_version=1")
+
+
+@pytest.mark.parametrize("start", ["no cache", "schema-1 cache"])
+def test_processes_can_use_the_cache_at_once(tmp_path: Path, start: str) -> None:
+    """Also when they all find an older cache and replace its schema at the same moment: a process
+    that lost that race must still use the new schema, not the one it first read."""
     folders = []
-    for n in range(2):
+    for n in range(4):
         folder = tmp_path / f"model{n}"
         folder.mkdir()
         for i in range(300):
@@ -190,19 +205,25 @@ def test_two_processes_can_use_the_cache_at_once(tmp_path: Path) -> None:
         "import sys; from pathlib import Path\n"
         "from registry.hashcache import HashCache\n"
         "from registry.hashing import hash_model\n"
+        "import time\n"
         "cache = HashCache(Path(sys.argv[1]), racy_window_ns=0)\n"
+        "while time.time() < float(sys.argv[3]):  # all start together\n"
+        "    pass\n"
         "for _ in range(20):\n"
         "    md = hash_model(Path(sys.argv[2]), cache=cache)\n"
         "    assert cache.problem is None, cache.problem\n"
         "print(md.weights.hex)\n"
     )
     db = tmp_path / "shared" / CACHE_FILE
+    if start == "schema-1 cache":
+        _schema_1_cache(db)
+    start = str(time.time() + 2)
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(db), str(f)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", script, str(db), str(f), start], stdout=subprocess.PIPE, text=True)
         for f in folders
     ]
     outs = [p.communicate(timeout=300)[0].strip() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0]
+    assert [p.returncode for p in procs] == [0] * len(folders)
     assert outs == [hash_model(f).weights.hex for f in folders]
 
 
@@ -240,12 +261,7 @@ def test_cache_written_by_an_older_schema_is_replaced(model_dir: Path, tmp_path:
     import sqlite3
 
     path = tmp_path / CACHE_FILE
-    with sqlite3.connect(path) as db:  # schema 1: the key in five integer columns
-        db.execute(
-            "CREATE TABLE files (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
-            " inode INTEGER, device INTEGER, blake3 BLOB, recorded_ns INTEGER) WITHOUT ROWID"
-        )
-        db.execute("PRAGMA user_version=1")
+    _schema_1_cache(path)
     cache = HashCache(path, racy_window_ns=0)
     first = hash_model(model_dir, cache=cache)
     assert cache.problem is None
@@ -269,3 +285,43 @@ def test_cache_from_a_newer_modelseal_is_left_alone(model_dir: Path, tmp_path: P
     assert cache.problem is not None and "schema 99" in cache.problem
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_hashing_a_model_from_inside_it_leaves_out_the_data_folder(model_dir: Path) -> None:
+    """`cd model && modelseal hash .` creates the hash cache in ./.modelseal, inside the model: the
+    default rules leave it out, so the second run gives the same digest as the first."""
+    env = {k: v for k, v in os.environ.items() if k != "MODELSEAL_HOME"}
+    planted = HashCache(model_dir / ".modelseal" / CACHE_FILE, racy_window_ns=0)  # as an earlier run leaves it
+    hash_model(model_dir, cache=planted)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "registry", "hash", ".", "--json"],
+            cwd=model_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for _ in range(2)
+    ]
+    assert (model_dir / ".modelseal" / CACHE_FILE).is_file()
+    first, second = (json.loads(r.stdout) for r in runs)
+    assert first["weights"] == second["weights"] == hash_model(model_dir).weights.hex
+    assert not any(f["path"].startswith(".modelseal/") for f in second["files"])
+
+
+def test_timestamps_outside_the_key_range_are_never_cached(tmp_path: Path, reads: Reads) -> None:
+    """A file dated after 2262 (or before 1677) does not fit the packed key: read every time, no error."""
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "a.bin").write_bytes(b"a")
+    (root / "b.bin").write_bytes(b"b")
+    cache = trusting_cache(tmp_path)
+    hash_model(root, cache=cache)
+    os.utime(root / "b.bin", ns=(0, 10_413_792_000 * 10**9))  # 2300-01-01: beyond a signed 64-bit ns count
+    reads.clear()
+    md = hash_model(root, cache=cache)
+    assert cache.problem is None
+    assert reads == [str((root / "b.bin").resolve())]
+    reads.clear()
+    assert hash_model(root, cache=cache) == md and reads == [str((root / "b.bin").resolve())]

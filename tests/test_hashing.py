@@ -64,7 +64,7 @@ def test_weights_digest_is_blake3_of_jcs_file_list(model_dir: Path) -> None:
     assert [f.as_json() for f in md.files] == listing
     assert md.weights.value == blake3.blake3(rfc8785.dumps(listing)).digest()
     assert md.kind == "folder"
-    assert md.ignore == (".git/",)
+    assert md.ignore == (".git/", ".modelseal/")
 
 
 def test_single_file_weights_digest_is_its_blake3(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def test_files_oms_ignores_are_named_in_the_hint(model_dir: Path, signed: Path, 
     proc = cli("hash", model_dir, "--compare-oms", signed)
     assert proc.returncode == 1
     assert "unsigned  .gitattributes" in proc.stdout
-    assert "--ignore '.git/' --ignore '.gitattributes'" in proc.stderr
+    assert "--ignore '.git/' --ignore '.modelseal/' --ignore '.gitattributes'" in proc.stderr
     again = cli("hash", model_dir, "--compare-oms", signed, "--ignore", ".git/", "--ignore", ".gitattributes")
     assert again.returncode == 0, again.stderr
 
