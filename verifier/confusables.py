@@ -248,6 +248,13 @@ class ConfusableIndex:
     def __len__(self) -> int:
         return len(self._forms)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._forms
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._forms)
+
 
 # --- reading one name -----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from registry.verdict import ChainView
-from verifier.db import NamespaceRow
+from verifier.db import Checkpoint, NamespaceRow
 from verifier.indexer import BackgroundIndexer, Indexer
 from verifier.settings import VerifierSettings
 
@@ -38,7 +38,7 @@ class Services:
         self.background = background
         self.version = version
         self._names: Any = None
-        self._names_count = -1
+        self._names_count: tuple[int, str | None] = (-1, None)  # namespaces, indexed head, when last read
         self._names_checked = 0.0
         self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
         self._lock = threading.Lock()
@@ -82,17 +82,23 @@ class Services:
         return ChainView(st.chain_id, st.registry, st.indexed, st.behind)
 
     def confusions(self, s: Session, name: str) -> list[dict[str, Any]]:
-        """Registered namespaces ``name`` could be mistaken for (cached index, rebuilt when a
-        namespace is added)."""
+        """Registered namespaces ``name`` could be mistaken for (a cached index: new namespaces
+        are added to it; it is rebuilt only if a namespace went away, i.e. a reorg)."""
         from verifier.confusables import ConfusableIndex
 
         with self._lock:
             now = time.monotonic()
             if self._names is None or now - self._names_checked > 1.0:  # look for new names at most once a second
                 count = int(s.scalar(select(func.count()).select_from(NamespaceRow)) or 0)
-                if self._names is None or count != self._names_count:
-                    self._names = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
-                    self._names_count = count
+                head = s.scalar(select(Checkpoint.block_hash))  # moves with every block indexed (and reorg)
+                if self._names is None or (count, head) != self._names_count:
+                    current = set(s.scalars(select(NamespaceRow.name)).all())
+                    if self._names is None or not self._names.names <= current:
+                        self._names = ConfusableIndex(current)
+                    else:
+                        for added in current - self._names.names:
+                            self._names.add(added)
+                    self._names_count = (count, head)
                     self._answers.clear()
                 self._names_checked = now
             answer = self._answers.get(name)
