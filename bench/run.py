@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                 page += [title, *old[title]]
             continue
         print(f"== {script.name}", file=sys.stderr, flush=True)
-        started = time.time()
+        started, stamp = time.time(), _stamp()
         proc = subprocess.run([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-        page += [title, "", _stamp(), ""]
+        page += [title, "", stamp, ""]
         if proc.returncode == 0:
             page += [proc.stdout.rstrip(), ""]
         else:
