@@ -60,7 +60,6 @@ __all__ = [  # the engine's public names are part of this API
     "hash_file",
     "hash_model",
     "hash_scan",
-    "list_files",
     "model_digest",
     "model_size",
     "scan_model",
@@ -135,13 +134,6 @@ class ModelDigest:
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
-
-
-def list_files(
-    root: Path, *, ignore: Sequence[str] = DEFAULT_IGNORE, follow_symlinks: bool = False
-) -> list[tuple[str, Path]]:
-    """The files of a model folder as sorted ``(relative posix path, absolute path)`` pairs."""
-    return [(f.rel, Path(f.path)) for f in hashengine._walk(os.fspath(root), ignore, follow_symlinks)]
 
 
 def scan_model(path: Path, *, ignore: Sequence[str] = DEFAULT_IGNORE, follow_symlinks: bool = False) -> ModelScan:
