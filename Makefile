@@ -61,8 +61,9 @@ $(MODEL): | python
 # --- checks --------------------------------------------------------------------------------
 
 lint: python
-	$(VENV)/bin/ruff check registry verifier tests bench scripts
-	$(VENV)/bin/ruff format --check registry verifier tests bench scripts
+	$(VENV)/bin/ruff check registry verifier tests bench scripts tools
+	$(VENV)/bin/ruff format --check registry verifier tests bench scripts tools
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: python
 	$(VENV)/bin/mypy

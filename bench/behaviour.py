@@ -1,7 +1,7 @@
 """Behavioural check: false accusations, detection per impostor kind, prompts and seconds per verdict.
 
 Run: ``.venv/bin/python bench/behaviour.py [--honest N] [--impostor N]`` (after ``make setup``).
-Serves the real SmolLM2 file and three impostors made from it (``verifier.impostors``: one weight
+Serves the real SmolLM2 file and three impostors made from it (``tools.impostors``: one weight
 changed, noise on one tensor, every tensor requantised) with real llama.cpp servers, asks each the
 same fresh prompts with pinned sampling, and replays every prompt once on the reference weights.
 Per prompt it records whether the endpoint's answer is identical to the replay; prompts are then
@@ -26,8 +26,9 @@ from typing import Any
 
 import httpx
 
+from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
-from registry.serve import start_plain_llama
+from tools.impostors import make_impostor
 from verifier.behaviour import (
     PromptResult,
     PromptSource,
@@ -39,7 +40,6 @@ from verifier.behaviour import (
     parse_chat,
     summarise,
 )
-from verifier.impostors import make_impostor
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))

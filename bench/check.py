@@ -6,8 +6,8 @@ Run: ``.venv/bin/python bench/check.py [--events N]`` (after ``make setup``). On
    endorsements), sending signed transactions in bulk with automine off;
 2. **catch-up**: indexes them all into a fresh SQLite index; events/s (median of 3 fresh indexes);
 3. **check throughput**: the `/v1/check` verdict for a release, (a) from the index
-   (``verifier.verification.app_store_check``, what the service does) vs (b) the same verdict
-   computed with direct contract calls per request (``registry.chain.RegistryClient``: release
+   (``verifier.check.judge`` over ``IndexFacts``, what the service does) vs (b) the same verdict
+   computed with direct contract calls per request (``registry.chain.client.RegistryClient``: release
    storage, its ``ReleasePublished`` event, head block), alternating rounds, median checks/s.
    Target: (a) >= 10x (b).
 """
@@ -25,16 +25,16 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import throwaway_anvil
-from registry.keys import Ed25519Key
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.chain.devchain import throwaway_anvil
 from registry.names import ReleaseName, did_id
+from registry.signing.keys import Ed25519Key
 from registry.verdict import ChainView, Check, Verdict
-from verifier.db import make_engine
-from verifier.indexer import Indexer
+from verifier.check import IndexFacts, judge
+from verifier.index.indexer import Indexer
+from verifier.index.schema import make_engine
 from verifier.services import Services
 from verifier.settings import VerifierSettings
-from verifier.verification import app_store_check
 
 
 class Filler:
@@ -136,12 +136,11 @@ def main() -> None:
             index_rates, chain_rates = [], []
             for _ in range(5):  # alternate the two so both see the same machine state
                 t = time.perf_counter()
-                with svc.session() as s:
-                    for rel in targets:
-                        v = app_store_check(
-                            s, "https://chat.example", rel, svc.chain_view(), svc.confusions(s, rel.namespace)
-                        )
-                        assert v.verdict == "unverified"
+                for rel in targets:
+                    facts = IndexFacts(svc)
+                    fact = facts.release(rel)
+                    v = judge("https://chat.example", rel, fact, facts.confusions(rel.namespace), facts.view()).verdict
+                    assert v.verdict == "unverified"
                 index_rates.append(len(targets) / (time.perf_counter() - t))
                 t = time.perf_counter()
                 for rel in targets:

@@ -26,11 +26,11 @@ from eth_abi.abi import encode
 from eth_account import Account
 from web3 import Web3
 
-from registry.artifacts import load_artifact
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import throwaway_anvil
-from registry.keys import Ed25519Key
+from registry.chain.artifacts import load_artifact
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.chain.devchain import throwaway_anvil
 from registry.names import ReleaseName
+from registry.signing.keys import Ed25519Key
 
 EAS_DIR = "@ethereum-attestation-service/eas-contracts/contracts"
 

@@ -13,7 +13,7 @@ What is measured, in one run, on page-cached data:
   reporting medians: ``b3sum`` (Debian, given the sorted file list: no directory walk),
   ``modelseal hash DIR --no-cache``, OMS ``model_signing`` 1.1.x through its Python API with
   sha256 (its default) and blake3 (file serialization), and, for comparison, modelseal's
-  library (``registry.hashing.hash_model``) called from ``python -c``;
+  library (``registry.hashing.model.hash_model``) called from ``python -c``;
 * peak memory in a separate run per tool (sampling would disturb the timings): peak RSS of the
   process tree (``ru_maxrss``; mapped page-cache pages count in it) and peak anonymous memory
   (``Pss_Anon`` summed over the process tree, sampled every 5 ms);
@@ -67,7 +67,7 @@ else:
 ENGINE_SCRIPT = """
 import sys
 from pathlib import Path
-from registry.hashing import hash_model
+from registry.hashing.model import hash_model
 md = hash_model(Path(sys.argv[1]))
 sys.stdout.write("".join(f"{f.digest.hex}  {f.path}\\n" for f in md.files) + md.weights.hex + "\\n")
 """
@@ -75,8 +75,8 @@ sys.stdout.write("".join(f"{f.digest.hex}  {f.path}\\n" for f in md.files) + md.
 INPROCESS_REHASH = """
 import json, sys, time
 from pathlib import Path
-from registry.hashcache import HashCache
-from registry.hashing import hash_model
+from registry.hashing.cache import HashCache
+from registry.hashing.model import hash_model
 root, edited, cache_file, runs = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
 cache = HashCache(cache_file)
 hash_model(root, cache=cache)          # fill the cache
@@ -423,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "modelseal time (>= 1: modelseal faster). b3sum is handed the sorted file list (it does not walk "
         "folders); OMS runs through its Python API (`model_signing.hashing.Config().use_file_serialization"
         "(hashing_algorithm=...)`), import included. `modelseal hash` runs without loading typer or rich "
-        "(`registry.entry`); the library row is `registry.hashing.hash_model` called from `python -c`, for "
+        "(`registry.cli.entry`); the library row is `registry.hashing.model.hash_model` called from `python -c`, for "
         "comparison. Python may read and write its byte-code cache, as on a user's machine.",
         "",
     ]

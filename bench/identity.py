@@ -25,16 +25,16 @@ import httpx
 from eth_account import Account
 from web3 import Web3
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import free_port, throwaway_anvil
-from registry.hashing import hash_model
-from registry.keys import Ed25519Key, Keystore
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.chain.devchain import free_port, throwaway_anvil
+from registry.hashing.model import hash_model
 from registry.names import ReleaseName
+from registry.signing.keys import Ed25519Key, Keystore
 from verifier.app import build_services
+from verifier.check import IndexFacts, chain_check
 from verifier.guard import GuardedClient, GuardPolicy
-from verifier.prober import Prober
+from verifier.probe import Prober
 from verifier.settings import VerifierSettings
-from verifier.verification import IndexFacts
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -97,10 +97,9 @@ def main() -> None:
         prober = Prober(guard)
         totals: list[float] = []
         for i in range(args.checks + 3):
-            view = svc.chain_view()
             t = time.perf_counter()
-            with svc.session() as s:
-                result = prober.probe(url, REL, IndexFacts(s, view.chain_id, view.registry))
+            facts = IndexFacts(svc)
+            result = prober.probe(url, REL, lambda claim, facts=facts: chain_check(claim, facts, facts.view()))
             elapsed = time.perf_counter() - t
             assert all(c.status == "pass" for c in result.checks), result.checks
             if i >= 3:  # warm-up: first connections, first completion

@@ -1,10 +1,10 @@
 """modelseal's domain: hash a model, describe it in a manifest, sign it, verify it.
 
-The publisher pipeline has three stages joined by one type, the :class:`~registry.manifest.Manifest`:
+The publisher pipeline has three stages joined by one type, the :class:`~registry.signing.manifest.Manifest`:
 
-1. **hash** (:mod:`registry.hashing`) - a model file or folder becomes a file list and a BLAKE3
+1. **hash** (:mod:`registry.hashing.model`) - a model file or folder becomes a file list and a BLAKE3
    weights digest;
-2. **describe and sign** (:mod:`registry.manifest`, :mod:`registry.proofs`) - the release name,
+2. **describe and sign** (:mod:`registry.signing.manifest`, :mod:`registry.signing.proofs`) - the release name,
    publisher DID and file list become a ``modelseal/manifest/v1`` document, signed with a
    ``did:key`` (W3C Data Integrity ``eddsa-jcs-2022``) or a ``did:pkh`` wallet key (EIP-712);
 3. **verify** - recompute from local material (the bytes, the keys) and compare with the
@@ -13,11 +13,11 @@ The publisher pipeline has three stages joined by one type, the :class:`~registr
 The default path::
 
     from pathlib import Path
-    from registry.hashing import hash_model
-    from registry.keys import Ed25519Key
-    from registry.manifest import Manifest
+    from registry.hashing.model import hash_model
+    from registry.signing.keys import Ed25519Key
+    from registry.signing.manifest import Manifest
     from registry.names import ReleaseName
-    from registry.proofs import sign_manifest, verify_manifest
+    from registry.signing.proofs import sign_manifest, verify_manifest
 
     key = Ed25519Key.generate()                      # or Keystore().load("publisher")
     model = hash_model(Path("SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -27,14 +27,14 @@ The default path::
 
 Verification, from a file someone sent you::
 
-    from registry.manifest import Manifest, compare_model
+    from registry.signing.manifest import Manifest, compare_model
 
     manifest = Manifest.from_json(Path("chat-1.0.0.manifest.json").read_text())  # refuses bad documents
     verify_manifest(manifest)                        # raises on any bad proof; publisher must sign
     assert compare_model(manifest, hash_model(Path("./model"))) == []
 
 Every error is a :class:`registry.errors.ModelsealError` with a hint. The formats are specified
-in ``docs/formats.md``; the command line is :mod:`registry.cli` (``modelseal --help``).
+in ``docs/formats.md``; the command line is :mod:`registry.cli.app` (``modelseal --help``).
 This package never imports :mod:`verifier`.
 """
 

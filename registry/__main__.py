@@ -1,5 +1,5 @@
 """``python -m registry`` runs the ``modelseal`` CLI, through the same entry as the console script."""
 
-from registry.entry import main
+from registry.cli.entry import main
 
 main()

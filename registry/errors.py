@@ -5,23 +5,56 @@ Every failure a user can cause or meet is a :class:`ModelsealError`. Each carrie
 joins them. The CLI catches only this root, prints the two lines and exits with the family's
 ``exit_code``; anything else is a bug and shows a traceback.
 
-The families keep apart things a caller must not confuse:
+The families keep apart things a caller must not confuse, and each has its exit status
+(:class:`ExitCode`, the one table of the CLI; ``docs/architecture.md`` prints it too):
 
-* :class:`InputError` - the input is malformed or refused (bad path, bad name, bad document);
-* :class:`VerificationError` - the input is well formed but a check failed (digest, signature);
-* :class:`KeystoreError` - a key is missing, unreadable or stored unsafely;
-* :class:`ChainError` - the chain could not be reached or answered unexpectedly.
+* :class:`VerificationError` (1) - the input is well formed but a check failed (digest, signature,
+  identity);
+* :class:`InputError` (2) - the input is malformed or refused (bad path, bad name, bad document,
+  unsafe setting); :class:`KeystoreError` (2) - a key is missing, unreadable or stored unsafely;
+  :class:`ArtifactMissing` (2) - the contracts are not built;
+* :class:`ChainError` (3) - the chain could not be reached or answered unexpectedly;
+* :class:`RegistryRefused` (4) - the registry's rules refuse the action (a reverted transaction,
+  a key that is not a signer, an operator that is not authorised).
 
-This module owns no behaviour beyond the error types; it imports nothing from the package.
+Verdicts have their own statuses (``verified`` 0, ``mismatch`` 1, ``unverified`` 10, ``revoked``
+11; :data:`registry.verdict.EXIT_STATUS`). This module owns no behaviour beyond the error types and
+the table; it imports nothing (``modelseal hash`` loads it on its fast path).
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False  # not `typing`: this module is on the fast path of `modelseal hash`
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+
+class ExitCode:
+    """Exit statuses of the ``modelseal`` command, one table for every command."""
+
+    OK = 0
+    """success; for a verification: ``verified``"""
+    FAILED = 1
+    """a verification failed (``mismatch``)"""
+    BAD_INPUT = 2
+    """bad input, a key problem, an unsafe setting, a missing build; also command-line usage errors"""
+    CHAIN = 3
+    """the chain could not be reached or answered unexpectedly"""
+    REFUSED = 4
+    """the registry's rules refuse the action (revert, not a signer, not an authorised operator)"""
+    UNVERIFIED = 10
+    """a verification could not prove anything (not registered, no identity protocol)"""
+    REVOKED = 11
+    """the release was revoked by its publisher"""
+    INTERRUPTED = 130
+    """stopped by Ctrl-C"""
 
 
 class ModelsealError(Exception):
     """Root of every error modelseal raises on purpose."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
     default_hint = "run with MODELSEAL_DEBUG=1 for a traceback"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -40,7 +73,7 @@ class ModelsealError(Exception):
 class InputError(ModelsealError):
     """The input is malformed or refused; nothing was changed."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
     default_hint = "check the argument and try again; see --help"
 
 
@@ -87,6 +120,19 @@ class UnknownCryptosuite(InputError):
     default_hint = "modelseal verifies DataIntegrityProof/eddsa-jcs-2022 and EthereumEip712Signature2021"
 
 
+class UnsafeAccount(InputError):
+    """A sending account that must not be used here (anvil's public keys off the dev chain)."""
+
+    default_hint = "set MODELSEAL_PRIVATE_KEY to your own account's key; anvil's keys are public"
+
+
+class ArtifactMissing(ModelsealError):
+    """The compiled contracts are not there (Python cannot compile Solidity)."""
+
+    exit_code = ExitCode.BAD_INPUT
+    default_hint = "build the contracts first: `npx hardhat build` (or `make setup`)"
+
+
 class InvalidDID(InputError):
     default_hint = "expected did:key:z6Mk... (Ed25519) or did:pkh:eip155:<chain>:<address>"
 
@@ -97,7 +143,7 @@ class InvalidDID(InputError):
 class VerificationError(ModelsealError):
     """The input is well formed, but it did not verify."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
     default_hint = "do not trust this model or document"
 
 
@@ -107,6 +153,12 @@ class ProofInvalid(VerificationError):
 
 class WrongKey(VerificationError):
     """The proof was made by (or names) another key than the one expected."""
+
+
+class IdentityError(VerificationError):
+    """An identity document, challenge answer or receipt did not verify."""
+
+    default_hint = "this endpoint cannot prove it is the deployment it claims to be"
 
 
 class DigestMismatch(VerificationError):
@@ -121,7 +173,7 @@ class Unsigned(VerificationError):
 
 
 class KeystoreError(ModelsealError):
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
     default_hint = "list your keys with `modelseal keys`; create one with `modelseal keygen`"
 
 
@@ -143,5 +195,37 @@ class UnsafeKeyFile(KeystoreError):
 class ChainError(ModelsealError):
     """The chain could not be reached, or answered something unexpected."""
 
-    exit_code = 3
+    exit_code = ExitCode.CHAIN
     default_hint = "check --rpc-url, or start the dev chain with `modelseal chain up`"
+
+
+# --- refused by the registry's rules ------------------------------------------------------
+
+
+class RegistryRefused(ModelsealError):
+    """The registry's rules refuse the action; nothing was changed on chain."""
+
+    exit_code = ExitCode.REFUSED
+    default_hint = "see `modelseal show` and `modelseal namespace` for what the chain records"
+
+
+class RegistryRevert(RegistryRefused):
+    """The registry reverted a transaction or call; ``error`` is the custom error's name and
+    ``args_by_name`` its decoded arguments."""
+
+    def __init__(self, error: str, args: Mapping[str, Any], message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.error = error
+        self.args_by_name = dict(args)
+
+
+class NotASigner(RegistryRefused):
+    """The publishing key is not a signer of the namespace (checked before sending)."""
+
+    default_hint = "add the key first: modelseal signer add NAMESPACE --key NAME"
+
+
+class NotAuthorised(RegistryRefused):
+    """The operator key is not authorised on chain to serve the release (checked before serving)."""
+
+    default_hint = "ask the release's publisher: modelseal operator authorize NS/MODEL --did YOUR_DID"

@@ -144,7 +144,7 @@ check http://127.0.0.1:8083
 step "16. behaviour: an operator with a VALID key serving MODIFIED weights, caught by replaying fresh prompts"
 modelseal reference add "$MODEL"   # the verifier's reference weights (used only if the BLAKE3 equals the chain's)
 if [ ! -f "$WORK/impostor-noise.gguf" ]; then
-  python -c "from pathlib import Path; from verifier.impostors import make_impostor; \
+  python -c "from pathlib import Path; from tools.impostors import make_impostor; \
 print(make_impostor(Path('$MODEL'), Path('$WORK/impostor-noise.gguf'), 'tensor-noise').detail)"
 fi
 background chatbot-cheat 8084 python scripts/impostor_chatbot.py "$WORK/impostor-noise.gguf" "$MODEL" "$REL" demo-operator 8084

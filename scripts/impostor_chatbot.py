@@ -13,13 +13,13 @@ from pathlib import Path
 
 import uvicorn
 
-from registry.chain import RegistryClient
-from registry.hashing import hash_model
-from registry.identity import Claim
-from registry.keys import Ed25519Key, Keystore
+from registry.chain.client import RegistryClient
+from registry.hashing.model import hash_model
+from registry.identity.protocol import Claim
+from registry.identity.serve import chat_app
 from registry.names import ReleaseName
-from registry.serve import chat_app
 from registry.settings import Settings
+from registry.signing.keys import Ed25519Key, Keystore
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from registry.devchain import free_port
-from registry.keys import Ed25519Key, Keystore
+from registry.chain.devchain import free_port
+from registry.signing.keys import Ed25519Key, Keystore
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -87,7 +87,7 @@ def cli(tmp_path: Path) -> CliRun:
 
 @pytest.fixture(scope="session")
 def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from registry.devchain import throwaway_anvil
+    from registry.chain.devchain import throwaway_anvil
 
     with throwaway_anvil("--chain-id", "31337", log=tmp_path_factory.mktemp("anvil") / "anvil.log") as url:
         yield url
@@ -102,13 +102,13 @@ class Chain:
         self.accounts = accounts
 
     def deploy(self, account_index: int = 0) -> Any:
-        from registry.chain import RegistryClient
+        from registry.chain.client import RegistryClient
 
         client, _ = RegistryClient.deploy(self.w3, self.accounts[account_index])
         return client
 
     def client_for(self, client: Any, account_index: int) -> Any:
-        from registry.chain import RegistryClient
+        from registry.chain.client import RegistryClient
 
         return RegistryClient(
             self.w3,
@@ -134,7 +134,7 @@ def chain(request: pytest.FixtureRequest) -> Chain:
     from eth_account import Account
     from web3 import Web3
 
-    from registry.chain import ANVIL_DEV_KEYS
+    from registry.chain.client import ANVIL_DEV_KEYS
 
     if request.param == "anvil":
         w3 = Web3(Web3.HTTPProvider(request.getfixturevalue("anvil_url")))

@@ -12,12 +12,12 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from web3 import Web3
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.hashing import hash_model
-from registry.keys import Ed25519Key
-from registry.manifest import Manifest
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.hashing.model import hash_model
 from registry.names import ReleaseName
-from registry.proofs import sign_manifest
+from registry.signing.keys import Ed25519Key
+from registry.signing.manifest import Manifest
+from registry.signing.proofs import sign_manifest
 from verifier.app import create_app
 from verifier.settings import VerifierSettings
 

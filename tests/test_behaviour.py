@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
-from registry.serve import start_plain_llama
 from verifier.behaviour import (
     Generation,
     PromptSource,
@@ -82,7 +82,7 @@ def _llama(model: Path) -> tuple[str, subprocess.Popen[bytes]]:
 
 @pytest.fixture(scope="module")
 def servers(smollm_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from verifier.impostors import make_impostor
+    from tools.impostors import make_impostor
 
     folder = tmp_path_factory.mktemp("impostors")
     models = {"honest": smollm_model}

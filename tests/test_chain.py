@@ -1,4 +1,4 @@
-"""registry.chain against the real contract, on py-evm (in process) and on a real anvil.
+"""registry.chain.client against the real contract, on py-evm (in process) and on a real anvil.
 
 Every test runs on both chains (the ``chain`` fixture is parametrised): the same Python code,
 the same decoded errors.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from conftest import Chain
 
-from registry.chain import RegistryClient, RegistryRevert
-from registry.keys import Ed25519Key
+from registry.chain.client import RegistryClient
+from registry.errors import RegistryRevert
 from registry.names import ReleaseName, did_id, model_id, namespace_id, release_id
+from registry.signing.keys import Ed25519Key
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 M1, W1 = b"\x11" * 32, b"\x22" * 32

@@ -38,7 +38,7 @@ def test_keygen_prints_did_never_the_secret(cli: CliRun, tmp_path: Path) -> None
 
 
 def test_hash_json_matches_library(cli: CliRun, model_dir: Path) -> None:
-    from registry.hashing import hash_model
+    from registry.hashing.model import hash_model
 
     data = json.loads(cli("hash", model_dir, "--json", check=True).stdout)
     md = hash_model(model_dir)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.chain import ANVIL_DEV_KEYS, UnsafeAccount, account_from_key
-from registry.devchain import free_port
+from registry.chain.client import ANVIL_DEV_KEYS, account_from_key
+from registry.chain.devchain import free_port
+from registry.errors import UnsafeAccount
 
 REL = "smollm/smollm2-135m-instruct/1.0.0"
 OPERATOR_DID = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"

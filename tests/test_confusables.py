@@ -369,7 +369,7 @@ def test_verifier_name_index_grows_with_new_namespaces_and_is_rebuilt_after_a_re
     from sqlalchemy import delete
     from sqlalchemy.orm import Session
 
-    from verifier.db import Checkpoint, NamespaceRow, make_engine
+    from verifier.index.schema import Checkpoint, NamespaceRow, make_engine
     from verifier.services import Services
     from verifier.settings import VerifierSettings
 

@@ -1,4 +1,4 @@
-"""registry.entry: `modelseal hash` without typer gives what the typer command gives, and loads
+"""registry.cli.entry: `modelseal hash` without typer gives what the typer command gives, and loads
 nothing heavy; everything else still reaches the typer application."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from registry import hashengine
-from registry.entry import parse_hash
-from registry.hashing import hash_model
+from registry.cli.entry import parse_hash
+from registry.hashing import engine as hashengine
+from registry.hashing.model import hash_model
 
-TYPER_MAIN = "import sys; sys.argv[0] = 'modelseal'; from registry.cli import main; main()"
-FAST_MAIN = "import sys; sys.argv[0] = 'modelseal'; from registry.entry import main; main()"
+TYPER_MAIN = "import sys; sys.argv[0] = 'modelseal'; from registry.cli.app import main; main()"
+FAST_MAIN = "import sys; sys.argv[0] = 'modelseal'; from registry.cli.entry import main; main()"
 
 
 def _run(code: str, args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -113,7 +113,7 @@ def test_progress_bar_leaves_the_process_single_threaded(tmp_path: Path) -> None
     code = (
         "import sys\n"
         "sys.stderr.isatty = lambda: True\n"
-        "from registry import console, hashengine\n"
+        "from registry.cli import console\nfrom registry.hashing import engine as hashengine\n"
         "with console.byte_progress(100, label='hashing', enabled=True) as tick:\n"
         "    assert tick is not None\n"
         "    tick(50)\n"

@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from registry.errors import ModelsealError
-from verifier.guard import REASONS, GuardedClient, GuardPolicy, OutboundRefused
+from verifier.errors import REASONS, OutboundRefused
+from verifier.guard import GuardedClient, GuardPolicy
 from verifier.settings import VerifierSettings
 
 LOOPBACK = GuardPolicy(allow_loopback=True)

@@ -1,4 +1,4 @@
-"""registry.hashcache: a recorded digest stands in for a file only while its stat key is unchanged."""
+"""registry.hashing.cache: a recorded digest stands in for a file only while its stat key is unchanged."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import blake3
 import pytest
 from conftest import CliRun
 
-from registry import hashengine, hashing
-from registry.hashcache import CACHE_FILE, HashCache
-from registry.hashing import hash_model
+from registry.hashing import engine as hashengine
+from registry.hashing import model as hashing
+from registry.hashing.cache import CACHE_FILE, HashCache
+from registry.hashing.model import hash_model
 
 Reads = list[str]
 
@@ -203,8 +204,8 @@ def test_processes_can_use_the_cache_at_once(tmp_path: Path, start: str) -> None
         folders.append(folder)
     script = (
         "import sys; from pathlib import Path\n"
-        "from registry.hashcache import HashCache\n"
-        "from registry.hashing import hash_model\n"
+        "from registry.hashing.cache import HashCache\n"
+        "from registry.hashing.model import hash_model\n"
         "import time\n"
         "cache = HashCache(Path(sys.argv[1]), racy_window_ns=0)\n"
         "while time.time() < float(sys.argv[3]):  # all start together\n"

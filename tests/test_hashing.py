@@ -1,4 +1,4 @@
-"""registry.hashing: plain BLAKE3 of files, the weights digest of folders, refused paths."""
+"""registry.hashing.model: plain BLAKE3 of files, the weights digest of folders, refused paths."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry import errors
-from registry.hashing import (
+from registry.hashing.model import (
     Digest,
     FileEntry,
     check_relative_path,
@@ -210,7 +210,9 @@ def test_smollm_digest_equals_b3sum_and_published_value(smollm_model: Path) -> N
 _POOL_SCRIPT = r"""
 import json, os, sys
 from pathlib import Path
-from registry import errors, hashengine, hashing
+from registry import errors
+from registry.hashing import engine as hashengine
+from registry.hashing import model as hashing
 
 forks = []
 real_fork = os.fork
@@ -291,7 +293,7 @@ def test_a_file_gone_in_a_worker_is_a_one_line_error(many_files: Path) -> None:
 
 
 def test_big_files_are_hashed_in_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry import hashengine
+    from registry.hashing import engine as hashengine
 
     monkeypatch.setattr(hashengine, "_WINDOW", 1024 * 1024)
     monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
@@ -304,7 +306,7 @@ def test_big_files_are_hashed_in_windows(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_scan_then_hash_is_hash_model(model_dir: Path) -> None:
-    from registry.hashing import hash_scan, model_size, scan_model
+    from registry.hashing.model import hash_scan, model_size, scan_model
 
     scan = scan_model(model_dir)
     assert scan.total_bytes == model_size(model_dir) == hash_model(model_dir).total_bytes
@@ -333,7 +335,7 @@ def test_jcs_outside_the_direct_writer_is_rfc8785s_call() -> None:
 
 
 def test_big_files_side_by_side_give_the_same_digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry import hashengine
+    from registry.hashing import engine as hashengine
 
     monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
     monkeypatch.setattr(hashengine, "_WINDOW", 512 * 1024)
@@ -365,7 +367,7 @@ def test_big_files_side_by_side_give_the_same_digests(tmp_path: Path, monkeypatc
     ],
 )
 def test_big_files_go_side_by_side_only_when_cores_stay_busy(sizes: list[int], workers: int, expected: bool) -> None:
-    from registry import hashengine
+    from registry.hashing import engine as hashengine
 
     assert hashengine._evenly_shared(sizes, workers) is expected
 
@@ -373,7 +375,7 @@ def test_big_files_go_side_by_side_only_when_cores_stay_busy(sizes: list[int], w
 def test_a_big_file_gone_in_a_hashing_thread_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from registry import hashengine
+    from registry.hashing import engine as hashengine
 
     monkeypatch.setattr(hashengine, "_SMALL_FILE", 1024 * 1024)
     root = tmp_path / "shards"

@@ -1,4 +1,4 @@
-"""registry.identity and its ASGI middleware: claims, challenges, receipts (JSON and SSE)."""
+"""registry.identity.protocol and its ASGI middleware: claims, challenges, receipts (JSON and SSE)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from registry.identity import (
+from registry.errors import IdentityError
+from registry.identity.asgi import IdentityMiddleware
+from registry.identity.protocol import (
     RECEIPT_HEADER,
     Claim,
-    IdentityError,
     answer_challenge,
     make_receipt,
     new_nonce,
@@ -25,9 +26,8 @@ from registry.identity import (
     verify_challenge,
     verify_receipt,
 )
-from registry.identity_asgi import IdentityMiddleware
-from registry.keys import Ed25519Key
 from registry.names import ReleaseName
+from registry.signing.keys import Ed25519Key
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 

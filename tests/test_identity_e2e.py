@@ -26,14 +26,14 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from web3 import Web3
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import free_port, throwaway_anvil
-from registry.hashing import hash_model
-from registry.keys import Ed25519Key, Keystore
-from registry.manifest import Manifest
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.chain.devchain import free_port, throwaway_anvil
+from registry.hashing.model import hash_model
+from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
-from registry.proofs import sign_manifest
-from registry.serve import start_plain_llama
+from registry.signing.keys import Ed25519Key, Keystore
+from registry.signing.manifest import Manifest
+from registry.signing.proofs import sign_manifest
 from verifier.app import create_app
 from verifier.settings import VerifierSettings
 
@@ -202,7 +202,7 @@ def test_openai_client_chats_and_receipt_proves_the_release(env: Env, honest: st
 
 
 def test_streamed_answer_carries_a_receipt_after_done(env: Env, honest: str) -> None:
-    from registry.identity import split_sse_receipt, verify_receipt
+    from registry.identity.protocol import split_sse_receipt, verify_receipt
 
     body = json.dumps({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "stream": True}).encode()
     resp = httpx.post(

@@ -1,4 +1,4 @@
-"""verifier.impostors: impostor GGUFs load, differ from the real SmolLM2 in digest and behaviour.
+"""tools.impostors: impostor GGUFs load, differ from the real SmolLM2 in digest and behaviour.
 
 The three impostors and an unchanged rewrite are built once per module from the real model; each
 model is loaded once in llama.cpp and asked the same few chat prompts greedily (temperature 0,
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from gguf import GGMLQuantizationType, GGUFReader
 
-from registry.hashing import hash_file
-from verifier.impostors import (
+from registry.hashing.model import hash_file
+from tools.impostors import (
     IMPOSTOR_KINDS,
     NOISE_TENSOR,
     ONE_WEIGHT_TENSOR,

@@ -1,4 +1,4 @@
-"""verifier.indexer on a real anvil, on SQLite and on a real PostgreSQL: the index equals the
+"""verifier.index.indexer on a real anvil, on SQLite and on a real PostgreSQL: the index equals the
 chain, survives SIGKILL mid-sync, and forgets orphaned blocks after a reorg."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.keys import Ed25519Key
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
 from registry.names import ReleaseName
-from verifier.db import EventRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow, make_engine
-from verifier.indexer import Indexer
+from registry.signing.keys import Ed25519Key
+from verifier.index.indexer import Indexer
+from verifier.index.schema import EventRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow, make_engine
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_reorg_deeper_than_one_block_drops_orphaned_rows(client: RegistryClient,
 
 
 def _checkpoint(engine: Any) -> int:
-    from verifier.db import Checkpoint
+    from verifier.index.schema import Checkpoint
 
     with Session(engine) as s:
         cp = s.get(Checkpoint, 1)

@@ -1,4 +1,4 @@
-"""registry.keys: did:key and did:pkh, and the keystore's safety rules."""
+"""registry.signing.keys: did:key and did:pkh, and the keystore's safety rules."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from conftest import VECTORS
 
 from registry import errors
-from registry.keys import (
+from registry.signing.keys import (
     Ed25519Key,
     EthereumKey,
     Keystore,
@@ -123,7 +123,7 @@ def test_private_material_never_in_repr(keystore: Keystore, tmp_path: Path) -> N
     "data", [b"", b"\x00", b"\x00\x00\xff", b"\x00\x01\x02", b"\x01", bytes(64), b"\x00" + bytes(range(1, 64))]
 )
 def test_base58btc_keeps_leading_zero_bytes(data: bytes) -> None:
-    from registry.keys import b58btc_decode, b58btc_encode
+    from registry.signing.keys import b58btc_decode, b58btc_encode
 
     text = b58btc_encode(data)
     assert text.startswith("z" + "1" * (len(data) - len(data.lstrip(b"\x00"))))
@@ -131,7 +131,7 @@ def test_base58btc_keeps_leading_zero_bytes(data: bytes) -> None:
 
 
 def test_base58btc_known_values() -> None:
-    from registry.keys import b58btc_encode
+    from registry.signing.keys import b58btc_encode
 
     # Bitcoin's base58 test vectors (src/test/data/base58_encode_decode.json)
     assert (

@@ -1,4 +1,4 @@
-"""registry.manifest: the v1 document, canonical bytes, digest, parse-then-trust, golden files."""
+"""registry.signing.manifest: the v1 document, canonical bytes, digest, parse-then-trust, golden files."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import rfc8785
 from conftest import GOLDEN
 
 from registry import errors
-from registry.hashing import hash_model
-from registry.keys import Ed25519Key, EthereumKey
-from registry.manifest import Manifest, compare_model
+from registry.hashing.model import hash_model
 from registry.names import ReleaseName
-from registry.proofs import sign_manifest, verify_manifest
+from registry.signing.keys import Ed25519Key, EthereumKey
+from registry.signing.manifest import Manifest, compare_model
+from registry.signing.proofs import sign_manifest, verify_manifest
 
 RELEASE = ReleaseName("acme", "chat", "1.0.0")
 
@@ -61,7 +61,7 @@ def test_roundtrip_keeps_every_block(model_dir: Path, publisher_key: Ed25519Key)
 
 
 def blake3_digest(data: bytes) -> Any:
-    from registry.hashing import Digest
+    from registry.hashing.model import Digest
 
     return Digest.of_bytes(data)
 

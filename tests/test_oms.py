@@ -1,4 +1,4 @@
-"""registry.oms against the real OpenSSF `model_signing` package (key-based signer, no network)."""
+"""registry.hashing.oms against the real OpenSSF `model_signing` package (key-based signer, no network)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from conftest import CliRun
 
 from registry import errors
-from registry.hashing import hash_model
-from registry.oms import OmsSignature, compare
+from registry.hashing.model import hash_model
+from registry.hashing.oms import OmsSignature, compare
 
 model_signing = pytest.importorskip("model_signing")
 

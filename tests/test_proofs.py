@@ -1,4 +1,4 @@
-"""registry.proofs: eddsa-jcs-2022 (W3C vector, byte for byte), EIP-712, proof sets."""
+"""registry.signing.proofs: eddsa-jcs-2022 (W3C vector, byte for byte), EIP-712, proof sets."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from conftest import VECTORS
 
 from registry import errors
-from registry.hashing import hash_model
-from registry.keys import Ed25519Key, EthereumKey, public_key_from_multibase
-from registry.manifest import Manifest
+from registry.hashing.model import hash_model
 from registry.names import ReleaseName
-from registry.proofs import (
+from registry.signing.keys import Ed25519Key, EthereumKey, public_key_from_multibase
+from registry.signing.manifest import Manifest
+from registry.signing.proofs import (
     create_eddsa_jcs_proof,
     sign_manifest,
     verify_eddsa_jcs_proof,

@@ -29,7 +29,7 @@ HEAVY = {
 _RUN_AND_LIST = r"""
 import json, sys
 sys.argv = ["modelseal", *sys.argv[1:]]
-from registry import cli
+from registry.cli import app as cli
 try:
     cli.main()
 except SystemExit:

@@ -19,8 +19,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from test_api import REL, World
 
-from registry.chain import ANVIL_DEV_KEYS, RegistryClient
-from registry.devchain import free_port
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.chain.devchain import free_port
 from registry.errors import ChainError
 from registry.names import ReleaseName
 from verifier.problems import PROBLEM_JSON
@@ -264,7 +264,7 @@ def test_errors_behind_a_page_are_html_pages(world: World, monkeypatch: pytest.M
     def broken(*args: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("verifier.queries.filings", broken)
+    monkeypatch.setattr("verifier.index.queries.filings", broken)
     resp = TestClient(world.app, raise_server_exceptions=False).get("/filings")
     assert resp.status_code == 500 and resp.headers["content-type"].startswith("text/html")
     assert "Internal error" in text_of(resp.text) and "boom" not in resp.text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -16,11 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from registry.errors import InputError
-from registry.manifest import Manifest
 from registry.names import ReleaseName
-from verifier import queries
-from verifier.db import ManifestRow
-from verifier.problems import Problem
+from registry.signing.manifest import Manifest
+from verifier.errors import Problem
+from verifier.index import queries
+from verifier.index.schema import ManifestRow
 from verifier.services import Services, get_services
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -80,7 +79,7 @@ def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
     """A namespace: controller, signers (with history), operators, releases, recent events, and
     names it could be mistaken for."""
     with svc.session() as s:
-        data = queries.get_namespace(s, name, int(time.time()))
+        data = queries.get_namespace(s, name, svc.chain_time())
         confusions = svc.confusions(s, name)
     if data is None:
         raise Problem(
@@ -117,7 +116,7 @@ def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> d
     """A release with its signer, operators, endorsements, manifest (if uploaded) and history."""
     with svc.session() as s:
         r = _release_or_404(s, namespace, model, version)
-        return queries.release_detail(s, r, int(time.time()), svc.settings.trust)
+        return queries.release_detail(s, r, svc.chain_time(), svc.settings.trust)
 
 
 @weights.get("/{digest}", operation_id="releasesByWeights")
@@ -179,7 +178,7 @@ def get_manifest(digest: str, svc: ServicesDep) -> dict[str, Any]:
 def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
     """Verify a manifest against the chain: anchored, weights, signatures against the signers valid
     at anchoring time, revocation, lineage."""
-    from verifier.verification import verify_manifest_doc
+    from verifier.manifests import verify_manifest_doc
 
     manifest = _parse(doc)
     with svc.session() as s:
@@ -213,8 +212,6 @@ def check_endpoint(
     release: Annotated[str | None, Query(description="the release it claims: namespace/model/version")] = None,
 ) -> dict[str, Any]:
     """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view."""
-    from verifier.verification import run_check
-
     if not re.match(r"https?://", url):
         raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
     claimed = None
@@ -223,8 +220,7 @@ def check_endpoint(
             claimed = ReleaseName.parse(release)
         except InputError as exc:
             raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
-    verdict, _ = run_check(svc, url, claimed)
-    return verdict.as_json()
+    return svc.check(url, claimed).verdict.as_json()
 
 
 # --- behavioural checks (long-running: a job with a status URL) ------------------------------

@@ -15,41 +15,27 @@ from fastapi import FastAPI
 from web3 import Web3
 
 import registry
-from registry.artifacts import load_deployment
-from registry.errors import ChainError
+from registry.chain.connect import connect
 from verifier import problems, web
 from verifier.api import ROUTERS
-from verifier.db import make_engine
-from verifier.indexer import BackgroundIndexer, Indexer
+from verifier.index.indexer import BackgroundIndexer, Indexer
+from verifier.index.schema import make_engine
 from verifier.services import Services
 from verifier.settings import VerifierSettings, get_settings
 
 
 def build_services(settings: VerifierSettings, w3: Web3 | None = None) -> Services:
-    w3 = w3 or Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
-    try:
-        chain_id = int(w3.eth.chain_id)
-    except Exception as exc:
-        raise ChainError(f"cannot reach the chain at {settings.rpc_url} ({type(exc).__name__})") from None
-    if settings.chain_id is not None and chain_id != settings.chain_id:
-        raise ChainError(f"{settings.rpc_url} serves chain {chain_id}, not {settings.chain_id}")
-    address, deploy_block = settings.registry, settings.deploy_block
-    if address is None:
-        deployment = load_deployment(settings.home, chain_id)
-        if deployment is None:
-            raise ChainError(
-                f"no registry address for chain {chain_id}",
-                hint="set MODELSEAL_REGISTRY, or start the dev chain with `modelseal chain up`",
-            )
-        address = deployment.address
-        deploy_block = deploy_block if deploy_block is not None else deployment.block
+    """Connect to the chain (:func:`registry.chain.connect.connect`), open the index database and
+    make the indexer; ``w3`` overrides the RPC URL (in-process chains in tests)."""
+    conn = connect(settings, w3=w3)
+    deploy_block = settings.deploy_block if settings.deploy_block is not None else conn.deploy_block
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url())
     indexer = Indexer(
         engine,
-        w3,
-        address,
-        deploy_block=deploy_block or 0,
+        conn.w3,
+        conn.address,
+        deploy_block=deploy_block,
         confirmations=settings.confirmations,
         batch_blocks=settings.batch_blocks,
     )

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from registry.errors import InputError
-from registry.hashing import Digest, hash_file
+from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
 from registry.verdict import Check
 

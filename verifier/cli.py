@@ -1,6 +1,11 @@
 """The verifier's commands, plugged into ``modelseal`` through the ``modelseal.cli`` entry point
-(``registry`` never imports ``verifier``): ``modelseal verifier serve``, ``modelseal verifier
-index`` and ``modelseal watch``."""
+(``registry`` never imports ``verifier``): ``modelseal verifier serve|index``, ``modelseal watch``,
+``modelseal check`` and ``modelseal reference add|list``.
+
+They share the chain option set of :mod:`registry.cli.options` (``--rpc-url``, ``--registry``,
+``--chain-id``, ``--home``) and the exit-status table of :class:`registry.errors.ExitCode`;
+``modelseal check`` runs the verifier's one verdict rule (:mod:`verifier.check`).
+"""
 
 from __future__ import annotations
 
@@ -8,39 +13,40 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from registry.cli.options import ChainTarget, HomeOpt, chain_options
+
+if TYPE_CHECKING:
+    from verifier.settings import VerifierSettings
+
 verifier_app = typer.Typer(help="Run the verifier service (REST API, web page, chain indexer).", no_args_is_help=True)
 
-RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC URL [env MODELSEAL_RPC_URL].")]
-RegistryOpt = Annotated[str | None, typer.Option("--registry", help="Registry address [env MODELSEAL_REGISTRY].")]
 DbOpt = Annotated[
     str | None, typer.Option("--database-url", help="SQLAlchemy URL [env MODELSEAL_DATABASE_URL; default SQLite].")
 ]
-HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data folder [env MODELSEAL_HOME].")]
 
 
-def _settings(**overrides: Any) -> Any:
+def _settings(chain: ChainTarget, **overrides: Any) -> VerifierSettings:
+    """The verifier's settings from the environment, with the command line's chain options and
+    ``overrides`` (those not None) applied."""
     from verifier.settings import VerifierSettings
 
-    settings = VerifierSettings()
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(settings, key, value)
-    return settings
+    values = {**chain.overrides(), **{k: v for k, v in overrides.items() if v is not None}}
+    return VerifierSettings(**values)
 
 
 @verifier_app.command("serve", epilog="Example: modelseal verifier serve --port 8000")
+@chain_options
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 needs --public).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     public: Annotated[bool, typer.Option("--public", help="Allow binding a non-loopback interface.")] = False,
-    rpc_url: RpcOpt = None,
-    registry: RegistryOpt = None,
     database_url: DbOpt = None,
-    home: HomeOpt = None,
+    *,
+    chain: ChainTarget,
 ) -> None:
     """Serve the REST API (/v1, OpenAPI at /docs) and the web page, indexing the chain as it goes."""
     import uvicorn
@@ -50,28 +56,28 @@ def serve(
 
     if host not in ("127.0.0.1", "localhost", "::1") and not public:
         raise InputError(f"refusing to bind {host} without --public", hint="the verifier binds 127.0.0.1 by default")
-    settings = _settings(rpc_url=rpc_url, registry=registry, database_url=database_url, home=home)
+    settings = _settings(chain, database_url=database_url)
     app = create_app(settings)
     print(f"modelseal verifier on http://{host}:{port}  (API /v1, docs /docs)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @verifier_app.command("index", epilog="Example: modelseal verifier index --follow")
+@chain_options
 def index(
     follow: Annotated[bool, typer.Option("--follow", help="Keep following the chain.")] = False,
     batch_blocks: Annotated[int | None, typer.Option(help="Blocks per eth_getLogs query.")] = None,
     confirmations: Annotated[int | None, typer.Option(help="Blocks below the head to stay.")] = None,
-    rpc_url: RpcOpt = None,
-    registry: RegistryOpt = None,
     database_url: DbOpt = None,
-    home: HomeOpt = None,
+    *,
+    chain: ChainTarget,
 ) -> None:
     """Bring the index up to the chain head without serving (resumes from its checkpoint)."""
     from verifier.app import build_services
 
     settings = _settings(
-        rpc_url=rpc_url, registry=registry, database_url=database_url, home=home, batch_blocks=batch_blocks,
-        confirmations=confirmations, index_in_background=False,
+        chain, database_url=database_url, batch_blocks=batch_blocks, confirmations=confirmations,
+        index_in_background=False,
     )  # fmt: skip
     svc = build_services(settings)
     while True:
@@ -153,61 +159,54 @@ def _line(ev: dict[str, Any]) -> str:
     return line
 
 
+@chain_options
 def check(
     url: Annotated[str, typer.Argument(help="The chatbot's base URL, e.g. https://chat.example.com")],
+    chain: ChainTarget,
     release: Annotated[str | None, typer.Option(help="The release it should serve: namespace/model/version.")] = None,
     allow_loopback: Annotated[
         bool, typer.Option("--allow-loopback", help="Allow 127.0.0.1/::1 targets (local tests).")
     ] = False,
     allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow private-network targets.")] = False,
-    rpc_url: RpcOpt = None,
-    registry: RegistryOpt = None,
     behaviour: Annotated[
         bool, typer.Option("--behaviour", help="Also replay fresh prompts on the reference weights (tens of seconds).")
     ] = False,
-    home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Is the chatbot at URL really the registered deployment it claims? (directly against the chain)
 
-    Fetches its identity claim, sends a fresh challenge, checks the chain, makes one real chat
-    request and verifies its receipt. Exit 0 verified, 1 mismatch, 10 unverified, 11 revoked.
+    The same verdict rule as the verifier's /v1/check, with facts read from the contract: the
+    release and its revocation, look-alike names, the endpoint's identity claim and a fresh signed
+    challenge, the operator's authorisation at chain time, one real chat request and its receipt.
+    Exit 0 verified, 1 mismatch, 10 unverified, 11 revoked.
     """
-    from registry.chain import RegistryClient
+    from registry.chain.client import RegistryClient
     from registry.names import ReleaseName
-    from registry.settings import Settings
-    from registry.verdict import ChainView, Check, Verdict
+    from registry.verdict import Check
+    from verifier.check import ClientFacts, ReleaseFact, check_endpoint
     from verifier.guard import GuardedClient, GuardPolicy
-    from verifier.prober import Prober, facts_from_client
+    from verifier.probe import Prober
 
-    settings = Settings()
-    client = RegistryClient.from_settings(settings, rpc_url=rpc_url, registry=registry)
+    settings = _settings(
+        chain, allow_loopback_targets=allow_loopback or None, allow_private_targets=allow_private or None
+    )
+    client = RegistryClient.from_settings(chain.settings())
     claimed = ReleaseName.parse(release) if release else None
-    guard = GuardedClient(GuardPolicy(allow_loopback=allow_loopback, allow_private=allow_private))
+
+    def replay(subject: ReleaseName, fact: ReleaseFact | None) -> Check:
+        from verifier.behaviour import BehaviourService
+
+        if fact is None:
+            return Check("behaviour", "skip", f"{subject} is not registered")
+        runner = BehaviourService(settings.home, GuardedClient(GuardPolicy.for_behaviour(settings)))
+        return runner.check_now(url, subject, fact.weights_digest)
+
+    guard = GuardedClient(GuardPolicy.from_settings(settings))
     try:
-        probe = Prober(guard).probe(url, claimed, facts_from_client(client))
+        result = check_endpoint(url, claimed, ClientFacts(client), Prober(guard), replay if behaviour else None)
     finally:
         guard.close()
-    checks = list(probe.checks)
-    subject = claimed or (probe.claim.release if probe.claim else None)
-    if behaviour:
-        if subject is None:
-            checks.append(Check("behaviour", "skip", "no release to compare with"))
-        else:
-            from verifier.behaviour import BehaviourService
-
-            info = client.release(subject)
-            if info is None:
-                checks.append(Check("behaviour", "skip", f"{subject} is not registered"))
-            else:
-                slow = GuardPolicy(allow_loopback=allow_loopback, allow_private=allow_private, total_timeout=180.0)
-                runner = BehaviourService(home or settings.home, GuardedClient(slow))
-                checks.append(runner.check_now(url, subject, info.weights_digest.hex()))
-    word = Verdict.decide(checks)
-    if word == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
-        word = "unverified"
-    view = ChainView(client.chain_id, client.address, client.block_number())
-    verdict = Verdict(word, tuple(checks), str(subject) if subject else None, view, {"url": url})
+    verdict = result.verdict
     if as_json:
         print(json.dumps(verdict.as_json(), indent=2))
     else:

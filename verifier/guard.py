@@ -34,72 +34,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 
-from registry.errors import ModelsealError
+from verifier.errors import OutboundRefused, Reason
 
 if TYPE_CHECKING:
     from verifier.settings import VerifierSettings
 
-__all__ = [
-    "REASONS",
-    "GuardPolicy",
-    "GuardedClient",
-    "GuardedResponse",
-    "OutboundRefused",
-    "Reason",
-    "Resolver",
-]
+__all__ = ["GuardPolicy", "GuardedClient", "GuardedResponse", "Resolver"]
 
-Reason = Literal[
-    "scheme",
-    "no-host",
-    "dns-failed",
-    "loopback",
-    "private",
-    "link-local",
-    "metadata",
-    "multicast",
-    "reserved",
-    "unspecified",
-    "too-many-redirects",
-    "redirect-refused",
-    "too-large",
-    "timeout",
-    "connect-failed",
-    "bad-response",
-]
-
-_HINTS: Final[dict[Reason, str]] = {
-    "scheme": "give an http:// or https:// URL",
-    "no-host": "give a full URL with a host name, such as https://chat.example.com/v1/identity",
-    "dns-failed": "check the host name: the verifier could not resolve it",
-    "loopback": (
-        "the verifier does not contact its own host; an operator can allow it for a demo with "
-        "MODELSEAL_ALLOW_LOOPBACK_TARGETS=true"
-    ),
-    "private": (
-        "the verifier contacts public addresses only; an operator running it inside a private "
-        "network can allow them with MODELSEAL_ALLOW_PRIVATE_TARGETS=true"
-    ),
-    "link-local": "the verifier contacts public addresses only; give a URL whose host resolves to them",
-    "metadata": "cloud metadata services are never contacted; give a URL whose host resolves to public addresses",
-    "multicast": "the verifier contacts public unicast addresses only",
-    "reserved": "the verifier contacts public addresses only; this address is reserved or for documentation",
-    "unspecified": "0.0.0.0 and :: are not addresses of a server; give the endpoint's public URL",
-    "too-many-redirects": "give the URL the endpoint finally answers at, not one that redirects",
-    "redirect-refused": "the endpoint redirected to a target the verifier will not contact; give its final URL",
-    "too-large": "the endpoint's answer is larger than the verifier accepts; keep answers small",
-    "timeout": "the endpoint answered too slowly or not at all; check that it is up",
-    "connect-failed": (
-        "check that the endpoint is up and reachable from the internet, and that its TLS certificate names its host"
-    ),
-    "bad-response": "the endpoint did not answer well-formed HTTP; check that the URL names an HTTP API",
-}
-
-REASONS: Final[frozenset[Reason]] = frozenset(_HINTS)
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -137,25 +82,6 @@ _THIS_NETWORK: Final = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.0.0
 _NAT64: Final = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix: an IPv4 address inside
 
 
-class OutboundRefused(ModelsealError):
-    """An outbound request was refused, or failed, at the guard.
-
-    ``reason`` is a short machine code (one of :data:`REASONS`); ``message`` says what happened in
-    words. For ``redirect-refused``, ``underlying`` holds the reason the redirect target was refused
-    (``"metadata"``, ``"scheme"``...).
-    """
-
-    exit_code = 2
-
-    def __init__(self, reason: Reason, message: str, *, hint: str | None = None, underlying: Reason | None = None):
-        super().__init__(message, hint=hint if hint is not None else _HINTS[reason])
-        self.reason: Reason = reason
-        self.underlying: Reason | None = underlying
-
-    def __repr__(self) -> str:
-        return f"OutboundRefused({self.reason!r}, {self.message!r})"
-
-
 @dataclass(frozen=True)
 class GuardPolicy:
     """What the guarded client may contact, and how long and how much it waits for.
@@ -185,8 +111,20 @@ class GuardPolicy:
 
     @classmethod
     def from_settings(cls, settings: VerifierSettings) -> GuardPolicy:
-        """The policy the service runs with: defaults, opened only as far as the operator allowed."""
+        """The policy of endpoint checks, for the service and ``modelseal check`` alike: defaults,
+        opened only as far as the verifier's operator allowed."""
         return cls(allow_loopback=settings.allow_loopback_targets, allow_private=settings.allow_private_targets)
+
+    @classmethod
+    def for_behaviour(cls, settings: VerifierSettings) -> GuardPolicy:
+        """The policy of behavioural checks (service and CLI): as :meth:`from_settings`, with the
+        longer waits that generating several answers needs."""
+        return cls(
+            allow_loopback=settings.allow_loopback_targets,
+            allow_private=settings.allow_private_targets,
+            read_timeout=120.0,
+            total_timeout=180.0,
+        )
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry.errors import ChainError, InputError, KeystoreError, ModelsealError, VerificationError
+from verifier.errors import Problem
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://modelseal.dev/problems/"
-
-
-class Problem(Exception):
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
 
 
 def problem_response(

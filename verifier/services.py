@@ -10,17 +10,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from registry.verdict import ChainView
-from verifier.db import Checkpoint, NamespaceRow
-from verifier.indexer import BackgroundIndexer, Indexer
+from registry.names import ReleaseName
+from registry.verdict import ChainView, Check
+from verifier.index.indexer import BackgroundIndexer, Indexer
+from verifier.index.schema import Checkpoint, NamespaceRow
 from verifier.settings import VerifierSettings
+
+if TYPE_CHECKING:
+    from verifier.check import EndpointCheck, ReleaseFact
 
 
 class Services:
@@ -43,13 +47,36 @@ class Services:
         self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
         self._lock = threading.Lock()
         from verifier.guard import GuardedClient, GuardPolicy
-        from verifier.prober import Prober
+        from verifier.probe import Prober
 
-        policy = GuardPolicy(
-            allow_loopback=settings.allow_loopback_targets, allow_private=settings.allow_private_targets
-        )
-        self.prober = Prober(GuardedClient(policy))
+        self.prober = Prober(GuardedClient(GuardPolicy.from_settings(settings)))
         self._behaviour: Any = None
+
+    def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:
+        """``/v1/check`` and the web page's check: the one verdict rule (:mod:`verifier.check`) with
+        facts from the index and the latest behavioural check on record."""
+        from verifier.check import IndexFacts, check_endpoint
+
+        def behaviour(release: ReleaseName, _fact: ReleaseFact | None) -> Check:
+            return self.latest_behaviour_check(url, str(release))
+
+        return check_endpoint(url, claimed, IndexFacts(self), self.prober, behaviour)
+
+    def latest_behaviour_check(self, url: str, release: str) -> Check:
+        """The most recent behavioural check of this endpoint and release, with its age (they take
+        tens of seconds, so the check reports the result on record; start one with
+        ``POST /v1/behaviour-checks``)."""
+        job = self.latest_behaviour(url, release)
+        if job is None or job.check is None:
+            return Check("behaviour", "skip", "no behavioural check has run (POST /v1/behaviour-checks to start one)")
+        age = int(time.time() - (job.finished or job.created))
+        c = job.check
+        return Check(c.name, c.status, f"{c.detail} ({age} s ago)", {**c.evidence, "ageSeconds": age, "job": job.id})
+
+    def chain_time(self) -> int:
+        """Chain time of the index's view (the last indexed block's timestamp): what operator
+        expiry and every other chain fact is judged against."""
+        return self.indexer.chain_time(max_age=1.0)
 
     def latest_behaviour(self, url: str, release: str) -> Any:
         """The most recent behavioural-check job for this endpoint and release, if any ran."""
@@ -63,12 +90,7 @@ class Services:
 
         with self._lock:
             if self._behaviour is None:
-                policy = GuardPolicy(
-                    allow_loopback=self.settings.allow_loopback_targets,
-                    allow_private=self.settings.allow_private_targets,
-                    read_timeout=120.0,
-                    total_timeout=180.0,
-                )
+                policy = GuardPolicy.for_behaviour(self.settings)
                 self._behaviour = BehaviourService(self.settings.home, GuardedClient(policy))
             return self._behaviour
 

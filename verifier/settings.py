@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registry.settings import ChainSettings
 
 
-class VerifierSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MODELSEAL_", extra="ignore")
+class VerifierSettings(ChainSettings):
+    """The chain fields of :class:`registry.settings.ChainSettings`, plus the service's own."""
 
-    home: Path = Field(default=Path(".modelseal"), description="data folder (index database, manifests)")
-    rpc_url: str = Field(default="http://127.0.0.1:8545", description="JSON-RPC URL of the chain")
-    chain_id: int | None = Field(default=None, description="expected chain id (checked at start-up)")
-    registry: str | None = Field(default=None, description="registry address; default: the deployments record")
     deploy_block: int | None = Field(
         default=None, description="first block to index (default: from the record, else 0)"
     )

@@ -1,8 +1,8 @@
 """The verifier's web page for people: search, a namespace, a release, the check, the filings.
 
 Plain server-rendered HTML (Jinja2 templates in ``verifier/templates``, one inline stylesheet, no
-JavaScript, no external assets), read from the index through the same :mod:`verifier.queries` and
-:mod:`verifier.verification` functions as the ``/v1`` API, so both show the same facts.
+JavaScript, no external assets), read from the index through the same :mod:`verifier.index.queries` and
+:mod:`verifier.check` functions as the ``/v1`` API, so both show the same facts.
 
 Everything read from the chain or uploaded (names, DIDs, revocation reasons, manifests) is
 untrusted: templates are autoescaped, path segments in links are percent-encoded, no value from
@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry.errors import InputError, ModelsealError
 from registry.names import ReleaseName
-from verifier import queries
 from verifier.api import DIGEST, ServicesDep
-from verifier.problems import PROBLEM_JSON, Problem
+from verifier.errors import Problem
+from verifier.index import queries
+from verifier.problems import PROBLEM_JSON
 from verifier.services import Services
-from verifier.verification import run_check
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 API_PATHS = ("/v1", "/openapi.json", "/docs", "/redoc")
@@ -151,7 +150,7 @@ def _search(s: Session, svc: Services, q: str) -> dict[str, Any]:
     if 0 < len(name) <= 64:
         found["term"] = name
         found["confusions"] = svc.confusions(s, name)
-        found["registered"] = queries.get_namespace(s, name, int(time.time())) is not None
+        found["registered"] = queries.get_namespace(s, name, svc.chain_time()) is not None
     return found
 
 
@@ -183,7 +182,7 @@ def namespace_page(name: str, svc: ServicesDep) -> HTMLResponse:
     confusions: list[dict[str, Any]] = []
     if _printable(name) and len(name) <= MAX_QUERY:
         with svc.session() as s:
-            data = queries.get_namespace(s, name, int(time.time()))
+            data = queries.get_namespace(s, name, svc.chain_time())
             confusions = svc.confusions(s, name) if len(name) <= 64 else []
     if data is None:
         return render("namespace_missing.html", status=404, name=name, confusions=confusions, q=name, site=_site(svc))
@@ -200,10 +199,10 @@ def release_page(namespace: str, model: str, version: str, svc: ServicesDep) -> 
         with svc.session() as s:
             r = queries.find_release(s, namespace, model, version)
             if r is not None:
-                detail = queries.release_detail(s, r, int(time.time()), svc.settings.trust)
+                detail = queries.release_detail(s, r, svc.chain_time(), svc.settings.trust)
                 confusions = svc.confusions(s, namespace)
             else:
-                namespace_known = queries.get_namespace(s, namespace, int(time.time())) is not None
+                namespace_known = queries.get_namespace(s, namespace, svc.chain_time()) is not None
     if detail is None:
         return render(
             "release_missing.html",
@@ -241,8 +240,8 @@ def check_page(svc: ServicesDep, url: str | None = None, release: str | None = N
             except InputError as exc:
                 errors.append(f"The release is not a valid name: {exc.message}")
         if not errors:
-            verdict, confusions = run_check(svc, given_url, claimed)
-            result = verdict.as_json()
+            checked = svc.check(given_url, claimed)
+            result, confusions = checked.verdict.as_json(), checked.confusions
     return render(
         "check.html",
         status=422 if errors else 200,

@@ -1,0 +1,191 @@
+"""A local development chain: anvil from the npm package, its state kept in the data folder.
+
+Owns the anvil process and its files under ``<data folder>/chain/``: ``state.json`` (written
+every ``--state-interval`` seconds and on a clean exit, so a crash loses at most that much),
+``anvil.pid``, ``anvil.log``. anvil binds to 127.0.0.1 only. :func:`up` starts it (or finds it
+running), deploys the registry once per chain state and records the deployment;
+:func:`down` stops it cleanly so the state is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.chain.artifacts import REPO_ROOT, Deployment, load_deployment, save_deployment
+from registry.errors import ChainError
+
+DEV_CHAIN_ID = 31337
+DEFAULT_PORT = 8545
+STATE_INTERVAL = 1  # seconds between state snapshots
+
+
+def anvil_binary() -> Path:
+    env = os.environ.get("MODELSEAL_ANVIL")
+    path = Path(env) if env else REPO_ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    if not path.is_file():
+        raise ChainError(f"anvil not found at {path}", hint="install the npm packages: `npm install` (or `make setup`)")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class DevChain:
+    home: Path
+    port: int = DEFAULT_PORT
+
+    @property
+    def folder(self) -> Path:
+        return self.home / "chain"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "anvil.pid"
+
+    @property
+    def state_file(self) -> Path:
+        return self.folder / "state.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "anvil.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def rpc_chain_id(self, timeout: float = 1.0) -> int | None:
+        """The chain id the RPC answers with, or None if nothing answers."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+        req = urllib.request.Request(self.rpc_url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return int(json.loads(resp.read())["result"], 16)
+        except (OSError, ValueError, KeyError):
+            return None
+
+
+def start(chain: DevChain, *, wait: float = 15.0) -> int:
+    """Start anvil in the background (or find it running); return its pid."""
+    pid = chain.pid()
+    if pid is not None and chain.rpc_chain_id() is not None:
+        return pid
+    if chain.rpc_chain_id() is not None:
+        raise ChainError(
+            f"something else already answers on {chain.rpc_url}",
+            hint="stop it, or choose another port with --port",
+        )
+    chain.folder.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(anvil_binary()),
+        "--host", "127.0.0.1",
+        "--port", str(chain.port),
+        "--chain-id", str(DEV_CHAIN_ID),
+        "--state", str(chain.state_file),
+        "--state-interval", str(STATE_INTERVAL),
+    ]  # fmt: skip
+    with open(chain.log_file, "ab") as log:
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    chain.pid_file.write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ChainError(f"anvil exited with status {proc.returncode}; see {chain.log_file}")
+        if chain.rpc_chain_id(timeout=0.5) == DEV_CHAIN_ID:
+            return proc.pid
+        time.sleep(0.05)
+    proc.kill()
+    raise ChainError(f"anvil did not answer on {chain.rpc_url} within {wait:.0f} s; see {chain.log_file}")
+
+
+def stop(chain: DevChain, *, wait: float = 10.0) -> bool:
+    """Stop anvil with SIGTERM (it writes its state on a clean exit). True if one was running."""
+    pid = chain.pid()
+    if pid is None:
+        chain.pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    chain.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def ensure_registry(chain: DevChain, deployer_key: str) -> tuple[Deployment, bool]:
+    """The registry on the dev chain, deployed if the record is missing or points at no code.
+
+    Returns the deployment and whether it was deployed now.
+    """
+    from web3 import Web3
+
+    from registry.chain.client import RegistryClient, account_from_key
+    from registry.chain.connect import web3_for
+
+    w3 = web3_for(chain.rpc_url)
+    existing = load_deployment(chain.home, DEV_CHAIN_ID)
+    if existing is not None and w3.eth.get_code(Web3.to_checksum_address(existing.address)):
+        return existing, False
+    client, deployment = RegistryClient.deploy(w3, account_from_key(deployer_key, DEV_CHAIN_ID))
+    save_deployment(chain.home, deployment, client.abi)
+    return deployment, True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def throwaway_anvil(*extra: str, wait: float = 15.0, log: Path | None = None) -> Iterator[str]:
+    """A fresh anvil with no saved state on a free port (tests, benchmarks); yields its RPC URL.
+
+    Its output goes to ``log`` when given (and the end of it into the error if anvil does not
+    start), else nowhere."""
+    chain = DevChain(Path("/nonexistent"), free_port())
+    argv = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(chain.port), *extra]
+    with open(log, "wb") if log is not None else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv if log is not None else [*argv, "--silent"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + wait
+        while chain.rpc_chain_id(timeout=0.5) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
+                raise ChainError(f"a throwaway anvil did not start on {chain.rpc_url}{': ' + tail if tail else ''}")
+            time.sleep(0.05)
+        yield chain.rpc_url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

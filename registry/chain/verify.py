@@ -1,0 +1,176 @@
+"""The client's question about a model on disk: which registered release is this, if any?
+
+:func:`verify_model` hashes the model, looks its weights digest up on chain (or reads the
+release it is said to be), and checks, each as a named :class:`~registry.verdict.Check`:
+
+* ``registered`` - a release anchors these weights (else ``unverified``);
+* ``weights`` - with ``release``, the release's weights digest equals the local one;
+* ``not-revoked`` - the publisher has not revoked it (else ``revoked``);
+* ``manifest`` - the manifest (given, or kept in the data folder) has the anchored digest and
+  describes exactly these files;
+* ``signatures`` - its proofs verify, and the publisher's key was an active signer of the
+  namespace at the anchoring time and is the signer the chain recorded.
+
+The verdict follows :meth:`~registry.verdict.Verdict.decide`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from registry.errors import ModelsealError
+from registry.hashing.model import DEFAULT_IGNORE, ProgressFn, hash_model
+from registry.names import ReleaseName, did_id
+from registry.signing.manifest import Manifest, compare_model
+from registry.signing.proofs import normalize_did, verify_manifest
+from registry.signing.store import find_manifest
+from registry.times import iso
+from registry.verdict import ChainView, Check, Verdict
+
+if TYPE_CHECKING:
+    from registry.chain.client import RegistryClient, ReleaseInfo
+
+
+def release_json(info: ReleaseInfo) -> dict[str, object]:
+    return {
+        "release": str(info.name),
+        "releaseId": "0x" + info.id.hex(),
+        "manifestDigest": info.manifest_digest.hex(),
+        "weightsDigest": info.weights_digest.hex(),
+        "publisher": info.publisher,
+        "publishedAt": iso(info.published_at),
+        "block": info.block,
+        "tx": info.tx_hash,
+        "revokedAt": iso(info.revoked_at) if info.revoked_at else None,
+        "revokeReason": info.revoke_reason,
+    }
+
+
+def _signature_checks(client: RegistryClient, info: ReleaseInfo, manifest: Manifest) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        results = verify_manifest(manifest)
+    except ModelsealError as exc:
+        return [Check("signatures", "fail", exc.message)]
+    publisher = normalize_did(manifest.publisher)
+    ns = info.name.namespace
+    if did_id(manifest.publisher) != info.signer_did_hash and did_id(publisher) != info.signer_did_hash:
+        checks.append(
+            Check(
+                "signatures",
+                "fail",
+                "the chain recorded another signing key for this release than the manifest's publisher",
+            )
+        )
+        return checks
+    valid_then = client.is_signer_at(ns, manifest.publisher, info.published_at)
+    evidence = {"signers": [r.signer for r in results], "anchoredAt": iso(info.published_at)}
+    if not valid_then:
+        checks.append(
+            Check(
+                "signatures", "fail", f"{publisher} was not a signer of {ns!r} when the release was anchored", evidence
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "signatures",
+                "pass",
+                f"{len(results)} proof(s) verify; the publisher key was a signer of {ns!r} at anchoring time",
+                evidence,
+            )
+        )
+    return checks
+
+
+def verify_model(
+    client: RegistryClient,
+    model_path: Path,
+    *,
+    release: ReleaseName | None = None,
+    manifest: Manifest | None = None,
+    home: Path | None = None,
+    on_progress: ProgressFn | None = None,
+) -> tuple[Verdict, list[ReleaseInfo]]:
+    """Verify a local model against the chain. Returns the verdict and every release found."""
+    ignore = tuple(manifest.weights.ignore) if manifest is not None else DEFAULT_IGNORE
+    md = hash_model(model_path, ignore=ignore, on_progress=on_progress)
+    view = ChainView(client.chain_id, client.address, client.block_number())
+    subject = {"path": str(model_path), "weightsDigest": md.weights.hex}
+    checks: list[Check] = []
+
+    infos: list[ReleaseInfo]
+    if release is not None:
+        info = client.release(release)
+        if info is None:
+            checks.append(Check("registered", "fail", f"{release} is not published", decisive="unverified"))
+            return Verdict(Verdict.decide(checks), tuple(checks), str(release), view, subject), []
+        infos = [info]
+        checks.append(Check("registered", "pass", f"{release} is published", release_json(info)))
+        if info.weights_digest != md.weights.value:
+            checks.append(
+                Check(
+                    "weights",
+                    "fail",
+                    f"these are not the weights of {release}",
+                    {"local": md.weights.hex, "registered": info.weights_digest.hex()},
+                )
+            )
+            return Verdict(Verdict.decide(checks), tuple(checks), str(release), view, subject), infos
+        checks.append(Check("weights", "pass", "weights digest equals the registered one"))
+    else:
+        infos = client.releases_by_weights(md.weights.value)
+        if not infos:
+            checks.append(
+                Check(
+                    "registered",
+                    "fail",
+                    "no release anchors these weights",
+                    {"weightsDigest": md.weights.hex},
+                    "unverified",
+                )
+            )
+            return Verdict(Verdict.decide(checks), tuple(checks), None, view, subject), []
+        if manifest is not None:
+            named = [i for i in infos if i.name == manifest.release_name]
+            info = named[0] if named else infos[0]
+        else:
+            info = infos[0]
+        others = [str(i.name) for i in infos if i is not info]
+        detail = f"anchored as {info.name}" + (f" (also as {', '.join(others)})" if others else "")
+        checks.append(Check("registered", "pass", detail, release_json(info)))
+
+    if info.revoked:
+        checks.append(
+            Check(
+                "not-revoked",
+                "fail",
+                f"revoked at {iso(info.revoked_at)}: {info.revoke_reason or 'no reason given'}",
+                decisive="revoked",
+            )
+        )
+    else:
+        checks.append(Check("not-revoked", "pass", "not revoked"))
+
+    doc = manifest if manifest is not None else (find_manifest(home, info.manifest_digest) if home else None)
+    if doc is None:
+        checks.append(Check("manifest", "skip", "no manifest at hand (pass --manifest FILE)"))
+        checks.append(Check("signatures", "skip", "no manifest to check"))
+    elif doc.digest.value != info.manifest_digest:
+        checks.append(
+            Check(
+                "manifest",
+                "fail",
+                "the manifest is not the one anchored for this release",
+                {"manifestDigest": doc.digest.hex, "anchored": info.manifest_digest.hex()},
+            )
+        )
+    else:
+        problems = compare_model(doc, md)
+        if problems:
+            checks.append(Check("manifest", "fail", "the model differs from its manifest", {"differences": problems}))
+        else:
+            checks.append(Check("manifest", "pass", "the anchored manifest describes exactly these files"))
+        checks.extend(_signature_checks(client, info, doc))
+    return Verdict(Verdict.decide(checks), tuple(checks), str(info.name), view, subject), infos

@@ -1,0 +1,103 @@
+"""``modelseal namespace claim|transfer|accept`` and ``modelseal signer add|remove``: who controls
+a namespace, and which keys sign its releases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from registry.cli import console
+from registry.cli.options import (
+    ChainTarget,
+    DidOpt,
+    JsonOpt,
+    KeysDirOpt,
+    SignerKeyOpt,
+    chain_options,
+    did_from,
+    print_json,
+    tx_json,
+    tx_line,
+)
+
+namespace_app = typer.Typer(help="Claim and transfer namespaces.", no_args_is_help=True)
+signer_app = typer.Typer(help="Add and remove the keys that sign a namespace's releases.", no_args_is_help=True)
+
+
+@namespace_app.command("claim", epilog="Example: modelseal namespace claim smollm")
+@chain_options
+def namespace_claim(
+    name: Annotated[str, typer.Argument(help="Namespace: [a-z0-9-], 2-64, no leading/trailing/double hyphen.")],
+    chain: ChainTarget,
+    as_json: JsonOpt = False,
+) -> None:
+    """Claim a namespace: the sending account becomes its controller."""
+    client = chain.client()
+    tx = client.claim_namespace(name)
+    controller = client.account.address if client.account else None
+    if as_json:
+        print_json({"namespace": name, "controller": controller, **tx_json(tx)})
+        return
+    console.out.print(f"claimed namespace {name!r}; controller {controller or '?'}")
+    console.out.print(tx_line(tx))
+
+
+@namespace_app.command("transfer")
+@chain_options
+def namespace_transfer(
+    name: Annotated[str, typer.Argument(help="The namespace.")],
+    new_controller: Annotated[str, typer.Argument(help="Address that must then run `namespace accept`.")],
+    chain: ChainTarget,
+) -> None:
+    """Offer a namespace to another account (two steps: it must accept)."""
+    tx = chain.client().transfer_namespace(name, new_controller)
+    console.out.print(f"offered {name!r} to {new_controller}; it must run: modelseal namespace accept {name}")
+    console.out.print(tx_line(tx))
+
+
+@namespace_app.command("accept")
+@chain_options
+def namespace_accept(name: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget) -> None:
+    """Accept a namespace offered to the sending account."""
+    client = chain.client()
+    tx = client.accept_namespace(name)
+    console.out.print(f"{client.account.address if client.account else '?'} now controls {name!r}")
+    console.out.print(tx_line(tx))
+
+
+@signer_app.command("add", epilog="Example: modelseal signer add smollm --key publisher")
+@chain_options
+def signer_add(
+    namespace: Annotated[str, typer.Argument(help="The namespace.")],
+    chain: ChainTarget,
+    key: SignerKeyOpt = None,
+    did: DidOpt = None,
+    keystore_dir: KeysDirOpt = None,
+) -> None:
+    """Let a key sign releases of the namespace, from now on."""
+    the_did = did_from(key, did, keystore_dir)
+    tx = chain.client().add_signer(namespace, the_did)
+    console.out.print(f"{the_did} now signs for {namespace!r}")
+    console.out.print(tx_line(tx))
+
+
+@signer_app.command("remove")
+@chain_options
+def signer_remove(
+    namespace: Annotated[str, typer.Argument(help="The namespace.")],
+    chain: ChainTarget,
+    key: SignerKeyOpt = None,
+    did: DidOpt = None,
+    keystore_dir: KeysDirOpt = None,
+) -> None:
+    """Retire a key (rotation): releases it signed before stay valid; it cannot sign new ones."""
+    the_did = did_from(key, did, keystore_dir)
+    tx = chain.client().remove_signer(namespace, the_did)
+    console.out.print(f"{the_did} no longer signs for {namespace!r} (earlier releases keep verifying)")
+    console.out.print(tx_line(tx))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(namespace_app, name="namespace")
+    app.add_typer(signer_app, name="signer")

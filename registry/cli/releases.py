@@ -1,0 +1,203 @@
+"""``modelseal publish|revoke|show|verify|endorse``: releases on chain, for publishers, clients
+and endorsers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry.cli import console
+from registry.cli.options import (
+    ChainTarget,
+    FollowOpt,
+    IgnoreOpt,
+    JsonOpt,
+    KeyOpt,
+    KeysDirOpt,
+    chain_options,
+    keystore,
+    parse_release,
+    print_json,
+    read_manifest,
+    tx_json,
+    tx_line,
+)
+from registry.errors import ExitCode
+from registry.times import iso
+
+ReleaseArg = Annotated[str, typer.Argument(metavar="RELEASE", help="namespace/model/version")]
+
+
+@chain_options
+def publish(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL_PATH", help="The model file or folder.")],
+    namespace: Annotated[str, typer.Option(help="Your namespace.")],
+    model: Annotated[str, typer.Option(help="Model name ([a-z0-9._-]).")],
+    version: Annotated[str, typer.Option(help="Version (printable ASCII, no spaces).")],
+    key: KeyOpt,
+    chain: ChainTarget,
+    license_: Annotated[str | None, typer.Option("--license", help="SPDX license id.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the signed manifest here.")] = None,
+    ignore: IgnoreOpt = None,
+    follow_symlinks: FollowOpt = False,
+    keystore_dir: KeysDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hash, write and sign the manifest, check the key is a signer, and anchor the release."""
+    from registry.chain.publish import publish_model
+    from registry.hashing.model import DEFAULT_IGNORE
+    from registry.names import ReleaseName
+
+    release = ReleaseName(namespace, model, version)
+    signing_key = keystore(keystore_dir).load(key)
+    client = chain.client()
+    result = publish_model(
+        client,
+        signing_key,
+        model_path,
+        release,
+        home=chain.settings().home,
+        license=license_,
+        ignore=tuple(ignore) if ignore else DEFAULT_IGNORE,
+        follow_symlinks=follow_symlinks,
+    )
+    if output is not None:
+        output.write_text(result.manifest.to_json())
+    if as_json:
+        print_json(
+            {
+                "release": str(release),
+                "releaseId": "0x" + result.release_id.hex(),
+                "manifestDigest": result.manifest.digest.hex,
+                "weightsDigest": result.manifest.weights.digest,
+                "manifest": str(result.manifest_path),
+                **tx_json(result.tx),
+            }
+        )
+        return
+    console.out.print(f"published {release}")
+    console.out.print(f"release id      0x{result.release_id.hex()}")
+    console.out.print(f"weights digest  {result.manifest.weights.digest}")
+    console.out.print(f"manifest digest {result.manifest.digest.hex} (kept at {result.manifest_path})")
+    console.out.print(tx_line(result.tx))
+
+
+@chain_options
+def revoke(
+    release: ReleaseArg,
+    reason: Annotated[str, typer.Option(help="Why, for people reading the registry.")],
+    chain: ChainTarget,
+) -> None:
+    """Revoke a release for good; verifiers will answer `revoked`."""
+    rel = parse_release(release)
+    tx = chain.client().revoke(rel, reason)
+    console.out.print(f"revoked {rel}: {reason}")
+    console.out.print(tx_line(tx))
+
+
+@chain_options
+def show(release: ReleaseArg, chain: ChainTarget, as_json: JsonOpt = False) -> None:
+    """Show a release as the chain records it (exit 10 if it is not published)."""
+    from registry.chain.verify import release_json
+
+    rel = parse_release(release)
+    client = chain.client()
+    info = client.release(rel)
+    if info is None:
+        if as_json:
+            print_json({"release": str(rel), "published": False})
+        else:
+            console.err.print(f"{rel} is not published on chain {client.chain_id} (registry {client.address})")
+        raise typer.Exit(ExitCode.UNVERIFIED)
+    ns = client.namespace(rel.namespace)
+    data = {**release_json(info), "published": True, "controller": ns.controller if ns else None}
+    if as_json:
+        print_json(data)
+        return
+    console.out.print(f"[bold]{info.name}[/]" + ("  [red]REVOKED[/]" if info.revoked else ""))
+    for k in ("releaseId", "weightsDigest", "manifestDigest", "publisher", "controller", "publishedAt", "block", "tx"):
+        console.out.print(f"  {k:15} {data[k]}")
+    if info.revoked:
+        console.out.print(f"  {'revokedAt':15} {data['revokedAt']}  reason: {info.revoke_reason}")
+
+
+@chain_options
+def verify(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL_PATH", help="The model file or folder you have.")],
+    chain: ChainTarget,
+    release: Annotated[str | None, typer.Option(help="The release it should be (namespace/model/version).")] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Its manifest (default: the one kept by `publish`).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which registered release is this model? Exit 0 verified, 1 mismatch, 10 not registered, 11 revoked."""
+    from registry.chain.verify import verify_model
+
+    doc = read_manifest(manifest) if manifest is not None else None
+    client = chain.client()
+    verdict, infos = verify_model(
+        client,
+        model_path,
+        release=parse_release(release) if release else None,
+        manifest=doc,
+        home=chain.settings().home,
+    )
+    if as_json:
+        print_json({**verdict.as_json(), "releases": [str(i.name) for i in infos]})
+        raise typer.Exit(verdict.exit_status)
+    colour = {"verified": "green", "mismatch": "red", "revoked": "red", "unverified": "yellow"}[verdict.verdict]
+    what = verdict.release or "no registered release"
+    console.out.print(f"[bold {colour}]{verdict.verdict}[/]  {model_path} -> {what}")
+    for c in verdict.checks:
+        mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip", "error": "ERR "}[c.status]
+        console.out.print(f"  {mark} {c.name}: {c.detail}")
+    if infos:
+        i = infos[0] if verdict.release is None else next(x for x in infos if str(x.name) == verdict.release)
+        console.out.print(f"  published by {i.publisher} at {iso(i.published_at)} (block {i.block})")
+    raise typer.Exit(verdict.exit_status)
+
+
+@chain_options
+def endorse(
+    release: ReleaseArg,
+    kind: Annotated[str, typer.Option(help="What you attest, e.g. audit.passed, filing.submitted, filing.approved.")],
+    chain: ChainTarget,
+    data: Annotated[Path | None, typer.Option(help="A document backing it; its BLAKE3 is recorded.")] = None,
+    revoke_it: Annotated[
+        bool, typer.Option("--revoke", help="Withdraw your endorsement of this kind instead.")
+    ] = False,
+) -> None:
+    """Endorse a release as the sending account (auditors, regulators, app stores)."""
+    from registry.hashing.model import hash_file
+
+    rel = parse_release(release)
+    client = chain.client()
+    if revoke_it:
+        tx = client.revoke_endorsement(rel, kind)
+        console.out.print(f"withdrew {kind!r} endorsement of {rel}")
+    else:
+        digest = hash_file(data).value if data is not None else b"\x00" * 32
+        tx = client.endorse(rel, kind, digest)
+        console.out.print(f"endorsed {rel} as {kind!r}" + (f" with {data} ({digest.hex()})" if data else ""))
+    console.out.print(tx_line(tx))
+
+
+EXAMPLES = {
+    "publish": "modelseal publish ./model.gguf --namespace smollm --model chat --version 1.0.0 --key publisher",
+    "revoke": "modelseal revoke smollm/chat/1.0.0 --reason 'weights leaked a test set'",
+    "show": "modelseal show smollm/smollm2-135m-instruct/1.0.0",
+    "verify": "modelseal verify ./SmolLM2-135M-Instruct.Q4_1.gguf",
+    "endorse": "modelseal endorse smollm/chat/1.0.0 --kind filing.submitted --data filing.pdf",
+}
+
+
+def register(app: typer.Typer) -> None:
+    for name, command in (
+        ("publish", publish),
+        ("revoke", revoke),
+        ("show", show),
+        ("verify", verify),
+        ("endorse", endorse),
+    ):
+        app.command(name, epilog=f"Example: {EXAMPLES[name]}")(command)

@@ -1,0 +1,252 @@
+"""The deployment identity protocol: what a chatbot says about itself, and how that is checked.
+
+A chatbot that claims to serve a registered release exposes (see ``docs/formats.md`` §6):
+
+* ``GET /.well-known/model-identity`` - the **claim**: release, release id, weights digest,
+  operator DID, chain id and registry address;
+* ``POST /.well-known/model-identity/challenge`` with ``{"nonce": <hex>}`` - the claim plus the
+  nonce and the operator's time, signed by the operator key (W3C Data Integrity,
+  ``eddsa-jcs-2022``): proof that whoever answers holds that key *now*;
+* a ``Model-Receipt`` header on every chat completion - a signed statement binding release id,
+  weights digest, ``sha256`` of the request body and of the response body, and the time, so a
+  user can later prove which registered release answered. For a streamed (SSE) answer the
+  header says ``sse`` and the receipt arrives as a last ``event: model-receipt`` after
+  ``data: [DONE]``, covering every byte of the stream before it.
+
+This module is the protocol only (documents, signing, verification); it knows nothing of web
+frameworks (:mod:`registry.identity.asgi` serves it) or of the chain (callers check the claims
+against the registry). Everything a chatbot says is a claim until checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from registry.errors import IdentityError, InputError, ProofInvalid
+from registry.names import ReleaseName, release_id
+from registry.signing.keys import Ed25519Key
+from registry.signing.proofs import create_eddsa_jcs_proof, verify_eddsa_jcs_proof
+
+CLAIM_TYPE = "modelseal/identity/v1"
+CHALLENGE_TYPE = "modelseal/identity-challenge/v1"
+RECEIPT_TYPE = "modelseal/receipt/v1"
+WELL_KNOWN = "/.well-known/model-identity"
+CHALLENGE_PATH = WELL_KNOWN + "/challenge"
+RECEIPT_HEADER = "Model-Receipt"
+SSE_RECEIPT_EVENT = "model-receipt"
+FRESHNESS_SECONDS = 60
+_NONCE = re.compile(r"[0-9a-f]{32,128}")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: Any) -> int:
+    if not isinstance(value, str):
+        raise IdentityError("time missing")
+    try:
+        return int(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        raise IdentityError(f"bad time {value!r}") from None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def new_nonce() -> str:
+    return os.urandom(32).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a deployment says it is."""
+
+    release: ReleaseName
+    weights_digest: str
+    operator: str
+    chain_id: int
+    registry: str
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "type": CLAIM_TYPE,
+            "release": {
+                "namespace": self.release.namespace,
+                "model": self.release.model,
+                "version": self.release.version,
+            },
+            "releaseId": "0x" + release_id(self.release).hex(),
+            "weightsDigest": self.weights_digest,
+            "operator": self.operator,
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "endpoints": {"challenge": CHALLENGE_PATH},
+        }
+
+    @classmethod
+    def from_document(cls, doc: Any) -> Claim:
+        """Parse a claim, refusing anything malformed or self-inconsistent."""
+        try:
+            if doc.get("type") != CLAIM_TYPE:
+                raise IdentityError(f"not a {CLAIM_TYPE} claim")
+            r = doc["release"]
+            release = ReleaseName(r["namespace"], r["model"], r["version"])
+            claim = cls(
+                release, str(doc["weightsDigest"]), str(doc["operator"]), int(doc["chainId"]), str(doc["registry"])
+            )
+        except (AttributeError, KeyError, TypeError, ValueError, InputError) as exc:
+            raise IdentityError(f"malformed identity claim: {exc}") from None
+        if doc.get("releaseId") != "0x" + release_id(release).hex():
+            raise IdentityError("the claim's releaseId does not match its release name")
+        if not re.fullmatch(r"[0-9a-f]{64}", claim.weights_digest):
+            raise IdentityError("the claim's weightsDigest is not a digest")
+        if not claim.operator.startswith("did:key:"):
+            raise IdentityError("the operator must be a did:key")
+        return claim
+
+
+# --- challenges ----------------------------------------------------------------------------
+
+
+def answer_challenge(claim: Claim, key: Ed25519Key, nonce: str) -> dict[str, Any]:
+    """The operator's signed answer to a verifier's nonce."""
+    if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
+        raise InputError("nonce must be 32-128 lowercase hex characters")
+    if key.did != claim.operator:
+        raise InputError("the signing key is not the claim's operator key")
+    doc = {**claim.document(), "type": CHALLENGE_TYPE, "nonce": nonce, "time": now_iso()}
+    return {**doc, "proof": create_eddsa_jcs_proof(doc, key)}
+
+
+def verify_challenge(answer: Any, nonce: str, *, now: int | None = None, window: int = FRESHNESS_SECONDS) -> Claim:
+    """Check a challenge answer: our nonce, a fresh time, and the operator's signature over it all.
+
+    Returns the claim it signed. Raises :class:`IdentityError` on any problem (fail closed).
+    """
+    if not isinstance(answer, dict):
+        raise IdentityError("challenge answer is not a JSON object")
+    if answer.get("type") != CHALLENGE_TYPE:
+        raise IdentityError(f"not a {CHALLENGE_TYPE} document")
+    if answer.get("nonce") != nonce:
+        raise IdentityError("the answer is for another nonce (a replayed or stale response)")
+    t = _parse_time(answer.get("time"))
+    current = int(datetime.now(UTC).timestamp()) if now is None else now
+    if abs(current - t) > window:
+        raise IdentityError(f"the answer's time is {current - t:+d} s off (window {window} s)")
+    proof = answer.get("proof")
+    if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-jcs-2022":
+        raise IdentityError("the answer carries no eddsa-jcs-2022 proof")
+    claim = Claim.from_document(
+        {**{k: v for k, v in answer.items() if k not in ("proof", "nonce", "time")}, "type": CLAIM_TYPE}
+    )
+    _check_signed_by(answer, proof, claim.operator)
+    return claim
+
+
+def _check_signed_by(doc: dict[str, Any], proof: dict[str, Any], did: str) -> None:
+    vm = str(proof.get("verificationMethod", ""))
+    if vm.partition("#")[0] != did:
+        raise IdentityError(f"signed by {vm.partition('#')[0] or 'nobody'}, not by the operator {did}")
+    try:
+        verify_eddsa_jcs_proof(doc, proof)
+    except (ProofInvalid, InputError) as exc:
+        raise IdentityError(f"operator signature does not verify: {exc}") from None
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    release: ReleaseName
+    release_id: str
+    weights_digest: str
+    operator: str
+    request_sha256: str
+    response_sha256: str
+    time: int
+    chain_id: int
+    registry: str
+
+
+def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_body: bytes) -> str:
+    """The ``Model-Receipt`` header value: base64url of the JCS bytes of the signed receipt."""
+    doc: dict[str, Any] = {
+        "type": RECEIPT_TYPE,
+        "release": str(claim.release),
+        "releaseId": "0x" + release_id(claim.release).hex(),
+        "weightsDigest": claim.weights_digest,
+        "operator": claim.operator,
+        "requestSha256": sha256_hex(request_body),
+        "responseSha256": sha256_hex(response_body),
+        "time": now_iso(),
+        "chainId": claim.chain_id,
+        "registry": claim.registry,
+    }
+    signed = {**doc, "proof": create_eddsa_jcs_proof(doc, key)}
+    return base64.urlsafe_b64encode(rfc8785.dumps(signed)).decode().rstrip("=")
+
+
+def decode_receipt(header: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(header.strip() + "=" * (-len(header.strip()) % 4))
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise IdentityError("the Model-Receipt header is not base64url JSON") from None
+    if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
+        raise IdentityError(f"not a {RECEIPT_TYPE} receipt")
+    return doc
+
+
+def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Receipt:
+    """Check a kept response against its receipt: the operator's signature, and that the request
+    and response bodies are exactly the ones signed. Which release and operator it names must then
+    be checked against the chain (was the operator authorised for that release at that time?)."""
+    doc = decode_receipt(header)
+    proof = doc.get("proof")
+    if not isinstance(proof, dict):
+        raise IdentityError("the receipt carries no proof")
+    try:
+        name = ReleaseName.parse(str(doc["release"]))
+        receipt = Receipt(
+            name, str(doc["releaseId"]), str(doc["weightsDigest"]), str(doc["operator"]), str(doc["requestSha256"]),
+            str(doc["responseSha256"]), _parse_time(doc["time"]), int(doc["chainId"]), str(doc["registry"]),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError, InputError) as exc:
+        raise IdentityError(f"malformed receipt: {exc}") from None
+    if receipt.release_id != "0x" + release_id(name).hex():
+        raise IdentityError("the receipt's releaseId does not match its release name")
+    _check_signed_by({k: v for k, v in doc.items() if k != "proof"}, proof, receipt.operator)
+    if receipt.request_sha256 != sha256_hex(request_body):
+        raise IdentityError("the request body is not the one this receipt signed")
+    if receipt.response_sha256 != sha256_hex(response_body):
+        raise IdentityError("the response body is not the one this receipt signed")
+    return receipt
+
+
+def split_sse_receipt(stream: bytes) -> tuple[bytes, str]:
+    """Split a streamed answer into (the bytes the receipt covers, the receipt header value)."""
+    marker = f"event: {SSE_RECEIPT_EVENT}\n".encode()
+    at = stream.rfind(marker)
+    if at < 0:
+        raise IdentityError("the stream ended without a model-receipt event")
+    tail = stream[at + len(marker) :].decode(errors="replace")
+    m = re.match(r"data: ([A-Za-z0-9_-]+)\r?\n", tail)
+    if not m:
+        raise IdentityError("the model-receipt event has no data line")
+    return stream[:at], m.group(1)
+
+
+def sse_receipt_event(receipt: str) -> bytes:
+    return f"event: {SSE_RECEIPT_EVENT}\ndata: {receipt}\n\n".encode()

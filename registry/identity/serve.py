@@ -1,0 +1,96 @@
+"""Run a real chatbot under an operator identity: llama.cpp's OpenAI-compatible server, wrapped
+by :class:`registry.identity.asgi.IdentityMiddleware`.
+
+:func:`preflight` refuses to start a deployment the chain would not vouch for: the release must
+exist and be unrevoked, the model file must have the release's weights digest, and the operator
+key must be authorised for the release (model or release scope, not expired, not revoked). With
+``unsafe_dev=True`` the failures become loud warnings instead (for demos and tests of impostors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.hashing.model import hash_model
+from registry.identity.asgi import IdentityMiddleware
+from registry.identity.protocol import Claim
+from registry.names import ReleaseName
+from registry.signing.keys import Ed25519Key
+
+if TYPE_CHECKING:
+    from registry.chain.client import RegistryClient
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    claim: Claim
+    problems: tuple[str, ...]
+
+
+def preflight(client: RegistryClient, model_path: Path, release: ReleaseName, key: Ed25519Key) -> Preflight:
+    """Build the claim and list every reason the chain would not vouch for this deployment."""
+    weights = hash_model(model_path).weights.hex
+    problems: list[str] = []
+    info = client.release(release)
+    if info is None:
+        problems.append(f"{release} is not published on chain {client.chain_id}")
+    else:
+        if info.revoked:
+            problems.append(f"{release} was revoked: {info.revoke_reason}")
+        if info.weights_digest.hex() != weights:
+            problems.append(
+                f"{model_path} is not the weights of {release} ({weights[:16]}… vs {info.weights_digest.hex()[:16]}…)"
+            )
+        if not client.is_operator_authorized(release, key.did):
+            problems.append(
+                f"{key.did} is not authorised to serve {release} (or its authorisation expired or was revoked)"
+            )
+    claim = Claim(release, weights, key.did, client.chain_id, client.address)
+    return Preflight(claim, tuple(problems))
+
+
+def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 2048, threads: int = 1) -> Any:
+    """llama.cpp's OpenAI-compatible server app for ``model_path``, wrapped by the identity middleware."""
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    model = ModelSettings(
+        model=str(model_path),
+        model_alias=claim.release.model,
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    app = create_app(server_settings=ServerSettings(), model_settings=[model])
+    return IdentityMiddleware(app, claim, key)
+
+
+def start_plain_llama(model_path: Path, *, threads: int = 1, wait: float = 60.0) -> tuple[str, Any]:
+    """A plain llama.cpp OpenAI server (no identity) on a free loopback port, for tests and
+    benchmarks; returns its URL and process once ``/v1/models`` answers."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from registry.chain.devchain import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1"]
+    args = ["--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"llama.cpp server for {model_path} did not start")

@@ -1,0 +1,310 @@
+"""Signing keys as DIDs, and the keystore that holds them.
+
+Two kinds of key, each named by a DID that anyone can resolve offline:
+
+* Ed25519 as ``did:key:z6Mk...`` - multicodec ``0xed01`` + the 32-byte public key, multibase
+  base58btc (W3C CCG did:key, checked against its test vectors);
+* secp256k1 Ethereum accounts as ``did:pkh:eip155:<chain id>:<checksummed address>`` (CAIP-10),
+  for publishers who sign with a wallet.
+
+The :class:`Keystore` keeps one JSON file per key (mode 0600, in a 0700 folder) and refuses to
+read a key file that group or others can access. Private material never appears in ``repr``,
+``str``, logs or errors. This module does not sign documents: :mod:`registry.signing.proofs` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import multibase
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from registry.errors import (
+    InputError,
+    InvalidDID,
+    KeyExists,
+    KeyNotFound,
+    KeystoreError,
+    UnsafeKeyFile,
+)
+
+ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub, varint
+ED25519_PRIV = b"\x80\x26"  # multicodec ed25519-priv (0x1300), varint
+_PKH = re.compile(r"did:pkh:eip155:([1-9][0-9]{0,19}):(0x[0-9a-fA-F]{40})")
+_KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def b58btc_encode(data: bytes) -> str:
+    """Multibase base58btc (``z...``), leading zero bytes kept as ``1`` (Bitcoin's rule).
+
+    py-multibase 2.0.0 drops leading zero bytes (multiformats/py-multibase#11), which would
+    corrupt one Ed25519 signature in 256; the zeros are handled here, the rest by py-multibase.
+    """
+    zeros = len(data) - len(data.lstrip(b"\x00"))
+    rest = data[zeros:]
+    body = multibase.encode("base58btc", rest).decode()[1:] if rest else ""
+    return "z" + "1" * zeros + body
+
+
+def b58btc_decode(text: str) -> bytes:
+    """Inverse of :func:`b58btc_encode`; raises :class:`InvalidDID` on anything else."""
+    if not text.startswith("z"):
+        raise InvalidDID(f"expected a base58btc multibase value starting with 'z': {text!r}")
+    body = text[1:]
+    ones = len(body) - len(body.lstrip("1"))
+    try:
+        rest = bytes(multibase.decode("z" + body[ones:])) if body[ones:] else b""
+    except Exception:
+        raise InvalidDID(f"not valid base58btc: {text!r}") from None
+    return b"\x00" * ones + rest
+
+
+_b58 = b58btc_encode
+_unb58 = b58btc_decode
+
+
+# --- public keys ---------------------------------------------------------------------------
+
+
+def did_key_from_public(public: bytes) -> str:
+    """``did:key`` of a raw 32-byte Ed25519 public key."""
+    if len(public) != 32:
+        raise InvalidDID(f"an Ed25519 public key has 32 bytes, got {len(public)}")
+    return "did:key:" + _b58(ED25519_PUB + public)
+
+
+def public_key_from_multibase(value: str) -> Ed25519PublicKey:
+    """Decode ``z6Mk...`` (multicodec ed25519-pub) into a key object."""
+    raw = _unb58(value)
+    if raw[:2] != ED25519_PUB or len(raw) != 34:
+        raise InvalidDID(f"not a multicodec Ed25519 public key: {value!r}")
+    return Ed25519PublicKey.from_public_bytes(raw[2:])
+
+
+def public_key_from_did_key(did: str) -> Ed25519PublicKey:
+    """Resolve ``did:key:z6Mk...`` (optionally with its ``#fragment``) offline."""
+    if not did.startswith("did:key:"):
+        raise InvalidDID(f"not a did:key: {did!r}")
+    ident, _, fragment = did[len("did:key:") :].partition("#")
+    if fragment and fragment != ident:
+        raise InvalidDID(f"did:key fragment does not name its own key: {did!r}")
+    return public_key_from_multibase(ident)
+
+
+@dataclass(frozen=True, slots=True)
+class PkhDID:
+    """A parsed ``did:pkh:eip155:<chain>:<address>``."""
+
+    chain_id: int
+    address: str  # EIP-55 checksummed
+
+    @classmethod
+    def parse(cls, did: str) -> PkhDID:
+        m = _PKH.fullmatch(did.partition("#")[0])
+        if not m:
+            raise InvalidDID(f"not a did:pkh:eip155 DID: {did!r}")
+        from eth_utils.address import to_checksum_address
+
+        return cls(int(m.group(1)), to_checksum_address(m.group(2)))
+
+    def __str__(self) -> str:
+        return f"did:pkh:eip155:{self.chain_id}:{self.address}"
+
+
+def did_method(did: str) -> Literal["key", "pkh"]:
+    if did.startswith("did:key:"):
+        public_key_from_did_key(did)
+        return "key"
+    if did.startswith("did:pkh:"):
+        PkhDID.parse(did)
+        return "pkh"
+    raise InvalidDID(f"unsupported DID {did!r}")
+
+
+# --- private keys --------------------------------------------------------------------------
+
+
+class Ed25519Key:
+    """An Ed25519 signing key. Its DID is ``did:key``; its secret never leaves this object."""
+
+    kind: Literal["ed25519"] = "ed25519"
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.public_key_multibase = _b58(ED25519_PUB + raw)
+        self.did = "did:key:" + self.public_key_multibase
+
+    @classmethod
+    def generate(cls) -> Ed25519Key:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> Ed25519Key:
+        if len(seed) != 32:
+            raise InputError(f"an Ed25519 seed has 32 bytes, got {len(seed)}")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @classmethod
+    def from_private_multibase(cls, value: str) -> Ed25519Key:
+        raw = _unb58(value)
+        if raw[:2] != ED25519_PRIV or len(raw) != 34:
+            raise KeystoreError("not a multicodec Ed25519 private key")
+        return cls.from_seed(raw[2:])
+
+    @property
+    def verification_method(self) -> str:
+        return f"{self.did}#{self.public_key_multibase}"
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+    def _private_multibase(self) -> str:
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        seed = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return _b58(ED25519_PRIV + seed)
+
+    def __repr__(self) -> str:
+        return f"Ed25519Key({self.did})"
+
+
+class EthereumKey:
+    """A secp256k1 Ethereum account key, named ``did:pkh:eip155:<chain>:<address>``."""
+
+    kind: Literal["ethereum"] = "ethereum"
+
+    def __init__(self, private_key: bytes, chain_id: int = 1) -> None:
+        from eth_account import Account
+
+        self._account = Account.from_key(private_key)
+        self.chain_id = chain_id
+        self.address: str = self._account.address
+        self.did = f"did:pkh:eip155:{chain_id}:{self.address}"
+
+    @classmethod
+    def generate(cls, chain_id: int = 1) -> EthereumKey:
+        return cls(os.urandom(32), chain_id)
+
+    @property
+    def verification_method(self) -> str:
+        return f"{self.did}#blockchainAccountId"
+
+    def sign_typed_data(self, full_message: dict[str, Any]) -> bytes:
+        signed = self._account.sign_typed_data(full_message=full_message)
+        return bytes(signed.signature)
+
+    def _private_hex(self) -> str:
+        return "0x" + bytes(self._account.key).hex()
+
+    def __repr__(self) -> str:
+        return f"EthereumKey({self.did})"
+
+
+SigningKey = Ed25519Key | EthereumKey
+
+
+def verify_ed25519(public: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        public.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# --- keystore ------------------------------------------------------------------------------
+
+
+def default_keystore_dir() -> Path:
+    env = os.environ.get("MODELSEAL_KEYS")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "modelseal" / "keys"
+
+
+class Keystore:
+    """One JSON file per key in a private folder. Names are ``[A-Za-z0-9._-]``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_keystore_dir()
+
+    def _path(self, name: str) -> Path:
+        if not _KEY_NAME.fullmatch(name):
+            raise KeystoreError(
+                f"invalid key name {name!r}",
+                hint="key names are 1-64 characters of letters, digits, '.', '_' or '-'",
+            )
+        return self.root / f"{name}.json"
+
+    def save(self, name: str, key: SigningKey, *, overwrite: bool = False) -> Path:
+        path = self._path(name)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        if path.exists() and not overwrite:
+            raise KeyExists(f"a key named {name!r} already exists at {path}")
+        record: dict[str, object]
+        if isinstance(key, Ed25519Key):
+            record = {"type": "ed25519", "did": key.did, "privateKeyMultibase": key._private_multibase()}
+        else:
+            record = {"type": "ethereum", "did": key.did, "privateKey": key._private_hex()}
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=2)
+            fh.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        return path
+
+    def load(self, name_or_path: str) -> SigningKey:
+        """Load a key by keystore name, or from a key file path (anything with a '/' or '.json')."""
+        is_path = "/" in name_or_path or name_or_path.endswith(".json")
+        path = Path(name_or_path) if is_path else self._path(name_or_path)
+        return load_key_file(path)
+
+    def list(self) -> list[tuple[str, str]]:
+        """``(name, did)`` for every readable key; unsafe files are listed as such."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for p in sorted(self.root.glob("*.json")):
+            try:
+                out.append((p.stem, load_key_file(p).did))
+            except KeystoreError as exc:
+                out.append((p.stem, f"<{exc.message}>"))
+        return out
+
+
+def load_key_file(path: Path) -> SigningKey:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise KeyNotFound(f"no key at {path}") from None
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise UnsafeKeyFile(
+            f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); refusing to use it"
+        )
+    try:
+        record = json.loads(path.read_text())
+        kind = record["type"]
+        if kind == "ed25519":
+            key: SigningKey = Ed25519Key.from_private_multibase(record["privateKeyMultibase"])
+        elif kind == "ethereum":
+            did = PkhDID.parse(record["did"])
+            key = EthereumKey(bytes.fromhex(record["privateKey"].removeprefix("0x")), did.chain_id)
+        else:
+            raise KeystoreError(f"key file {path} has unknown type {kind!r}")
+    except (ValueError, KeyError, TypeError, InvalidDID):
+        raise KeystoreError(f"key file {path} is damaged or not a modelseal key") from None
+    if record.get("did") != key.did:
+        raise KeystoreError(f"key file {path} names {record.get('did')!r} but holds the key of {key.did}")
+    return key

@@ -1,0 +1,481 @@
+"""Follows the registry's events into the index: batched, confirmed, reorg-safe, resumable.
+
+One :meth:`Indexer.sync_once` step:
+
+1. checks that the checkpoint block still has the hash it had (else: **reorg** - walk back through
+   the block hashes seen, delete the events of orphaned blocks, rebuild the state tables from the
+   remaining events, and move the checkpoint back to the last common block);
+2. asks for the registry's logs from the checkpoint to ``head - confirmations``, at most
+   ``batch_blocks`` blocks per ``eth_getLogs``;
+3. in **one database transaction** per batch: inserts the events (unique on block and log index,
+   so writes are idempotent), applies them to the state tables, records block hashes and moves
+   the checkpoint. A process killed at any point leaves the index at a batch boundary, and a
+   restart resumes from there: no event is lost or applied twice.
+
+The state tables are a pure function of the event rows (:func:`apply_event`). Names in the
+namespace table feed a :class:`verifier.confusables.ConfusableIndex`, so a newly claimed
+namespace that could pass for an existing one is flagged in the monitor feed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.crypto import keccak
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from registry.chain.artifacts import load_artifact
+from verifier.index.schema import (
+    STATE_TABLES,
+    Block,
+    Checkpoint,
+    EndorsementRow,
+    EventLink,
+    EventRow,
+    NamespaceRow,
+    OperatorRow,
+    ReleaseRow,
+    SignerRow,
+)
+
+log = logging.getLogger("modelseal.indexer")
+
+
+def _hex(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return value
+
+
+def _plain(value: Any) -> str:
+    return str(value).removeprefix("0x")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    chain_id: int
+    registry: str
+    head: int
+    indexed: int
+    target: int
+    confirmations: int
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.head - self.indexed)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "head": self.head,
+            "indexedBlock": self.indexed,
+            "behind": self.behind,
+            "confirmations": self.confirmations,
+        }
+
+
+class Indexer:
+    def __init__(
+        self,
+        engine: Engine,
+        w3: Web3,
+        address: str,
+        *,
+        deploy_block: int = 0,
+        confirmations: int = 0,
+        batch_blocks: int = 2000,
+        abi: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.deploy_block = deploy_block
+        self.confirmations = confirmations
+        self.batch_blocks = batch_blocks
+        self.abi = abi if abi is not None else load_artifact().abi
+        self.contract = w3.eth.contract(address=self.address, abi=self.abi)
+        self._events: dict[bytes, _EventSpec] = {}
+        for item in self.abi:
+            if item.get("type") == "event":
+                spec = _EventSpec.of(item)
+                self._events[spec.topic] = spec
+        self._chain_id = int(w3.eth.chain_id)
+        self._lock = threading.Lock()
+        self._confusables: Any = None
+        self._head: tuple[int, float] | None = None
+        self._indexed: tuple[int, float] | None = None
+        self._time: tuple[int, float] | None = None
+
+    # --- checkpoint ---
+
+    def _checkpoint(self, s: Session) -> Checkpoint | None:
+        return s.get(Checkpoint, 1)
+
+    def indexed_block(self, max_age: float = 0.0) -> int:
+        """The last block indexed (from the checkpoint; cached for ``max_age`` seconds)."""
+        now = time.monotonic()
+        if self._indexed is not None and now - self._indexed[1] <= max_age:
+            return self._indexed[0]
+        with Session(self.engine) as s:
+            cp = self._checkpoint(s)
+            block = cp.block_number if cp else self.deploy_block - 1
+        self._indexed = (block, now)
+        return block
+
+    def chain_time(self, max_age: float = 0.0) -> int:
+        """The chain time of the index's view: the timestamp of the last indexed block (cached for
+        ``max_age`` seconds). Expiries recorded on chain are judged against it, never against this
+        machine's clock. An index written before this was recorded reads it from the chain once."""
+        now = time.monotonic()
+        if self._time is not None and now - self._time[1] <= max_age:
+            return self._time[0]
+        with Session(self.engine) as s:
+            cp = self._checkpoint(s)
+            block, stamp = (cp.block_number, cp.block_time) if cp else (None, None)
+        if stamp is None:
+            stamp = int(self.w3.eth.get_block(block if block is not None else "latest")["timestamp"])
+        self._time = (stamp, now)
+        return stamp
+
+    def head(self, max_age: float = 1.0) -> int:
+        """The chain head, read at most once per ``max_age`` seconds (requests share it)."""
+        now = time.monotonic()
+        if self._head is None or now - self._head[1] > max_age:
+            self._head = (int(self.w3.eth.block_number), now)
+        return self._head[0]
+
+    def status(self, max_age: float = 1.0) -> IndexStatus:
+        head = self.head(max_age)
+        return IndexStatus(
+            self._chain_id,
+            self.address,
+            head,
+            self.indexed_block(max_age),
+            max(head - self.confirmations, 0),
+            self.confirmations,
+        )
+
+    # --- sync ---
+
+    def sync_once(self, max_batches: int | None = None) -> int:
+        """Index up to the confirmed head (or ``max_batches`` batches). Returns events added."""
+        with self._lock:
+            self._check_reorg()
+            head = self.head(max_age=0)
+            target = head - self.confirmations
+            added = 0
+            batches = 0
+            start = self.indexed_block() + 1
+            while start <= target and (max_batches is None or batches < max_batches):
+                end = min(start + self.batch_blocks - 1, target)
+                added += self._index_range(start, end)
+                start = end + 1
+                batches += 1
+            return added
+
+    def _index_range(self, start: int, end: int) -> int:
+        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": end})
+        end_block = self.w3.eth.get_block(end)
+        end_hash, end_time = end_block["hash"].to_0x_hex(), int(end_block["timestamp"])
+        added = 0
+        with Session(self.engine) as s, s.begin(), s.no_autoflush:
+            cp = self._checkpoint(s)
+            if cp is not None and cp.block_number >= start:  # another worker got here first
+                return 0
+            seen_blocks: dict[int, str] = {}
+            for raw in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+                ev = self._decode(raw)
+                if ev is None:
+                    continue
+                row = EventRow(
+                    block_number=int(raw["blockNumber"]),
+                    block_hash=raw["blockHash"].to_0x_hex(),
+                    tx_hash=raw["transactionHash"].to_0x_hex(),
+                    log_index=int(raw["logIndex"]),
+                    name=ev["event"],
+                    namespace=_event_namespace(ev["event"], ev["args"]),
+                    time=_event_time(ev["args"]),
+                    args=json.dumps({k: _hex(v) for k, v in ev["args"].items()}),
+                )
+                s.add(row)
+                self._apply(s, row)
+                seen_blocks[row.block_number] = row.block_hash
+                added += 1
+            seen_blocks[end] = end_hash
+            for number, block_hash in seen_blocks.items():
+                s.merge(Block(number=number, hash=block_hash))
+            if cp is None:
+                s.add(
+                    Checkpoint(
+                        id=1,
+                        chain_id=self._chain_id,
+                        registry_address=self.address,
+                        block_number=end,
+                        block_hash=end_hash,
+                        block_time=end_time,
+                    )
+                )
+            else:
+                cp.block_number, cp.block_hash, cp.block_time = end, end_hash, end_time
+        self._indexed = (end, time.monotonic())
+        self._time = (end_time, time.monotonic())
+        return added
+
+    def _decode(self, raw: Any) -> dict[str, Any] | None:
+        topics = raw["topics"]
+        if not topics:
+            return None
+        spec = self._events.get(bytes(topics[0]))
+        return None if spec is None else {"event": spec.name, "args": spec.decode(topics, bytes(raw["data"]))}
+
+    # --- reorgs ---
+
+    def _check_reorg(self) -> None:
+        with Session(self.engine) as s:
+            cp = self._checkpoint(s)
+            if cp is None:
+                return
+            if self._hash_at(cp.block_number) == cp.block_hash:
+                return
+            known = s.scalars(select(Block).where(Block.number <= cp.block_number).order_by(Block.number.desc())).all()
+            fork = self.deploy_block - 1
+            fork_hash = ""
+            for b in known:
+                if self._hash_at(b.number) == b.hash:
+                    fork, fork_hash = b.number, b.hash
+                    break
+        log.warning("reorg: checkpoint %s orphaned; rolling back to block %s", cp.block_number, fork)
+        self.rollback_to(fork, fork_hash)
+
+    def _hash_at(self, number: int) -> str | None:
+        try:
+            return str(self.w3.eth.get_block(number)["hash"].to_0x_hex())
+        except Exception:
+            return None
+
+    def rollback_to(self, block: int, block_hash: str) -> None:
+        """Forget everything after ``block`` and rebuild the state tables from the events left."""
+        with Session(self.engine) as s, s.begin():
+            doomed = select(EventRow.id).where(EventRow.block_number > block)
+            s.execute(delete(EventLink).where(EventLink.event_id.in_(doomed)))
+            s.execute(delete(EventRow).where(EventRow.block_number > block))
+            s.execute(delete(Block).where(Block.number > block))
+            cp = self._checkpoint(s)
+            if block < self.deploy_block:
+                if cp is not None:
+                    s.delete(cp)
+            elif cp is not None:
+                cp.block_number, cp.block_hash, cp.block_time = block, block_hash, None
+            self._rebuild(s)
+        self._indexed = None
+        self._time = None
+
+    def _rebuild(self, s: Session) -> None:
+        for table in STATE_TABLES:
+            s.execute(delete(table))
+        s.execute(delete(EventLink))
+        s.expire_all()
+        s.info.pop("pending", None)
+        self._confusables = None
+        with s.no_autoflush:
+            for row in s.scalars(select(EventRow).order_by(EventRow.block_number, EventRow.log_index)).all():
+                self._apply(s, row)
+
+    # --- applying events to state ---
+
+    def _confusable_index(self, s: Session) -> Any:
+        if self._confusables is None:
+            from verifier.confusables import ConfusableIndex
+
+            self._confusables = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
+        return self._confusables
+
+    def _apply(self, s: Session, row: EventRow) -> None:
+        a = json.loads(row.args)
+        links: set[str] = set()
+        if row.name == "NamespaceClaimed":
+            index = self._confusable_index(s)
+            confusions = index.check(a["namespace"])
+            if confusions:
+                alerts = [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in confusions]
+                row.alerts = json.dumps({"confusableWith": alerts})
+                links |= {c.existing for c in confusions}
+            index.add(a["namespace"])
+        apply_event(s, row.name, a, row)
+        if row.namespace:
+            links.add(row.namespace)
+        row.links = [EventLink(namespace=ns) for ns in sorted(links)]
+
+
+@dataclass(frozen=True, slots=True)
+class _EventSpec:
+    """One event of the ABI, decoded with eth_abi directly (web3's log processing costs ~50x
+    more per log, which dominates a catch-up)."""
+
+    name: str
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> _EventSpec:
+        sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+        return cls(
+            item["name"],
+            keccak(text=sig),
+            tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]),
+            tuple(i["name"] for i in item["inputs"] if not i["indexed"]),
+            tuple(i["type"] for i in item["inputs"] if not i["indexed"]),
+        )
+
+    def decode(self, topics: Any, data: bytes) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
+            args[name] = _norm(typ, abi_decode([typ], bytes(topic))[0])
+        values = abi_decode(list(self.data_types), data)
+        for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
+            args[name] = _norm(typ, value)
+        return args
+
+
+def _norm(typ: str, value: Any) -> Any:
+    return Web3.to_checksum_address(value) if typ == "address" else value
+
+
+def _event_namespace(name: str, args: Any) -> str | None:
+    ns = args.get("namespace")
+    return str(ns) if ns else None
+
+
+def _event_time(args: Any) -> int | None:
+    for key in ("publishedAt", "revokedAt", "validFrom", "validUntil", "time"):  # expiresAt is not an event time
+        if key in args:
+            return int(args[key])
+    return None
+
+
+def _find(s: Session, model: type[Any], key: Any) -> Any:
+    """A state row by primary key: rows added in this batch first (not flushed yet), then the database."""
+    pending: dict[Any, Any] = s.info.setdefault("pending", {})
+    hit = pending.get((model, key))
+    return hit if hit is not None else s.get(model, key)
+
+
+def _put(s: Session, obj: Any, key: Any) -> None:
+    s.add(obj)
+    s.info.setdefault("pending", {})[(type(obj), key)] = obj
+
+
+def apply_event(s: Session, name: str, a: dict[str, Any], row: EventRow) -> None:
+    """Apply one decoded event (args as stored: bytes in 0x-hex) to the state tables."""
+    if name == "NamespaceClaimed":
+        ns_row = NamespaceRow(
+            id=a["namespaceId"], name=a["namespace"], controller=a["controller"], pending_controller=None,
+            claimed_block=row.block_number,
+        )  # fmt: skip
+        _put(s, ns_row, a["namespaceId"])
+    elif name == "NamespaceTransferStarted":
+        ns = _find(s, NamespaceRow, a["namespaceId"])
+        if ns is not None:
+            pending = a["pendingController"]
+            ns.pending_controller = None if int(pending, 16) == 0 else pending
+    elif name == "NamespaceTransferred":
+        ns = _find(s, NamespaceRow, a["namespaceId"])
+        if ns is not None:
+            ns.controller, ns.pending_controller = a["newController"], None
+    elif name == "SignerAdded":
+        key = (a["namespaceId"], a["didHash"])
+        _put(
+            s,
+            SignerRow(
+                namespace_id=a["namespaceId"], did_hash=a["didHash"], namespace=a["namespace"], did=a["did"],
+                valid_from=int(a["validFrom"]), valid_until=0,
+            ),
+            key,
+        )  # fmt: skip
+    elif name == "SignerRemoved":
+        signer = _find(s, SignerRow, (a["namespaceId"], a["didHash"]))
+        if signer is not None:
+            signer.valid_until = int(a["validUntil"])
+    elif name == "ReleasePublished":
+        rel_row = ReleaseRow(
+            id=a["releaseId"], namespace=a["namespace"], model=a["model"], version=a["version"],
+            namespace_id=a["namespaceId"], weights_digest=_plain(a["weightsDigest"]),
+            manifest_digest=_plain(a["manifestDigest"]), signer_did_hash=a["signerDidHash"],
+            publisher=a["publisher"], published_at=int(a["publishedAt"]), block_number=row.block_number,
+            tx_hash=row.tx_hash, revoked_at=0, revoke_reason=None,
+        )  # fmt: skip
+        _put(s, rel_row, a["releaseId"])
+    elif name == "ReleaseRevoked":
+        rel = _find(s, ReleaseRow, a["releaseId"])
+        if rel is not None:
+            rel.revoked_at, rel.revoke_reason = int(a["revokedAt"]), a["reason"]
+            row.namespace = rel.namespace
+    elif name == "OperatorAuthorized":
+        key = (a["scopeId"], a["operatorDidHash"])
+        op = _find(s, OperatorRow, key)
+        if op is None:
+            op = OperatorRow(scope_id=a["scopeId"], operator_did_hash=a["operatorDidHash"])
+            _put(s, op, key)
+        op.namespace, op.model, op.version, op.operator_did = a["namespace"], a["model"], a["version"], a["operatorDid"]
+        op.expires_at, op.revoked_at = int(a["expiresAt"]), 0
+    elif name == "OperatorRevoked":
+        op = _find(s, OperatorRow, (a["scopeId"], a["operatorDidHash"]))
+        if op is not None:
+            op.revoked_at = int(a["revokedAt"])
+    elif name == "Endorsed":
+        ekey = (a["releaseId"], a["endorser"], a["kindHash"])
+        e = _find(s, EndorsementRow, ekey)
+        if e is None:
+            e = EndorsementRow(release_id=a["releaseId"], endorser=a["endorser"], kind_hash=a["kindHash"])
+            _put(s, e, ekey)
+        e.kind, e.data_digest, e.time, e.revoked_at = a["kind"], a["dataDigest"], int(a["time"]), 0
+        rel = _find(s, ReleaseRow, a["releaseId"])
+        if rel is not None:
+            row.namespace = rel.namespace
+    elif name == "EndorsementRevoked":
+        e = _find(s, EndorsementRow, (a["releaseId"], a["endorser"], a["kindHash"]))
+        if e is not None:
+            e.revoked_at = int(a["revokedAt"])
+        rel = _find(s, ReleaseRow, a["releaseId"])
+        if rel is not None:
+            row.namespace = rel.namespace
+
+
+class BackgroundIndexer:
+    """Runs :meth:`Indexer.sync_once` every ``poll_seconds`` in a daemon thread."""
+
+    def __init__(self, indexer: Indexer, poll_seconds: float) -> None:
+        self.indexer = indexer
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="modelseal-indexer", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.indexer.sync_once()
+                self.last_error = None
+            except Exception as exc:  # keep following the chain; health reports the error
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("indexer step failed: %s", self.last_error)
+            self._stop.wait(self.poll_seconds)

@@ -1,0 +1,177 @@
+"""The index schema (SQLAlchemy 2) and the engine factory.
+
+The index holds two kinds of rows:
+
+* **events** - every registry log, exactly once (unique on block number and log index), with the
+  block hash it came from; ``id`` is the monitor feed's cursor. ``event_links`` ties each event to
+  the namespaces it concerns (its own, and any namespace it is confusable with).
+* **state** - namespaces, signers, releases, operators, endorsements: a pure function of the
+  events, applied in order by :mod:`verifier.index.indexer`, and rebuilt from the events after a reorg.
+
+``blocks`` remembers block hashes the indexer has seen (blocks with events and each checkpoint),
+so a reorg can be traced back to the last common block. ``manifests`` holds uploaded manifests,
+which are not chain data and survive reorgs. SQLite (WAL) by default; any SQLAlchemy URL works,
+PostgreSQL is tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    registry_address: Mapped[str] = mapped_column(String(42))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """timestamp of the checkpoint block: the chain time of the index's view (expiry is judged by it)"""
+
+
+class Block(Base):
+    __tablename__ = "blocks"
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(66))
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_event_position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str | None] = mapped_column(String(64), index=True)
+    time: Mapped[int | None] = mapped_column(BigInteger)
+    args: Mapped[str] = mapped_column(Text)  # JSON, bytes as 0x-hex
+    alerts: Mapped[str | None] = mapped_column(Text)  # JSON, e.g. {"confusableWith": [...]}
+    links: Mapped[list[EventLink]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class EventLink(Base):
+    __tablename__ = "event_links"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_event_links_ns", "namespace", "event_id"),)
+
+
+class NamespaceRow(Base):
+    __tablename__ = "namespaces"
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    controller: Mapped[str] = mapped_column(String(42))
+    pending_controller: Mapped[str | None] = mapped_column(String(42))
+    claimed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignerRow(Base):
+    __tablename__ = "signers"
+    namespace_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    did_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), index=True)
+    did: Mapped[str] = mapped_column(String(256))
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReleaseRow(Base):
+    __tablename__ = "releases"
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    namespace_id: Mapped[str] = mapped_column(String(66))
+    weights_digest: Mapped[str] = mapped_column(String(64), index=True)
+    manifest_digest: Mapped[str] = mapped_column(String(64), index=True)
+    signer_did_hash: Mapped[str] = mapped_column(String(66))
+    publisher: Mapped[str] = mapped_column(String(42))
+    published_at: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OperatorRow(Base):
+    __tablename__ = "operators"
+    scope_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    operator_did_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))  # "" = every version of the model
+    operator_did: Mapped[str] = mapped_column(String(256))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EndorsementRow(Base):
+    __tablename__ = "endorsements"
+    release_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    endorser: Mapped[str] = mapped_column(String(42), primary_key=True)
+    kind_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    data_digest: Mapped[str] = mapped_column(String(66))
+    time: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ManifestRow(Base):
+    __tablename__ = "manifests"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+
+
+STATE_TABLES = (NamespaceRow, SignerRow, ReleaseRow, OperatorRow, EndorsementRow)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+    return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring an index written by an earlier version up to this schema. Only nullable columns were
+    added so far, and the indexer fills them at its next step."""
+    columns = {c["name"] for c in inspect(engine).get_columns("checkpoint")}
+    if "block_time" not in columns:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE checkpoint ADD COLUMN block_time BIGINT"))
