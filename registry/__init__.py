@@ -1,22 +1,27 @@
 """modelseal's domain: hash a model, describe it in a manifest, sign it, verify it.
 
-The publisher pipeline has three stages joined by one type, the :class:`~registry.signing.manifest.Manifest`:
+The publisher pipeline has three stages joined by one type, the
+:class:`~registry.signing.manifest.Manifest`, and each stage has its folder:
 
-1. **hash** (:mod:`registry.hashing.model`) - a model file or folder becomes a file list and a BLAKE3
+1. **hash** (:mod:`registry.hashing`) - a model file or folder becomes a file list and a BLAKE3
    weights digest;
-2. **describe and sign** (:mod:`registry.signing.manifest`, :mod:`registry.signing.proofs`) - the release name,
-   publisher DID and file list become a ``modelseal/manifest/v1`` document, signed with a
-   ``did:key`` (W3C Data Integrity ``eddsa-jcs-2022``) or a ``did:pkh`` wallet key (EIP-712);
-3. **verify** - recompute from local material (the bytes, the keys) and compare with the
-   document (and, once anchored, with the chain).
+2. **describe and sign** (:mod:`registry.signing`) - the release name, publisher DID and file
+   list become a ``modelseal/manifest/v1`` document, signed with a ``did:key`` (W3C Data
+   Integrity ``eddsa-jcs-2022``) or a ``did:pkh`` wallet key (EIP-712);
+3. **anchor and verify** (:mod:`registry.chain`) - the digests go on chain; verification
+   recomputes from local material (the bytes, the keys) and compares with the document and the
+   chain.
+
+A chatbot proves which release it serves with :mod:`registry.identity`; the command line is
+:mod:`registry.cli`. Where everything lives: ``docs/architecture.md``.
 
 The default path::
 
     from pathlib import Path
     from registry.hashing.model import hash_model
     from registry.signing.keys import Ed25519Key
-    from registry.signing.manifest import Manifest
     from registry.names import ReleaseName
+    from registry.signing.manifest import Manifest
     from registry.signing.proofs import sign_manifest, verify_manifest
 
     key = Ed25519Key.generate()                      # or Keystore().load("publisher")
@@ -34,8 +39,7 @@ Verification, from a file someone sent you::
     assert compare_model(manifest, hash_model(Path("./model"))) == []
 
 Every error is a :class:`registry.errors.ModelsealError` with a hint. The formats are specified
-in ``docs/formats.md``; the command line is :mod:`registry.cli.app` (``modelseal --help``).
-This package never imports :mod:`verifier`.
+in ``docs/formats.md``. This package never imports :mod:`verifier`.
 """
 
 __version__ = "0.1.0"

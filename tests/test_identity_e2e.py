@@ -315,6 +315,39 @@ def test_revoked_then_expired_authorisation_is_a_mismatch(env: Env, honest: str)
     c.authorize_operator("smollm", REL.model, None, env.honest.did, c.now() + 10**6)
 
 
+def _cli_check(env: Env, url: str) -> tuple[int, dict[str, Any]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "registry", "check", url, "--release", str(REL), "--allow-loopback", "--json"],
+        env=env.env, capture_output=True, text=True,
+    )  # fmt: skip
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_expiry_is_judged_by_chain_time_in_service_and_cli_alike(env: Env, honest: str) -> None:
+    """The chain's clock passes the operator's expiry while this machine's clock does not: the
+    contract says the operator is no longer authorised, so `/v1/check` and `modelseal check` both
+    say mismatch (the service used to judge by its wall clock and said verified)."""
+    c = env.client
+    expires = c.now() + 3600
+    c.authorize_operator("smollm", REL.model, None, env.honest.did, expires)
+    assert env.check(honest)["verdict"] == "verified"
+    assert _cli_check(env, honest)[0] == 0
+    c.w3.provider.make_request("evm_increaseTime", [7200])  # type: ignore[arg-type]
+    c.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert c.now() > expires > time.time(), "chain time is past the expiry, the wall clock is not"
+    assert not c.is_operator_authorized(REL, env.honest.did)  # the contract's own answer
+    service = env.check(honest)
+    code, cli = _cli_check(env, honest)
+    for v in (service, cli):
+        assert v["verdict"] == "mismatch", v
+        chain = next(x for x in v["checks"] if x["name"] == "chain")
+        assert chain["status"] == "fail" and "expired at chain time" in chain["detail"]
+        assert chain["evidence"]["chainTime"] > expires
+    assert code == 1
+    assert [x["name"] for x in service["checks"]] == [x["name"] for x in cli["checks"]] + ["behaviour"]
+    c.authorize_operator("smollm", REL.model, None, env.honest.did, c.now() + 10**6)
+
+
 def test_revoked_release_is_revoked(env: Env, honest: str) -> None:
     env.client.revoke(REL, "withdrawn by its publisher")
     v = env.check(honest)

@@ -1,0 +1,1 @@
+"""Development tools that are not shipped: the impostor GGUF maker (tests, benchmarks, the demo)."""

@@ -77,7 +77,7 @@ def main() -> None:
         typer_main()
         return
     from registry.cli import hash_cmd as hashcmd
-    from registry.errors import ModelsealError
+    from registry.errors import ExitCode, ModelsealError
 
     try:
         code = hashcmd.run(**parsed)  # type: ignore[arg-type]
@@ -91,7 +91,7 @@ def main() -> None:
         code = exc.exit_code
     except BrokenPipeError:  # e.g. `modelseal hash DIR | head`: stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 1
+        code = ExitCode.FAILED
     except KeyboardInterrupt:  # as the typer commands do: status 130, nothing printed
-        code = 130
+        code = ExitCode.INTERRUPTED
     sys.exit(code)

@@ -28,7 +28,9 @@ HELP = (
 )
 
 
-def hash_listed(listed: ModelScan, *, label: str, quiet: bool, cache: HashCache | None) -> tuple[list[RawEntry], bytes]:
+def hash_with_bar(
+    listed: ModelScan, *, label: str, quiet: bool, cache: HashCache | None
+) -> tuple[list[RawEntry], bytes]:
     """Hash a listed model with a progress bar by bytes, on stderr, when it is a terminal, the
     model is big (:data:`hashengine.PROGRESS_THRESHOLD`) and not ``quiet``; warn on stderr if the
     hash cache could not be used."""
@@ -73,7 +75,7 @@ def run(
     listed = hashengine.scan(path, ignore=rules, follow_symlinks=follow_symlinks)
     cache = None if no_cache else HashCache.in_home()
     label = f"hashing {os.path.basename(os.path.normpath(path))}"
-    entries, weights = hash_listed(listed, label=label, quiet=as_json, cache=cache)
+    entries, weights = hash_with_bar(listed, label=label, quiet=as_json, cache=cache)
     if signature is None:
         if as_json:
             _print_json(_report(path, listed, entries, weights))

@@ -168,11 +168,11 @@ def read_manifest(path: Path) -> Manifest:
 def hash_with_progress(path: Path, ignore: list[str] | None, follow: bool, quiet: bool) -> ModelDigest:
     """Hash a model, reading every byte (never the hash cache: docs/hashing.md), with a progress
     bar by bytes for big models on a terminal."""
-    from registry.cli.hash_cmd import hash_listed
+    from registry.cli.hash_cmd import hash_with_bar
     from registry.hashing.model import DEFAULT_IGNORE, model_digest, scan_model
 
     scan = scan_model(path, ignore=tuple(ignore) if ignore else DEFAULT_IGNORE, follow_symlinks=follow)
-    entries, weights = hash_listed(scan, label=f"hashing {path.name}", quiet=quiet, cache=None)
+    entries, weights = hash_with_bar(scan, label=f"hashing {path.name}", quiet=quiet, cache=None)
     return model_digest(scan, entries, weights)
 
 

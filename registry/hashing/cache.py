@@ -52,6 +52,7 @@ CREATE TABLE files (
     recorded_ns INTEGER NOT NULL
 ) WITHOUT ROWID
 """
+_LOCK_RETRIES = 6  # a "database is locked" answered at once is retried after 20, 40 ... 640 ms
 _OLD_VERSIONS = (1,)  # schemas this code replaces (a cache is only a cache: the rows are dropped)
 _KEY = struct.Struct("<qqqQQ")
 
@@ -111,6 +112,20 @@ class HashCache:
             return None
         if create:
             os.makedirs(os.path.dirname(self.file) or ".", exist_ok=True)
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                return self._open(create=create)
+            except sqlite3.OperationalError as exc:
+                # SQLite answers "locked" at once, without waiting for the busy timeout, when
+                # waiting could deadlock (processes switching an older cache to WAL together).
+                if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        return None  # not reached
+
+    def _open(self, *, create: bool) -> sqlite3.Connection | None:
+        import sqlite3
+
         db = sqlite3.connect(self.file, timeout=5.0, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]

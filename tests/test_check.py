@@ -1,0 +1,166 @@
+"""verifier.check: the one verdict rule of `modelseal check` and `/v1/check`.
+
+The rule is judged here on its own (chain facts given directly), and the two places facts come
+from - the index and the contract - are compared on a real anvil: the same release, the same
+operator grants and the same chain time. The end-to-end agreement of the CLI and the service,
+with real chatbots, is in tests/test_identity_e2e.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from sqlalchemy import inspect
+from web3 import Web3
+
+from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+from registry.identity.protocol import Claim
+from registry.names import ReleaseName
+from registry.signing.keys import Ed25519Key
+from registry.verdict import ChainView, Check
+from verifier.app import build_services
+from verifier.check import ClientFacts, IndexFacts, OperatorGrant, ReleaseFact, chain_check, judge
+from verifier.index.schema import make_engine
+from verifier.settings import VerifierSettings
+
+REL = ReleaseName("acme", "chat", "1.0")
+WEIGHTS = "ab" * 32
+REGISTRY = "0x" + "11" * 20
+VIEW = ChainView(31337, REGISTRY, 100)
+OPERATOR = Ed25519Key.generate().did
+
+
+@dataclass
+class GivenFacts:
+    """Chain facts stated by the test (the rule is a pure function of them)."""
+
+    now: int
+    grants: list[OperatorGrant] = field(default_factory=list)
+    fact: ReleaseFact | None = field(default_factory=lambda: ReleaseFact("0x01", WEIGHTS, 0, None))
+
+    def view(self) -> ChainView:
+        return VIEW
+
+    def chain_time(self) -> int:
+        return self.now
+
+    def release(self, name: ReleaseName) -> ReleaseFact | None:
+        return self.fact
+
+    def operator_grants(self, name: ReleaseName, did: str) -> list[OperatorGrant]:
+        return self.grants
+
+    def confusions(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
+
+CLAIM = Claim(REL, WEIGHTS, OPERATOR, VIEW.chain_id, REGISTRY)
+
+
+def test_operator_expiry_is_judged_by_chain_time_not_the_wall_clock() -> None:
+    wall = int(time.time())
+    far_future = wall + 10**6
+    # The chain's clock is past the expiry, this machine's is not: expired.
+    ahead = chain_check(CLAIM, GivenFacts(far_future + 1, [OperatorGrant("acme/chat", far_future, 0)]), VIEW)
+    assert ahead.status == "fail" and "expired at chain time" in ahead.detail
+    assert ahead.evidence["chainTime"] == far_future + 1
+    # A chain whose clock lags behind this machine's (expiry already past here): still authorised.
+    past = wall - 3600
+    behind = chain_check(CLAIM, GivenFacts(past - 60, [OperatorGrant("acme/chat", past, 0)]), VIEW)
+    assert behind.status == "pass", behind
+    # The end of the window is excluded, as in the contract (expiresAt > block.timestamp).
+    at_end = chain_check(CLAIM, GivenFacts(past, [OperatorGrant("acme/chat", past, 0)]), VIEW)
+    assert at_end.status == "fail"
+
+
+def test_any_active_grant_authorises_and_a_revoked_one_never_does() -> None:
+    now = 1_000_000
+    model_wide = OperatorGrant("acme/chat", now + 10, now - 5)  # revoked
+    release = OperatorGrant("acme/chat/1.0", now + 10, 0)
+    assert chain_check(CLAIM, GivenFacts(now, [model_wide]), VIEW).status == "fail"
+    assert chain_check(CLAIM, GivenFacts(now, [model_wide, release]), VIEW).status == "pass"
+    assert "never authorised, or revoked" in chain_check(CLAIM, GivenFacts(now, []), VIEW).detail
+
+
+def test_claim_against_the_chain_fails_closed() -> None:
+    grant = [OperatorGrant("acme/chat", 2_000_000, 0)]
+    other_chain = Claim(REL, WEIGHTS, OPERATOR, 1, REGISTRY)
+    c = chain_check(other_chain, GivenFacts(1_000_000, grant), VIEW)
+    assert (c.status, c.decisive) == ("fail", "unverified")
+    c = chain_check(Claim(REL, "cd" * 32, OPERATOR, VIEW.chain_id, REGISTRY), GivenFacts(1_000_000, grant), VIEW)
+    assert c.status == "fail" and "weights digest" in c.detail
+    revoked = GivenFacts(1_000_000, grant, ReleaseFact("0x01", WEIGHTS, 5, "leaked"))
+    assert chain_check(CLAIM, revoked, VIEW).decisive == "revoked"
+    assert chain_check(CLAIM, GivenFacts(1_000_000, grant, None), VIEW).status == "fail"
+
+
+def test_a_registered_release_alone_is_never_verified() -> None:
+    fact = ReleaseFact("0x01", WEIGHTS, 0, None)
+    alone = judge("https://chat.example", REL, fact, [], VIEW).verdict
+    assert alone.verdict == "unverified"
+    assert [c.name for c in alone.checks] == ["release", "not-revoked", "identity"]
+    proven = [Check("identity", "pass", "claims it"), Check("chain", "pass", "ok")]
+    assert judge("https://chat.example", REL, fact, [], VIEW, proven).verdict.verdict == "verified"
+    revoked = ReleaseFact("0x01", WEIGHTS, 5, "withdrawn")
+    assert judge("https://chat.example", REL, revoked, [], VIEW, proven).verdict.verdict == "revoked"
+    missing = judge("https://chat.example", REL, None, [], VIEW, proven).verdict
+    assert missing.verdict == "unverified" and missing.subject["releaseId"] is None
+
+
+@pytest.mark.slow
+def test_index_and_contract_give_the_same_facts(anvil_url: str, tmp_path: Path) -> None:
+    w3 = Web3(Web3.HTTPProvider(anvil_url))
+    client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[7]))
+    publisher, operator, stranger = (Ed25519Key.generate().did for _ in range(3))
+    ns = "facts-" + os.urandom(3).hex()
+    rel, other = ReleaseName(ns, "chat", "1.0"), ReleaseName(ns, "chat", "2.0")
+    client.claim_namespace(ns)
+    client.add_signer(ns, publisher)
+    client.publish(rel, os.urandom(32), os.urandom(32), publisher)
+    client.publish(other, os.urandom(32), os.urandom(32), publisher)
+    client.authorize_operator(ns, "chat", None, operator, client.now() + 3600)
+    client.authorize_operator(ns, "chat", "1.0", operator, client.now() + 60)
+    client.revoke_operator(ns, "chat", "1.0", operator)
+    client.revoke(other, "superseded")
+    settings = VerifierSettings(
+        home=tmp_path, rpc_url=anvil_url, registry=client.address, deploy_block=client.deploy_block,
+        index_in_background=False,
+    )  # fmt: skip
+    svc = build_services(settings)
+    svc.indexer.sync_once()
+    index, chain = IndexFacts(svc), ClientFacts(client)
+    assert index.view().block == chain.view().block  # the index is at the head
+    assert index.chain_time() == chain.chain_time() == int(w3.eth.get_block(chain.view().block)["timestamp"])
+    for name in (rel, other, ReleaseName(ns, "chat", "3.0")):
+        a, b = index.release(name), chain.release(name)
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert (a.release_id, a.weights_digest, a.revoked_at, a.revoke_reason) == (
+                b.release_id, b.weights_digest, b.revoked_at, b.revoke_reason,
+            )  # fmt: skip
+    for did in (operator, stranger):
+        assert sorted(index.operator_grants(rel, did), key=str) == sorted(chain.operator_grants(rel, did), key=str)
+    assert len(index.operator_grants(rel, operator)) == 2
+    assert index.confusions(ns) == chain.confusions(ns) == []
+
+
+def test_an_index_written_before_chain_time_was_recorded_is_upgraded(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, chain_id BIGINT, registry_address VARCHAR(42), "
+            "block_number BIGINT, block_hash VARCHAR(66))"
+        )
+        conn.execute("INSERT INTO checkpoint VALUES (1, 31337, '0x00', 7, '0xaa')")
+    engine = make_engine(f"sqlite:///{db}")
+    assert "block_time" in {c["name"] for c in inspect(engine).get_columns("checkpoint")}
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT block_number, block_time FROM checkpoint").one()
+    assert tuple(row) == (7, None)  # kept; the indexer fills the time at its next step
