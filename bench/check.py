@@ -80,7 +80,7 @@ def fill(client: RegistryClient, events: int) -> list[ReleaseName]:
             rel = ReleaseName(ns, "chat", f"1.{v}")
             f.send("publishRelease", ns, "chat", rel.version, os.urandom(32), os.urandom(32), did_id(did))
             releases.append(rel)
-        f.send("authorizeOperator", ns, "chat", "", Ed25519Key.generate().did, now + 10**7)
+        f.send("authorizeOperator", ns, "chat", "", Ed25519Key.generate().did, now + 10**7, [])
         for kind in ("audit.passed", "filing.submitted"):
             f.send("endorse", bytes(Web3.keccak(text=str(releases[-1]))), kind, os.urandom(32))
         i += 1

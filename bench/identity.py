@@ -99,7 +99,7 @@ def main() -> None:
         for i in range(args.checks + 3):
             t = time.perf_counter()
             facts = IndexFacts(svc)
-            result = prober.probe(url, REL, lambda claim, facts=facts: chain_check(claim, facts, facts.view()))
+            result = prober.probe(url, REL, lambda claim, origin, f=facts: chain_check(claim, f, f.view(), origin))
             elapsed = time.perf_counter() - t
             assert all(c.status == "pass" for c in result.checks), result.checks
             if i >= 3:  # warm-up: first connections, first completion

@@ -56,7 +56,8 @@ interface IModelRegistry {
         Model, // 1
         Version, // 2
         EndorsementKind, // 3
-        Did // 4
+        Did, // 4
+        Origin // 5
     }
 
     /// @notice A namespace: its controller, the pending controller of a two-step transfer
@@ -84,9 +85,12 @@ interface IModelRegistry {
 
     /// @notice An operator authorisation on a scope (a model id or a release id).
     /// Active iff `revokedAt == 0 && block.timestamp < expiresAt`. `expiresAt == 0`: never authorised.
+    /// `originsHash` is `keccak256(abi.encode(origins))` of the origins the authorisation is pinned
+    /// to (see {OperatorAuthorized}), or zero when it is not pinned.
     struct Operator {
         uint64 expiresAt;
         uint64 revokedAt;
+        bytes32 originsHash;
     }
 
     /// @notice An endorsement of a release by an account, per kind. `time == 0`: none;
@@ -145,6 +149,8 @@ interface IModelRegistry {
 
     /// @notice `operatorDid` may serve `scopeId` until `expiresAt`. `version == ""` means the
     /// scope is the model (`scopeId == modelId`), otherwise the release (`scopeId == releaseId`).
+    /// A non-empty `origins` pins the authorisation to those origins (`scheme://host[:port]`):
+    /// verifiers then accept the operator's key only at those addresses.
     event OperatorAuthorized(
         bytes32 indexed scopeId,
         bytes32 indexed namespaceId,
@@ -153,7 +159,8 @@ interface IModelRegistry {
         string model,
         string version,
         string operatorDid,
-        uint64 expiresAt
+        uint64 expiresAt,
+        string[] origins
     );
 
     /// @notice The authorisation of `operatorDidHash` on `scopeId` was revoked (see {OperatorAuthorized}).
@@ -187,7 +194,7 @@ interface IModelRegistry {
     // ------------------------------------------------------------------------------------------
 
     /// @notice `name` breaks the rule for its `kind` (a {NameKind} as `uint8`: 0 namespace,
-    /// 1 model, 2 version, 3 endorsement kind, 4 DID).
+    /// 1 model, 2 version, 3 endorsement kind, 4 DID, 5 origin).
     error InvalidName(NameKind kind, string name);
 
     /// @notice The namespace is already claimed by `controller`.
@@ -229,6 +236,9 @@ interface IModelRegistry {
 
     /// @notice `expiresAt` is not after the current time `timestamp`.
     error ExpiryNotInFuture(uint64 expiresAt, uint64 timestamp);
+
+    /// @notice An authorisation lists `count` origins; at most `max` are allowed.
+    error TooManyOrigins(uint256 count, uint256 max);
 
     /// @notice The operator was never authorised on the scope.
     error UnknownOperator(bytes32 scopeId, bytes32 operatorDidHash);
@@ -418,19 +428,23 @@ interface IModelRegistry {
 
     /**
      * @notice Authorises `operatorDid` to serve a model (`version == ""`, scope = model id) or one
-     * release (scope = release id) until `expiresAt`. Re-authorising sets the new expiry and clears a
-     * revocation. The release need not be published yet.
+     * release (scope = release id) until `expiresAt`, optionally pinned to `origins`. Re-authorising
+     * sets the new expiry and origins and clears a revocation. The release need not be published yet.
      * @param ns The namespace name.
      * @param model The model name.
      * @param version_ The version name, or "" for the whole model.
      * @param operatorDid The operator's DID; its key is `keccak256(bytes(operatorDid))`.
      * @param expiresAt The first second at which the authorisation no longer holds.
+     * @param origins The origins (`scheme://host[:port]`) the operator may serve at, or none for
+     * any origin its key signs for. Verifiers compare them as strings: give them in canonical form
+     * (lower case, no default port, no path), as `modelseal operator authorize --origin` does.
      * @return scopeId The model id or the release id.
      *
      * Requirements:
      * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
      * - `model` is valid, `version` is "" or valid, `operatorDid` is valid ({InvalidName} kinds 1, 2, 4);
-     * - `expiresAt > block.timestamp`, else {ExpiryNotInFuture}.
+     * - `expiresAt > block.timestamp`, else {ExpiryNotInFuture};
+     * - at most 8 origins ({TooManyOrigins}), each 1..255 bytes of `[a-z0-9.:/[]-]` ({InvalidName} kind 5).
      *
      * Emits {OperatorAuthorized}.
      */
@@ -439,7 +453,8 @@ interface IModelRegistry {
         string calldata model,
         string calldata version_,
         string calldata operatorDid,
-        uint64 expiresAt
+        uint64 expiresAt,
+        string[] calldata origins
     ) external returns (bytes32 scopeId);
 
     /**
@@ -552,6 +567,6 @@ interface IModelRegistry {
         pure
         returns (bytes32);
 
-    /// @notice The contract's interface version, "1.0.0".
+    /// @notice The contract's interface version, "1.1.0" (1.1: operator authorisations pinned to origins).
     function version() external pure returns (string memory);
 }

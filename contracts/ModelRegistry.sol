@@ -56,8 +56,14 @@ contract ModelRegistry is IModelRegistry {
     uint256 private constant _MODEL_CHARS = _NAMESPACE_CHARS | (1 << 0x2e) | (1 << 0x5f); // [a-z0-9._-]
     uint256 private constant _PRINTABLE_CHARS = ((1 << 94) - 1) << 0x21; // 0x21..0x7E
 
+    // [a-z0-9-] . : / [ ]  - an origin in canonical form: scheme://host[:port], IPv6 in brackets
+    uint256 private constant _ORIGIN_CHARS =
+        _NAMESPACE_CHARS | (1 << 0x2e) | (1 << 0x3a) | (1 << 0x2f) | (1 << 0x5b) | (1 << 0x5d);
+
     uint256 private constant _MAX_NAME_LENGTH = 64;
     uint256 private constant _MAX_DID_LENGTH = 256;
+    uint256 private constant _MAX_ORIGIN_LENGTH = 255;
+    uint256 private constant _MAX_ORIGINS = 8;
 
     // ------------------------------------------------------------------------------------------
     // Namespaces
@@ -211,7 +217,8 @@ contract ModelRegistry is IModelRegistry {
         string calldata model,
         string calldata version_,
         string calldata operatorDid,
-        uint64 expiresAt
+        uint64 expiresAt,
+        string[] calldata origins
     ) external returns (bytes32 scopeId) {
         bytes32 nsId = keccak256(bytes(ns));
         _checkController(nsId);
@@ -220,9 +227,10 @@ contract ModelRegistry is IModelRegistry {
         _checkName(NameKind.Did, operatorDid, _PRINTABLE_CHARS, _MAX_DID_LENGTH);
         if (expiresAt <= _now()) revert ExpiryNotInFuture(expiresAt, _now());
         scopeId = _scopeId(ns, model, version_);
-        _operators[scopeId][keccak256(bytes(operatorDid))] = Operator({expiresAt: expiresAt, revokedAt: 0});
+        _operators[scopeId][keccak256(bytes(operatorDid))] =
+            Operator({expiresAt: expiresAt, revokedAt: 0, originsHash: _originsHash(origins)});
         // Emitted from a helper: the event's arguments do not fit on the stack beside the above.
-        _emitOperatorAuthorized(scopeId, nsId, ns, model, version_, operatorDid, expiresAt);
+        _emitOperatorAuthorized(scopeId, nsId, ns, model, version_, operatorDid, expiresAt, origins);
     }
 
     /// @inheritdoc IModelRegistry
@@ -325,7 +333,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ------------------------------------------------------------------------------------------
@@ -384,11 +392,23 @@ contract ModelRegistry is IModelRegistry {
         string calldata model,
         string calldata version_,
         string calldata operatorDid,
-        uint64 expiresAt
+        uint64 expiresAt,
+        string[] calldata origins
     ) private {
         emit OperatorAuthorized(
-            scopeId, nsId, keccak256(bytes(operatorDid)), ns, model, version_, operatorDid, expiresAt
+            scopeId, nsId, keccak256(bytes(operatorDid)), ns, model, version_, operatorDid, expiresAt, origins
         );
+    }
+
+    /// @dev Checks the origins an authorisation is pinned to; returns their hash (zero for none).
+    function _originsHash(string[] calldata origins) private pure returns (bytes32) {
+        uint256 count = origins.length;
+        if (count == 0) return bytes32(0);
+        if (count > _MAX_ORIGINS) revert TooManyOrigins(count, _MAX_ORIGINS);
+        for (uint256 i = 0; i < count; ++i) {
+            _checkName(NameKind.Origin, origins[i], _ORIGIN_CHARS, _MAX_ORIGIN_LENGTH);
+        }
+        return keccak256(abi.encode(origins));
     }
 
     /// @dev Reverts unless the namespace is claimed and the caller controls it; returns its record.

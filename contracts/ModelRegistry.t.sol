@@ -12,7 +12,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     // =============================================================================================
 
     function test_version_is_1_0_0() public view {
-        _eq(registry.version(), "1.0.0", "version");
+        _eq(registry.version(), "1.1.0", "version");
     }
 
     /// Fixed vectors: the Python client must compute exactly these.
@@ -520,9 +520,9 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 mid = _modelId(NS, MODEL);
         _publish(MODEL, "1", keccak256("w1"));
         vm.expectEmit(address(registry));
-        emit IModelRegistry.OperatorAuthorized(mid, nsId, op, NS, MODEL, "", OPERATOR_DID, T0 + 3600);
+        emit IModelRegistry.OperatorAuthorized(mid, nsId, op, NS, MODEL, "", OPERATOR_DID, T0 + 3600, _noOrigins());
         vm.prank(ALICE);
-        bytes32 scope = registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 3600);
+        bytes32 scope = registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 3600, _noOrigins());
         _eq(scope, mid, "scope");
         _publish(MODEL, "2", keccak256("w2"));
         _publish("other", "1", keccak256("w3"));
@@ -544,9 +544,9 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 rel = _relId(NS, MODEL, VERSION);
         // Authorised before the release exists: takes effect once it is published.
         vm.expectEmit(address(registry));
-        emit IModelRegistry.OperatorAuthorized(rel, nsId, op, NS, MODEL, VERSION, OPERATOR_DID, T0 + 10);
+        emit IModelRegistry.OperatorAuthorized(rel, nsId, op, NS, MODEL, VERSION, OPERATOR_DID, T0 + 10, _noOrigins());
         vm.prank(ALICE);
-        _eq(registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 10), rel, "scope");
+        _eq(registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 10, _noOrigins()), rel, "scope");
         _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "no release yet");
         _publish(MODEL, VERSION, WEIGHTS);
         _publish(MODEL, "1.0.1", keccak256("w2"));
@@ -559,13 +559,13 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
         vm.startPrank(ALICE);
-        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 10);
-        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 5);
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 10, _noOrigins());
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 5, _noOrigins());
         _eq(registry.operator(rel, op).expiresAt, T0 + 5, "shortened");
         registry.revokeOperator(NS, MODEL, VERSION, op);
         _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "revoked");
         vm.warp(T0 + 2);
-        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100, _noOrigins());
         vm.stopPrank();
         IModelRegistry.Operator memory o = registry.operator(rel, op);
         _eq(o.expiresAt, T0 + 100, "expiresAt");
@@ -576,26 +576,66 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     function test_authorizeOperator_reverts() public {
         vm.expectRevert(_notController(BOB));
         vm.prank(BOB);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1, _noOrigins());
         vm.expectRevert(_err(IModelRegistry.UnknownNamespace.selector, keccak256("nobody")));
         vm.prank(ALICE);
-        registry.authorizeOperator("nobody", MODEL, "", OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator("nobody", MODEL, "", OPERATOR_DID, T0 + 1, _noOrigins());
 
         vm.startPrank(ALICE);
         vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, "Bad"));
-        registry.authorizeOperator(NS, "Bad", "", OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator(NS, "Bad", "", OPERATOR_DID, T0 + 1, _noOrigins());
         vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, ""));
-        registry.authorizeOperator(NS, "", "", OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator(NS, "", "", OPERATOR_DID, T0 + 1, _noOrigins());
         vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, "1 0"));
-        registry.authorizeOperator(NS, MODEL, "1 0", OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator(NS, MODEL, "1 0", OPERATOR_DID, T0 + 1, _noOrigins());
         vm.expectRevert(_invalidName(IModelRegistry.NameKind.Did, ""));
-        registry.authorizeOperator(NS, MODEL, "", "", T0 + 1);
+        registry.authorizeOperator(NS, MODEL, "", "", T0 + 1, _noOrigins());
         vm.expectRevert(_invalidName(IModelRegistry.NameKind.Did, "did:key: z6"));
-        registry.authorizeOperator(NS, MODEL, "", "did:key: z6", T0 + 1);
+        registry.authorizeOperator(NS, MODEL, "", "did:key: z6", T0 + 1, _noOrigins());
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ExpiryNotInFuture.selector, T0, T0));
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0, _noOrigins());
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ExpiryNotInFuture.selector, 0, T0));
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, 0);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, 0, _noOrigins());
+        vm.stopPrank();
+    }
+
+    function _origins(string memory a, string memory b) internal pure returns (string[] memory list) {
+        list = new string[](2);
+        list[0] = a;
+        list[1] = b;
+    }
+
+    function test_authorizeOperator_pins_origins_and_reauthorising_replaces_them() public {
+        bytes32 op = keccak256(bytes(OPERATOR_DID));
+        bytes32 mid = _modelId(NS, MODEL);
+        string[] memory pinned = _origins("https://chat.acme.example", "http://[2001:db8::1]:8080");
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.OperatorAuthorized(mid, nsId, op, NS, MODEL, "", OPERATOR_DID, T0 + 100, pinned);
+        vm.prank(ALICE);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, pinned);
+        _eq(registry.operator(mid, op).originsHash, keccak256(abi.encode(pinned)), "originsHash");
+        vm.prank(ALICE);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 200, _noOrigins());
+        _eq(registry.operator(mid, op).originsHash, bytes32(0), "unpinned again");
+    }
+
+    function test_authorizeOperator_refuses_bad_origins() public {
+        string[] memory nine = new string[](9);
+        for (uint256 i = 0; i < 9; ++i) {
+            nine[i] = "https://a.example";
+        }
+        vm.startPrank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.TooManyOrigins.selector, 9, 8));
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, nine);
+        string[] memory upper = _origins("https://chat.example", "https://Chat.example");
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Origin, "https://Chat.example"));
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, upper);
+        string[] memory empty = _origins("https://chat.example", "");
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Origin, ""));
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, empty);
+        string[] memory spaced = _origins("https://chat.example/ x", "https://chat.example");
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Origin, "https://chat.example/ x"));
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, spaced);
         vm.stopPrank();
     }
 
@@ -604,7 +644,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 mid = _modelId(NS, MODEL);
         _publish(MODEL, VERSION, WEIGHTS);
         vm.prank(ALICE);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
         vm.warp(T0 + 20);
         vm.expectEmit(address(registry));
         emit IModelRegistry.OperatorRevoked(mid, nsId, op, NS, MODEL, "", T0 + 20);
@@ -620,8 +660,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         _publish(MODEL, VERSION, WEIGHTS);
         vm.startPrank(ALICE);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
-        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100, _noOrigins());
         registry.revokeOperator(NS, MODEL, "", op);
         vm.stopPrank();
         _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "release scope still holds");
@@ -635,7 +675,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         registry.revokeOperator(NS, MODEL, "", op);
 
         vm.prank(ALICE);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
         vm.expectRevert(_notController(BOB));
         vm.prank(BOB);
         registry.revokeOperator(NS, MODEL, "", op);
@@ -653,7 +693,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     function test_isOperatorAuthorized_is_false_for_unknown_release() public {
         bytes32 op = keccak256(bytes(OPERATOR_DID));
         vm.prank(ALICE);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
         _true(!registry.isOperatorAuthorized(NS, MODEL, "9.9.9", op), "unpublished");
         _true(!registry.isOperatorAuthorized(NS, MODEL, "", op), "an empty version names no release");
         _true(!registry.isOperatorAuthorized("nobody", MODEL, VERSION, op), "unknown namespace");
@@ -664,8 +704,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         _publish(MODEL, VERSION, WEIGHTS);
         _publish(MODEL, "1.0.1", keccak256("w2"));
         vm.startPrank(ALICE);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100);
-        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 100, _noOrigins());
         _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, op), "before");
         registry.revokeRelease(NS, MODEL, VERSION, "recalled");
         vm.stopPrank();

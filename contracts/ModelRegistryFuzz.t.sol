@@ -41,9 +41,9 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         vm.expectRevert(refused);
         registry.removeSigner(nsId, didHash);
         vm.expectRevert(refused);
-        registry.authorizeOperator(NS, model, version_, did, expiresAt);
+        registry.authorizeOperator(NS, model, version_, did, expiresAt, _noOrigins());
         vm.expectRevert(refused);
-        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days, _noOrigins());
         vm.expectRevert(refused);
         registry.revokeOperator(NS, model, version_, digest);
         vm.expectRevert(refused);
@@ -218,7 +218,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         );
         _eq(registry.publishRelease(ns, model, version_, MANIFEST, WEIGHTS, expectedDid), expectedRel, "release id");
         _eq(
-            registry.authorizeOperator(ns, model, "", did, T0 + 1), keccak256(bytes(string.concat(ns, "/", model))), "scope"
+            registry.authorizeOperator(ns, model, "", did, T0 + 1, _noOrigins()), keccak256(bytes(string.concat(ns, "/", model))), "scope"
         );
         vm.stopPrank();
         _eq(registry.release(expectedRel).manifestDigest, MANIFEST, "stored under the release id");
@@ -254,7 +254,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         vm.assume(expiresAt > T0);
         _publish(MODEL, VERSION, WEIGHTS);
         vm.startPrank(ALICE);
-        registry.authorizeOperator(NS, MODEL, modelScope ? "" : VERSION, OPERATOR_DID, expiresAt);
+        registry.authorizeOperator(NS, MODEL, modelScope ? "" : VERSION, OPERATOR_DID, expiresAt, _noOrigins());
         if (recalled) registry.revokeRelease(NS, MODEL, VERSION, "recalled");
         vm.stopPrank();
         when = when < T0 ? T0 : when;
@@ -330,7 +330,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         } else if (rawVersion.length != 0 && !_refAll(rawVersion, false)) {
             vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, version_));
         }
-        registry.authorizeOperator(NS, model, version_, OPERATOR_DID, T0 + 1);
+        registry.authorizeOperator(NS, model, version_, OPERATOR_DID, T0 + 1, _noOrigins());
         vm.stopPrank();
     }
 

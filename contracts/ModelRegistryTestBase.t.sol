@@ -120,4 +120,8 @@ abstract contract ModelRegistryTestBase {
     function _true(bool condition, string memory what) internal pure {
         if (!condition) revert AssertionFailed(what, bytes32(0), bytes32(uint256(1)));
     }
+
+    function _noOrigins() internal pure returns (string[] memory) {
+        return new string[](0);
+    }
 }

@@ -161,6 +161,22 @@ class IdentityError(VerificationError):
     default_hint = "this endpoint cannot prove it is the deployment it claims to be"
 
 
+class OutdatedClaim(IdentityError):
+    """The endpoint speaks an earlier identity protocol, which cannot prove what is asked now."""
+
+    default_hint = "the operator should upgrade: modelseal serve / IdentityMiddleware speak modelseal/identity/v2"
+
+
+class OriginNotServed(InputError):
+    """A challenge named an origin the operator does not serve (the operator refuses to sign)."""
+
+    default_hint = "an operator signs only for the origins in its claim; see modelseal serve --public-url"
+
+    def __init__(self, message: str, *, origins: tuple[str, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.origins = origins
+
+
 class DigestMismatch(VerificationError):
     """Bytes on disk differ from the digests a document records."""
 

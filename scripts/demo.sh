@@ -104,7 +104,7 @@ PY
 step "14. the monitor feed a publisher follows (modelseal watch --namespace $NS)"
 modelseal watch --namespace "$NS" --once | tail -n 8
 
-step "15. three chatbots on SmolLM2 (llama.cpp), checked through the verifier"
+step "15. three chatbots on SmolLM2 (llama.cpp) and a relay in front of one, checked through the verifier"
 background() {  # background NAME PORT command...: (re)start a server, wait for it
   local name=$1 port=$2; shift 2
   local pidfile="$DATA/$name.pid"
@@ -136,6 +136,10 @@ key demo-impostor
 background chatbot-impostor 8082 modelseal serve "$MODEL" --release "$REL" --key demo-impostor --port 8082 --unsafe-dev
 check http://127.0.0.1:8082
 echo
+echo "-- a fake 'official' site: a plain reverse proxy relaying every byte to the real deployment (no key)"
+background chatbot-relay 8085 python scripts/relay.py http://127.0.0.1:8081 8085
+check http://127.0.0.1:8085
+echo
 echo "-- a chatbot that says nothing about itself (plain llama.cpp server)"
 background chatbot-plain 8083 python -m llama_cpp.server --model "$MODEL" --host 127.0.0.1 --port 8083 \
   --n_threads 1 --n_threads_batch 1
@@ -157,7 +161,7 @@ modelseal check http://127.0.0.1:8081 --release "$REL" --allow-loopback --behavi
 modelseal check http://127.0.0.1:8084 --release "$REL" --allow-loopback --behaviour | grep -E "^(verified|mismatch|unverified|revoked)|behaviour"
 set -e
 
-step "done: the verifier and four chatbots are running"
+step "done: the verifier, four chatbots and a relay are running"
 echo "weights digest:  $(modelseal hash "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["weights"])')"
 echo "try:"
 echo "  http://127.0.0.1:8000/                                        the web page: search, releases, check a chatbot URL"

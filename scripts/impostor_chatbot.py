@@ -28,7 +28,8 @@ def main() -> None:
     assert isinstance(key, Ed25519Key)
     client = RegistryClient.from_settings(Settings())
     rel = ReleaseName.parse(release)
-    lie = Claim(rel, hash_model(Path(registered)).weights.hex, key.did, client.chain_id, client.address)
+    origins = (f"http://127.0.0.1:{port}",)
+    lie = Claim(rel, hash_model(Path(registered)).weights.hex, key.did, client.chain_id, client.address, origins)
     print(f"impostor: serving {served} but claiming the weights of {registered}", file=sys.stderr)
     uvicorn.run(chat_app(Path(served), lie, key), host="127.0.0.1", port=int(port), log_level="warning")
 

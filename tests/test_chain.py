@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from conftest import Chain
 
-from registry.chain.client import RegistryClient
+from registry.chain.client import REGISTRY_VERSION, RegistryClient
 from registry.errors import RegistryRevert
 from registry.names import ReleaseName, did_id, model_id, namespace_id, release_id
 from registry.signing.keys import Ed25519Key
@@ -36,7 +36,7 @@ def test_ids_equal_the_contracts(registry: RegistryClient) -> None:
         assert ns_id == namespace_id(rel.namespace)
         assert m_id == model_id(rel.namespace, rel.model)
         assert r_id == release_id(rel)
-    assert registry.version() == "1.0.0"
+    assert registry.version() == REGISTRY_VERSION == "1.1.0"
 
 
 def test_claim_and_two_step_transfer(chain: Chain, registry: RegistryClient) -> None:

@@ -61,22 +61,23 @@ class GivenFacts:
         return []
 
 
-CLAIM = Claim(REL, WEIGHTS, OPERATOR, VIEW.chain_id, REGISTRY)
+HERE = "https://chat.acme.example"
+CLAIM = Claim(REL, WEIGHTS, OPERATOR, VIEW.chain_id, REGISTRY, (HERE,))
 
 
 def test_operator_expiry_is_judged_by_chain_time_not_the_wall_clock() -> None:
     wall = int(time.time())
     far_future = wall + 10**6
     # The chain's clock is past the expiry, this machine's is not: expired.
-    ahead = chain_check(CLAIM, GivenFacts(far_future + 1, [OperatorGrant("acme/chat", far_future, 0)]), VIEW)
+    ahead = chain_check(CLAIM, GivenFacts(far_future + 1, [OperatorGrant("acme/chat", far_future, 0)]), VIEW, HERE)
     assert ahead.status == "fail" and "expired at chain time" in ahead.detail
     assert ahead.evidence["chainTime"] == far_future + 1
     # A chain whose clock lags behind this machine's (expiry already past here): still authorised.
     past = wall - 3600
-    behind = chain_check(CLAIM, GivenFacts(past - 60, [OperatorGrant("acme/chat", past, 0)]), VIEW)
+    behind = chain_check(CLAIM, GivenFacts(past - 60, [OperatorGrant("acme/chat", past, 0)]), VIEW, HERE)
     assert behind.status == "pass", behind
     # The end of the window is excluded, as in the contract (expiresAt > block.timestamp).
-    at_end = chain_check(CLAIM, GivenFacts(past, [OperatorGrant("acme/chat", past, 0)]), VIEW)
+    at_end = chain_check(CLAIM, GivenFacts(past, [OperatorGrant("acme/chat", past, 0)]), VIEW, HERE)
     assert at_end.status == "fail"
 
 
@@ -84,21 +85,37 @@ def test_any_active_grant_authorises_and_a_revoked_one_never_does() -> None:
     now = 1_000_000
     model_wide = OperatorGrant("acme/chat", now + 10, now - 5)  # revoked
     release = OperatorGrant("acme/chat/1.0", now + 10, 0)
-    assert chain_check(CLAIM, GivenFacts(now, [model_wide]), VIEW).status == "fail"
-    assert chain_check(CLAIM, GivenFacts(now, [model_wide, release]), VIEW).status == "pass"
-    assert "never authorised, or revoked" in chain_check(CLAIM, GivenFacts(now, []), VIEW).detail
+    assert chain_check(CLAIM, GivenFacts(now, [model_wide]), VIEW, HERE).status == "fail"
+    assert chain_check(CLAIM, GivenFacts(now, [model_wide, release]), VIEW, HERE).status == "pass"
+    assert "never authorised, or revoked" in chain_check(CLAIM, GivenFacts(now, []), VIEW, HERE).detail
+
+
+def test_a_pinned_authorisation_holds_only_at_its_origins() -> None:
+    now = 1_000_000
+    pinned = OperatorGrant("acme/chat", now + 10, 0, (HERE,))
+    assert chain_check(CLAIM, GivenFacts(now, [pinned]), VIEW, HERE).status == "pass"
+    elsewhere = chain_check(CLAIM, GivenFacts(now, [pinned]), VIEW, "https://copy.example")
+    assert elsewhere.status == "fail" and "pinned" in elsewhere.detail and elsewhere.decisive == "mismatch"
+    # an unpinned active grant beside it allows any origin the key signs for
+    loose = OperatorGrant("acme/chat/1.0", now + 10, 0)
+    assert chain_check(CLAIM, GivenFacts(now, [pinned, loose]), VIEW, "https://copy.example").status == "pass"
+    # a pin on an expired grant does not help
+    stale = OperatorGrant("acme/chat/1.0", now - 1, 0, ("https://copy.example",))
+    assert chain_check(CLAIM, GivenFacts(now, [pinned, stale]), VIEW, "https://copy.example").status == "fail"
 
 
 def test_claim_against_the_chain_fails_closed() -> None:
     grant = [OperatorGrant("acme/chat", 2_000_000, 0)]
-    other_chain = Claim(REL, WEIGHTS, OPERATOR, 1, REGISTRY)
-    c = chain_check(other_chain, GivenFacts(1_000_000, grant), VIEW)
+    other_chain = Claim(REL, WEIGHTS, OPERATOR, 1, REGISTRY, (HERE,))
+    c = chain_check(other_chain, GivenFacts(1_000_000, grant), VIEW, HERE)
     assert (c.status, c.decisive) == ("fail", "unverified")
-    c = chain_check(Claim(REL, "cd" * 32, OPERATOR, VIEW.chain_id, REGISTRY), GivenFacts(1_000_000, grant), VIEW)
+    c = chain_check(
+        Claim(REL, "cd" * 32, OPERATOR, VIEW.chain_id, REGISTRY, (HERE,)), GivenFacts(1_000_000, grant), VIEW, HERE
+    )
     assert c.status == "fail" and "weights digest" in c.detail
     revoked = GivenFacts(1_000_000, grant, ReleaseFact("0x01", WEIGHTS, 5, "leaked"))
-    assert chain_check(CLAIM, revoked, VIEW).decisive == "revoked"
-    assert chain_check(CLAIM, GivenFacts(1_000_000, grant, None), VIEW).status == "fail"
+    assert chain_check(CLAIM, revoked, VIEW, HERE).decisive == "revoked"
+    assert chain_check(CLAIM, GivenFacts(1_000_000, grant, None), VIEW, HERE).status == "fail"
 
 
 def test_a_registered_release_alone_is_never_verified() -> None:
@@ -125,7 +142,7 @@ def test_index_and_contract_give_the_same_facts(anvil_url: str, tmp_path: Path) 
     client.add_signer(ns, publisher)
     client.publish(rel, os.urandom(32), os.urandom(32), publisher)
     client.publish(other, os.urandom(32), os.urandom(32), publisher)
-    client.authorize_operator(ns, "chat", None, operator, client.now() + 3600)
+    client.authorize_operator(ns, "chat", None, operator, client.now() + 3600, (HERE, "http://127.0.0.1:8081"))
     client.authorize_operator(ns, "chat", "1.0", operator, client.now() + 60)
     client.revoke_operator(ns, "chat", "1.0", operator)
     client.revoke(other, "superseded")
@@ -147,7 +164,9 @@ def test_index_and_contract_give_the_same_facts(anvil_url: str, tmp_path: Path) 
             )  # fmt: skip
     for did in (operator, stranger):
         assert sorted(index.operator_grants(rel, did), key=str) == sorted(chain.operator_grants(rel, did), key=str)
-    assert len(index.operator_grants(rel, operator)) == 2
+    grants = {g.scope: g for g in index.operator_grants(rel, operator)}
+    assert grants[f"{ns}/chat"].origins == (HERE, "http://127.0.0.1:8081")
+    assert grants[f"{ns}/chat/1.0"].origins == () and grants[f"{ns}/chat/1.0"].revoked_at > 0
     assert index.confusions(ns) == chain.confusions(ns) == []
 
 

@@ -166,6 +166,26 @@ def test_operator_and_endorsement_commands(cli: Cli, published: Path, tmp_path: 
     assert "may no longer serve" in cli.ok("operator", "revoke", REL, "--key", "operator")
 
 
+def test_operator_authorisation_pinned_to_origins(cli: Cli, published: Path) -> None:
+    pin = ("--origin", "https://Chat.Example.COM:443/v1", "--origin", "http://127.0.0.1:8081")
+    out = json.loads(cli.ok("operator", "authorize", REL, "--did", OPERATOR_DID, *pin, "--json"))
+    assert out["origins"] == ["https://chat.example.com", "http://127.0.0.1:8081"]  # canonical, as the chain keeps them
+    from registry.chain.client import RegistryClient
+    from registry.names import ReleaseName
+    from registry.settings import Settings
+
+    settings = Settings(home=cli.home, rpc_url=f"http://127.0.0.1:{cli.port}")
+    client = RegistryClient.from_settings(settings)
+    rel = ReleaseName.parse(REL)
+    assert client.operator_origins(rel.namespace, rel.model, rel.version, OPERATOR_DID) == tuple(out["origins"])
+    bad = cli("operator", "authorize", REL, "--did", OPERATOR_DID, "--origin", "ftp://chat.example.com")
+    assert bad.returncode == 2 and "is not an http(s) URL" in bad.stderr and "Traceback" not in bad.stderr
+    nine = [arg for i in range(9) for arg in ("--origin", f"https://c{i}.example")]
+    assert cli("operator", "authorize", REL, "--did", OPERATOR_DID, *nine).returncode == 2
+    cli.ok("operator", "authorize", REL, "--did", OPERATOR_DID)  # re-authorising unpins
+    assert client.operator_origins(rel.namespace, rel.model, rel.version, OPERATOR_DID) == ()
+
+
 def test_anvil_dev_keys_refused_outside_dev_chains() -> None:
     with pytest.raises(UnsafeAccount, match="not a dev chain"):
         account_from_key(ANVIL_DEV_KEYS[0], 1)

@@ -14,14 +14,17 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from registry.errors import IdentityError
+from registry.errors import IdentityError, InputError, OriginNotServed, OutdatedClaim
 from registry.identity.asgi import IdentityMiddleware
 from registry.identity.protocol import (
     RECEIPT_HEADER,
     Claim,
     answer_challenge,
+    check_origin,
+    check_receipt_time,
     make_receipt,
     new_nonce,
+    origin_of,
     split_sse_receipt,
     verify_challenge,
     verify_receipt,
@@ -29,6 +32,7 @@ from registry.identity.protocol import (
 from registry.names import ReleaseName
 from registry.signing.keys import Ed25519Key
 
+ORIGINS = ("https://chat.acme.example", "http://127.0.0.1:8081")
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 
 
@@ -39,7 +43,7 @@ def key() -> Ed25519Key:
 
 @pytest.fixture
 def claim(key: Ed25519Key) -> Claim:
-    return Claim(REL, "ab" * 32, key.did, 31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+    return Claim(REL, "ab" * 32, key.did, 31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", ORIGINS)
 
 
 def test_claim_roundtrip_and_refusals(claim: Claim) -> None:
@@ -52,6 +56,13 @@ def test_claim_roundtrip_and_refusals(claim: Claim) -> None:
         lambda d: d.update(operator="did:web:evil.example"),
         lambda d: d["release"].update(namespace="Smollm"),
         lambda d: d.pop("chainId"),
+        lambda d: d.update(chainId="31337"),
+        lambda d: d.pop("origins"),
+        lambda d: d.update(origins=[]),
+        lambda d: d.update(origins=["https://Chat.example"]),  # not canonical
+        lambda d: d.update(origins=["https://chat.example/v1"]),  # a path is not an origin
+        lambda d: d.update(origins=["https://chat.example", "https://chat.example"]),
+        lambda d: d.update(origins=[f"https://c{i}.example" for i in range(9)]),
     ):
         bad = json.loads(json.dumps(doc))
         mutate(bad)
@@ -59,20 +70,78 @@ def test_claim_roundtrip_and_refusals(claim: Claim) -> None:
             Claim.from_document(bad)
 
 
-def test_challenge_fresh_nonce_verifies(claim: Claim, key: Ed25519Key) -> None:
+def test_a_v1_claim_is_recognised_and_refused(claim: Claim) -> None:
+    doc = {k: v for k, v in claim.document().items() if k != "origins"} | {"type": "modelseal/identity/v1"}
+    with pytest.raises(OutdatedClaim, match="modelseal/identity/v2"):
+        Claim.from_document(doc)
+
+
+@pytest.mark.parametrize(
+    ("given", "origin"),
+    [
+        ("https://Chat.Example.COM/v1/chat?x=1#f", "https://chat.example.com"),
+        ("https://chat.example.com:443/", "https://chat.example.com"),
+        ("http://chat.example.com:80", "http://chat.example.com"),
+        ("http://127.0.0.1:8081/", "http://127.0.0.1:8081"),
+        ("https://[2001:DB8:0:0::1]:8443", "https://[2001:db8::1]:8443"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+    ],
+)
+def test_origin_of_gives_the_canonical_origin(given: str, origin: str) -> None:
+    assert origin_of(given) == origin
+    assert check_origin(origin) == origin
+
+
+@pytest.mark.parametrize(
+    "bad", ["ftp://chat.example", "https://user:pw@chat.example", "https://", "chat.example", "https://a_b.example"]
+)
+def test_origin_of_refuses_what_is_not_an_http_origin(bad: str) -> None:
+    with pytest.raises(InputError):
+        origin_of(bad)
+
+
+def test_challenge_fresh_nonce_verifies_for_the_origin(claim: Claim, key: Ed25519Key) -> None:
     nonce = new_nonce()
-    assert verify_challenge(answer_challenge(claim, key, nonce), nonce) == claim
+    signed = verify_challenge(answer_challenge(claim, key, nonce, ORIGINS[1]), nonce)
+    assert (signed.claim, signed.origin) == (claim, ORIGINS[1])
+
+
+def test_the_operator_signs_only_for_origins_it_serves(claim: Claim, key: Ed25519Key) -> None:
+    with pytest.raises(OriginNotServed, match=r"does not serve at https://relay\.example") as exc:
+        answer_challenge(claim, key, new_nonce(), "https://relay.example")
+    assert exc.value.origins == ORIGINS
+    with pytest.raises(InputError, match="names no origin"):
+        answer_challenge(claim, key, new_nonce(), None)
+    with pytest.raises(InputError, match="bad origin"):
+        answer_challenge(claim, key, new_nonce(), "https://Chat.example")
+
+
+def test_an_answer_edited_to_another_origin_does_not_verify(claim: Claim, key: Ed25519Key) -> None:
+    nonce = new_nonce()
+    answer = answer_challenge(claim, key, nonce, ORIGINS[0])
+    answer["origin"] = ORIGINS[1]
+    with pytest.raises(IdentityError, match="does not verify"):
+        verify_challenge(answer, nonce)
+
+
+def test_receipt_time_is_checked_against_a_window(claim: Claim, key: Ed25519Key) -> None:
+    r = verify_receipt(make_receipt(claim, key, b"q", b"a"), b"q", b"a")
+    check_receipt_time(r)
+    with pytest.raises(IdentityError, match="off"):
+        check_receipt_time(r, now=r.time + 978)
+    with pytest.raises(IdentityError, match="off"):
+        check_receipt_time(r, now=r.time - 120)
 
 
 def test_replayed_answer_with_old_nonce_refused(claim: Claim, key: Ed25519Key) -> None:
-    old = answer_challenge(claim, key, new_nonce())
+    old = answer_challenge(claim, key, new_nonce(), ORIGINS[0])
     with pytest.raises(IdentityError, match="another nonce"):
         verify_challenge(old, new_nonce())
 
 
 def test_stale_answer_refused(claim: Claim, key: Ed25519Key) -> None:
     nonce = new_nonce()
-    answer = answer_challenge(claim, key, nonce)
+    answer = answer_challenge(claim, key, nonce, ORIGINS[0])
     with pytest.raises(IdentityError, match="off"):
         verify_challenge(answer, nonce, now=int(time.time()) + 3600)
 
@@ -80,7 +149,8 @@ def test_stale_answer_refused(claim: Claim, key: Ed25519Key) -> None:
 def test_answer_signed_by_another_key_refused(claim: Claim) -> None:
     thief = Ed25519Key.generate()
     nonce = new_nonce()
-    forged = answer_challenge(Claim(REL, claim.weights_digest, thief.did, 31337, claim.registry), thief, nonce)
+    stolen = Claim(REL, claim.weights_digest, thief.did, 31337, claim.registry, ORIGINS)
+    forged = answer_challenge(stolen, thief, nonce, ORIGINS[0])
     forged["operator"] = claim.operator  # claim the real operator, sign with another key
     with pytest.raises(IdentityError, match="not by the operator"):
         verify_challenge(forged, nonce)
@@ -88,7 +158,7 @@ def test_answer_signed_by_another_key_refused(claim: Claim) -> None:
 
 def test_answer_edited_after_signing_refused(claim: Claim, key: Ed25519Key) -> None:
     nonce = new_nonce()
-    answer = answer_challenge(claim, key, nonce)
+    answer = answer_challenge(claim, key, nonce, ORIGINS[0])
     answer["weightsDigest"] = "cd" * 32
     with pytest.raises(IdentityError, match="does not verify"):
         verify_challenge(answer, nonce)
@@ -149,11 +219,14 @@ def test_middleware_serves_claim_challenge_and_json_receipts(claim: Claim, key: 
     http = TestClient(IdentityMiddleware(_chat_app(), claim, key))
     assert Claim.from_document(http.get("/.well-known/model-identity").json()) == claim
     nonce = new_nonce()
-    assert (
-        verify_challenge(http.post("/.well-known/model-identity/challenge", json={"nonce": nonce}).json(), nonce)
-        == claim
-    )
-    assert http.post("/.well-known/model-identity/challenge", json={"nonce": "short"}).status_code == 400
+    answer = http.post("/.well-known/model-identity/challenge", json={"nonce": nonce, "origin": ORIGINS[0]})
+    assert verify_challenge(answer.json(), nonce).claim == claim
+    short = {"nonce": "short", "origin": ORIGINS[0]}
+    assert http.post("/.well-known/model-identity/challenge", json=short).status_code == 400
+    assert http.post("/.well-known/model-identity/challenge", json={"nonce": nonce}).status_code == 400
+    assert http.post("/.well-known/model-identity/challenge", json=[nonce]).status_code == 400
+    relay = http.post("/.well-known/model-identity/challenge", json={"nonce": nonce, "origin": "https://relay.example"})
+    assert relay.status_code == 403 and relay.json()["origins"] == list(ORIGINS)
     request = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
     resp = http.post("/v1/chat/completions", content=request, headers={"content-type": "application/json"})
     assert resp.json()["choices"][0]["message"]["content"] == "Hello"

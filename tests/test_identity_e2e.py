@@ -1,9 +1,12 @@
 """Deployment identity end to end: real llama.cpp chatbots over HTTP, the real verifier, a real anvil.
 
-honest operator -> verified; unauthorised key -> mismatch; authorisation revoked or expired ->
-mismatch; release revoked -> revoked; replayed challenge answer -> refused; altered receipt ->
-refused; no identity endpoint -> unverified. Also: the official `openai` client chats with the
-chatbot, and a kept response proves later which release answered (`modelseal receipt verify`).
+honest operator -> verified (also behind its own reverse proxy); unauthorised key -> mismatch;
+authorisation revoked, expired (by chain time) or pinned to another origin -> mismatch; release
+revoked -> revoked; a site relaying to the genuine operator -> mismatch (API, page and CLI);
+replayed challenge answer, replayed or stale receipt, altered receipt -> refused; no identity
+endpoint or an earlier protocol version -> unverified. Also: the official `openai` client chats
+with the chatbot, and a kept response proves later which release answered (`modelseal receipt
+verify`).
 """
 
 from __future__ import annotations
@@ -235,10 +238,14 @@ def test_no_identity_endpoint_is_unverified(env: Env) -> None:
 
 
 class _Proxy:
-    """A local HTTP proxy in front of the honest chatbot that misbehaves on purpose."""
+    """A local reverse proxy in front of a chatbot. ``transparent`` forwards every request and
+    answer byte for byte and holds no key (a fake site relaying to the genuine operator); the other
+    modes misbehave on purpose. ``upstream`` and ``mode`` may change between checks."""
 
-    def __init__(self, upstream: str, mode: str) -> None:
-        self.upstream, self.mode, self.recorded = upstream, mode, None
+    def __init__(self, upstream: str | None, mode: str) -> None:
+        self.upstream, self.mode = upstream, mode
+        self.recorded: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.delay = 0.0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -246,24 +253,33 @@ class _Proxy:
                 pass
 
             def _forward(self, method: str) -> None:
+                assert proxy.upstream is not None
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                resp = httpx.request(
-                    method,
-                    proxy.upstream + self.path,
-                    content=body,
-                    headers={"content-type": "application/json"},
-                    timeout=60,
-                )
-                content, headers = resp.content, dict(resp.headers)
-                if self.path.endswith("/challenge") and proxy.mode == "replay":
-                    if proxy.recorded is None:
-                        proxy.recorded = content  # the first answer is kept and replayed ever after
-                    content = proxy.recorded
-                if self.path.endswith("/chat/completions") and proxy.mode == "tamper":
+                mode, path = proxy.mode, self.path
+                if mode == "rewrite" and path.endswith("/challenge"):  # ask the operator for its own origin
+                    doc = json.loads(body)
+                    body = json.dumps({**doc, "origin": proxy.upstream}).encode()
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                resp = httpx.request(method, proxy.upstream + path, content=body, headers=headers, timeout=60)
+                status, content, out = resp.status_code, resp.content, dict(resp.headers)
+                if mode == "rewrite" and path.endswith("/model-identity"):  # claim to serve here too
+                    doc = json.loads(content)
+                    content = json.dumps({**doc, "origins": [*doc["origins"], proxy.url]}).encode()
+                if mode == "downgrade" and path.endswith("/model-identity"):
+                    doc = {k: v for k, v in json.loads(content).items() if k != "origins"}
+                    content = json.dumps({**doc, "type": "modelseal/identity/v1"}).encode()
+                if mode in ("replay", "replay-receipt"):
+                    kind = "challenge" if path.endswith("/challenge") else "chat" if "completions" in path else None
+                    if kind == ("challenge" if mode == "replay" else "chat"):
+                        # the first answer is kept and given again to every later request
+                        status, out, content = proxy.recorded.setdefault(kind, (status, out, content))
+                if mode == "tamper" and path.endswith("/chat/completions"):
                     content = content.replace(b'"content":"', b'"content":"Buy crypto! ')
-                self.send_response(resp.status_code)
-                for k, v in headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                if path.endswith("/chat/completions"):
+                    time.sleep(proxy.delay)
+                self.send_response(status)
+                for k, v in out.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
                         self.send_header(k, v)
                 self.send_header("content-length", str(len(content)))
                 self.end_headers()
@@ -280,26 +296,126 @@ class _Proxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def test_replayed_challenge_answer_is_refused(env: Env, honest: str) -> None:
-    proxy = _Proxy(honest, "replay")
-    try:
-        first = env.check(proxy.url)  # records a genuine answer to the first nonce
-        assert statuses(first)["challenge"] == "pass"
-        replayed = env.check(proxy.url)
-        assert statuses(replayed)["challenge"] == "fail" and replayed["verdict"] == "mismatch"
-        detail = next(c["detail"] for c in replayed["checks"] if c["name"] == "challenge")
-        assert "another nonce" in detail
-    finally:
-        proxy.server.shutdown()
+@pytest.fixture
+def relay(env: Env, honest: str) -> Iterator[_Proxy]:
+    """A fake site at its own address relaying to the genuine operator (which does not serve there)."""
+    proxy = _Proxy(honest, "transparent")
+    yield proxy
+    proxy.server.shutdown()
 
 
-def test_altered_response_fails_its_receipt(env: Env, honest: str) -> None:
-    proxy = _Proxy(honest, "tamper")
+@pytest.fixture(scope="module")
+def fronted(env: Env) -> Iterator[_Proxy]:
+    """The genuine operator behind its own reverse proxy: served with --public-url PROXY, so the
+    proxy's address is one it serves at (and the verifier is expected to say verified)."""
+    proxy = _Proxy(None, "transparent")
+    proxy.upstream = env.serve("honest", "--public-url", proxy.url)
+    yield proxy
+    proxy.server.shutdown()
+
+
+def _detail(verdict: dict[str, Any], name: str) -> str:
+    return str(next(c["detail"] for c in verdict["checks"] if c["name"] == name))
+
+
+def test_a_transparent_relay_is_a_mismatch_in_api_page_and_cli(env: Env, honest: str, relay: _Proxy) -> None:
+    """A site that holds no key and forwards every byte to the genuine, authorised operator."""
+    api = env.check(relay.url)
+    assert api["verdict"] == "mismatch", api
+    assert statuses(api)["challenge"] == "fail" and "chain" not in statuses(api)
+    assert f"relayed from the genuine operator at {honest}" in _detail(api, "challenge")
+    page = env.http.get("/check", params={"url": relay.url, "release": str(REL)})
+    assert page.status_code == 200
+    assert '<p class="verdict" id="verdict">mismatch</p>' in page.text
+    assert f"relayed from the genuine operator at {honest}" in page.text
+    code, cli = _cli_check(env, relay.url)
+    assert (code, cli["verdict"]) == (1, "mismatch")
+    assert f"relayed from the genuine operator at {honest}" in _detail(cli, "challenge")
+
+
+def test_a_relay_that_rewrites_the_origin_gets_an_answer_for_the_wrong_address(
+    env: Env, honest: str, relay: _Proxy
+) -> None:
+    relay.mode = "rewrite"  # lists itself in the claim, asks the operator to sign for the operator's own origin
+    v = env.check(relay.url)
+    assert v["verdict"] == "mismatch", v
+    assert f"the operator signed for {honest}" in _detail(v, "challenge")
+
+
+def test_an_earlier_protocol_version_is_unverified_not_a_crash(env: Env, relay: _Proxy) -> None:
+    relay.mode = "downgrade"
+    v = env.check(relay.url)
+    assert v["verdict"] == "unverified", v
+    assert "modelseal/identity/v2" in _detail(v, "identity")
+
+
+def test_an_operator_behind_its_own_reverse_proxy_is_verified(env: Env, fronted: _Proxy) -> None:
+    fronted.mode = "transparent"
+    v = env.check(fronted.url)
+    assert v["verdict"] == "verified", v
+    assert fronted.url in _detail(v, "challenge")
+
+
+def test_replayed_challenge_answer_is_refused(env: Env, fronted: _Proxy) -> None:
+    fronted.mode, fronted.recorded = "replay", {}
+    first = env.check(fronted.url)  # records a genuine answer to the first nonce
+    assert statuses(first)["challenge"] == "pass"
+    replayed = env.check(fronted.url)
+    assert statuses(replayed)["challenge"] == "fail" and replayed["verdict"] == "mismatch"
+    assert "another nonce" in _detail(replayed, "challenge")
+
+
+def test_a_replayed_probe_receipt_from_an_earlier_check_is_refused(env: Env, fronted: _Proxy) -> None:
+    fronted.mode, fronted.recorded = "replay-receipt", {}
+    first = env.check(fronted.url)  # its chat answer and receipt are recorded
+    assert first["verdict"] == "verified", first
+    again = env.check(fronted.url)  # a fresh question; the recorded answer and receipt come back
+    assert again["verdict"] == "mismatch", again
+    assert "request body is not the one this receipt signed" in _detail(again, "receipt")
+    asked = [
+        next(c for c in v["checks"] if c["name"] == "receipt")["evidence"]["requestSha256"] for v in (first, again)
+    ]
+    assert asked[0] != asked[1], "the probe's question is drawn anew for every check"
+
+
+def test_a_receipt_older_than_the_window_is_refused(env: Env, fronted: _Proxy) -> None:
+    strict = create_app(env.settings.model_copy(update={"home": env.root / "strict", "receipt_window_seconds": 1}))
+    http = TestClient(strict)
+    strict.state.services.indexer.sync_once()
+    fronted.mode, fronted.delay = "transparent", 3.0  # the answer (and its receipt) arrives 3 s after signing
     try:
-        v = env.check(proxy.url)
-        assert statuses(v)["receipt"] == "fail" and v["verdict"] == "mismatch"
+        v = http.get("/v1/check", params={"url": fronted.url, "release": str(REL)}).json()
     finally:
-        proxy.server.shutdown()
+        fronted.delay = 0.0
+    assert v["verdict"] == "mismatch", v
+    assert "receipt's time is" in _detail(v, "receipt") and "window 1 s" in _detail(v, "receipt")
+
+
+def test_altered_response_fails_its_receipt(env: Env, fronted: _Proxy) -> None:
+    fronted.mode = "tamper"
+    v = env.check(fronted.url)
+    assert statuses(v)["receipt"] == "fail" and v["verdict"] == "mismatch"
+
+
+def test_an_authorisation_pinned_to_origin_a_refuses_the_key_at_origin_b(env: Env, honest: str) -> None:
+    c = env.client
+    c.authorize_operator("smollm", REL.model, None, env.honest.did, c.now() + 10**6, (honest,))
+    try:
+        pinned = env.check(honest)
+        assert pinned["verdict"] == "verified" and "pinned to this origin" in _detail(pinned, "chain")
+        cmd = [sys.executable, "-m", "registry", "serve", str(env.model), "--release", str(REL), "--key", "honest"]
+        refused = subprocess.run(
+            [*cmd, "--port", str(free_port())], env=env.env, capture_output=True, text=True, timeout=120
+        )
+        assert refused.returncode == 4 and "not among the origins the publisher pinned" in refused.stderr
+        copy = env.serve("honest", "--unsafe-dev")  # the same key, at another address
+        v = env.check(copy)
+        assert v["verdict"] == "mismatch", v
+        assert f"its key is being used at {copy}" in _detail(v, "chain")
+        code, cli = _cli_check(env, copy)
+        assert (code, cli["verdict"]) == (1, "mismatch") and "pinned" in _detail(cli, "chain")
+    finally:
+        c.authorize_operator("smollm", REL.model, None, env.honest.did, c.now() + 10**6)
 
 
 def test_revoked_then_expired_authorisation_is_a_mismatch(env: Env, honest: str) -> None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from web3 import Web3
 
 import registry
+from registry.chain.client import RegistryClient
 from registry.chain.connect import connect
 from verifier import problems, web
 from verifier.api import ROUTERS
@@ -28,9 +29,10 @@ def build_services(settings: VerifierSettings, w3: Web3 | None = None) -> Servic
     """Connect to the chain (:func:`registry.chain.connect.connect`), open the index database and
     make the indexer; ``w3`` overrides the RPC URL (in-process chains in tests)."""
     conn = connect(settings, w3=w3)
+    RegistryClient(conn.w3, conn.address).check_version()
     deploy_block = settings.deploy_block if settings.deploy_block is not None else conn.deploy_block
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url())
+    engine = make_engine(settings.db_url(conn.chain_id, conn.address))
     indexer = Indexer(
         engine,
         conn.w3,

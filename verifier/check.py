@@ -17,7 +17,8 @@ The checks, in order:
 * ``chain`` - what the claim says against the chain: same chain and registry, the release has the
   claimed weights, and the operator key holds an authorisation that is neither revoked nor
   expired **at chain time** (:meth:`Facts.chain_time`, the timestamp of the newest block the facts
-  reflect; never this machine's clock, so the CLI, the service and the contract agree);
+  reflect; never this machine's clock, so the CLI, the service and the contract agree) and, when
+  the publisher pinned it to origins, lists the origin the verifier reached;
 * ``behaviour`` - when a behaviour source is given: the CLI replays fresh prompts now
   (``--behaviour``), the service reports its latest behaviour job.
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from registry.identity.protocol import Claim
     from verifier.probe import Prober
     from verifier.services import Services
+    from verifier.settings import VerifierSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,14 @@ class OperatorGrant:
     scope: str
     expires_at: int
     revoked_at: int
+    origins: tuple[str, ...] = ()
+    """the origins the publisher pinned this authorisation to; empty: not pinned"""
 
     def active_at(self, chain_time: int) -> bool:
         return self.revoked_at == 0 and self.expires_at > chain_time
+
+    def allows(self, origin: str) -> bool:
+        return not self.origins or origin in self.origins
 
 
 class Facts(Protocol):
@@ -111,7 +118,7 @@ def check_endpoint(
 ) -> EndpointCheck:
     """Probe the endpoint at ``url`` and judge it against ``facts``: the whole check."""
     view = facts.view()
-    probe = prober.probe(url, claimed, lambda claim: chain_check(claim, facts, view))
+    probe = prober.probe(url, claimed, lambda claim, origin: chain_check(claim, facts, view, origin))
     subject = claimed or (probe.claim.release if probe.claim else None)
     endpoint_checks = list(probe.checks)
     fact = facts.release(subject) if subject is not None else None
@@ -167,8 +174,9 @@ def revocation_check(fact: ReleaseFact) -> Check:
     return Check("not-revoked", "pass", "not revoked")
 
 
-def chain_check(claim: Claim, facts: Facts, view: ChainView) -> Check:
-    """The endpoint's claim against the chain, with operator expiry judged at chain time."""
+def chain_check(claim: Claim, facts: Facts, view: ChainView, origin: str) -> Check:
+    """The endpoint's claim against the chain, for the origin reached: operator expiry judged at
+    chain time, and an authorisation the publisher pinned to origins holds only at those."""
     where = {"chainId": view.chain_id, "registry": view.registry}
     if claim.chain_id != view.chain_id or claim.registry.lower() != view.registry.lower():
         return Check(
@@ -188,21 +196,43 @@ def chain_check(claim: Claim, facts: Facts, view: ChainView) -> Check:
         return Check("chain", "fail", "the claimed weights digest is not the release's", where)
     now = facts.chain_time()
     grants = facts.operator_grants(claim.release, claim.operator)
-    evidence = {**where, "chainTime": now}
-    if not any(g.active_at(now) for g in grants):
+    evidence = {**where, "chainTime": now, "origin": origin, "grants": [_grant_json(g) for g in grants]}
+    active = [g for g in grants if g.active_at(now)]
+    if not active:
         expired = [g for g in grants if g.revoked_at == 0 and g.expires_at <= now]
         why = "expired at chain time" if expired else "never authorised, or revoked"
         return Check(
+            "chain", "fail", f"{claim.operator} is not an authorised operator of {claim.release} ({why})", evidence
+        )
+    if not any(g.allows(origin) for g in active):
+        pinned = sorted({o for g in active for o in g.origins})
+        return Check(
             "chain",
             "fail",
-            f"{claim.operator} is not an authorised operator of {claim.release} ({why})",
-            {**evidence, "grants": [_grant_json(g) for g in grants]},
+            f"the publisher pinned {claim.operator} to {', '.join(pinned)}; its key is being used at {origin}, "
+            "which is not among them (a copied key, or an address the publisher has not pinned)",
+            evidence,
         )
-    return Check("chain", "pass", "release registered and unrevoked; operator authorised and not expired", evidence)
+    pinned_note = "; pinned to this origin" if all(g.origins for g in active if g.allows(origin)) else ""
+    return Check(
+        "chain",
+        "pass",
+        f"release registered and unrevoked; operator authorised and not expired{pinned_note}",
+        evidence,
+    )
 
 
 def _grant_json(g: OperatorGrant) -> dict[str, Any]:
-    return {"scope": g.scope, "expiresAt": g.expires_at, "revokedAt": g.revoked_at}
+    return {"scope": g.scope, "expiresAt": g.expires_at, "revokedAt": g.revoked_at, "origins": list(g.origins)}
+
+
+def make_prober(settings: VerifierSettings) -> Prober:
+    """The prober of endpoint checks, with the one policy the service and ``modelseal check``
+    share: :meth:`verifier.guard.GuardPolicy.from_settings` and the settings' receipt window."""
+    from verifier.guard import GuardedClient, GuardPolicy
+    from verifier.probe import Prober
+
+    return Prober(GuardedClient(GuardPolicy.from_settings(settings)), receipt_window=settings.receipt_window_seconds)
 
 
 # --- where facts come from -----------------------------------------------------------------
@@ -239,9 +269,7 @@ class IndexFacts:
         with self.svc.session() as s:
             rows = queries.operator_grants(s, name.namespace, name.model, name.version, "0x" + did_id(did).hex())
             return [
-                OperatorGrant(
-                    f"{r.namespace}/{r.model}" + (f"/{r.version}" if r.version else ""), r.expires_at, r.revoked_at
-                )
+                OperatorGrant(queries.operator_scope(r), r.expires_at, r.revoked_at, queries.operator_origins(r))
                 for r in rows
             ]
 
@@ -289,7 +317,8 @@ class ClientFacts:
             op = self.client.operator(name.namespace, name.model, version, did)
             if op.expires_at or op.revoked_at:
                 scope = f"{name.namespace}/{name.model}" + (f"/{version}" if version else "")
-                grants.append(OperatorGrant(scope, op.expires_at, op.revoked_at))
+                origins = self.client.operator_origins(name.namespace, name.model, version, did)
+                grants.append(OperatorGrant(scope, op.expires_at, op.revoked_at, origins))
         return grants
 
     def confusions(self, namespace: str) -> list[dict[str, Any]]:

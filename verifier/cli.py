@@ -183,9 +183,8 @@ def check(
     from registry.chain.client import RegistryClient
     from registry.names import ReleaseName
     from registry.verdict import Check
-    from verifier.check import ClientFacts, ReleaseFact, check_endpoint
+    from verifier.check import ClientFacts, ReleaseFact, check_endpoint, make_prober
     from verifier.guard import GuardedClient, GuardPolicy
-    from verifier.probe import Prober
 
     settings = _settings(
         chain, allow_loopback_targets=allow_loopback or None, allow_private_targets=allow_private or None
@@ -201,11 +200,11 @@ def check(
         runner = BehaviourService(settings.home, GuardedClient(GuardPolicy.for_behaviour(settings)))
         return runner.check_now(url, subject, fact.weights_digest)
 
-    guard = GuardedClient(GuardPolicy.from_settings(settings))
+    prober = make_prober(settings)
     try:
-        result = check_endpoint(url, claimed, ClientFacts(client), Prober(guard), replay if behaviour else None)
+        result = check_endpoint(url, claimed, ClientFacts(client), prober, replay if behaviour else None)
     finally:
-        guard.close()
+        prober.client.close()
     verdict = result.verdict
     if as_json:
         print(json.dumps(verdict.as_json(), indent=2))

@@ -46,10 +46,9 @@ class Services:
         self._names_checked = 0.0
         self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
         self._lock = threading.Lock()
-        from verifier.guard import GuardedClient, GuardPolicy
-        from verifier.probe import Prober
+        from verifier.check import make_prober
 
-        self.prober = Prober(GuardedClient(GuardPolicy.from_settings(settings)))
+        self.prober = make_prober(settings)
         self._behaviour: Any = None
 
     def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:

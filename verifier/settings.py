@@ -32,6 +32,13 @@ class VerifierSettings(ChainSettings):
         description='endorser accounts recognised per kind, JSON: {"filing.approved": ["0x..."]}',
     )
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL used in links")
+    receipt_window_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="an endpoint check refuses a Model-Receipt whose time is further than this from the verifier's "
+        "clock (the probe's request was sent moments before, so its receipt must be fresh)",
+    )
     allow_loopback_targets: bool = Field(
         default=False,
         description="let the guarded outbound client contact loopback addresses (demo and tests only)",
@@ -50,8 +57,14 @@ class VerifierSettings(ChainSettings):
             raise ValueError('trust must be a JSON object such as {"filing.approved": ["0x..."]}')
         return {str(k): [str(a).lower() for a in v] for k, v in value.items()}
 
-    def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'index.sqlite').resolve()}"
+    def db_url(self, chain_id: int, registry: str) -> str:
+        """The index database: the setting, or a SQLite file in the data folder named after the chain
+        and registry it indexes (``index-<chain id>-<first 8 hex digits of the address>.sqlite``),
+        so a redeployed dev-chain registry starts its own index instead of mixing two."""
+        if self.database_url:
+            return self.database_url
+        name = f"index-{chain_id}-{registry.lower().removeprefix('0x')[:8]}.sqlite"
+        return f"sqlite:///{(self.home / name).resolve()}"
 
 
 @lru_cache(maxsize=1)

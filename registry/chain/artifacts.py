@@ -28,6 +28,8 @@ class Artifact:
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    deployed_bytecode: str = ""
+    """the runtime code a deployment of this build has (no immutables: equal byte for byte)"""
 
 
 def artifacts_dir() -> Path:
@@ -45,7 +47,7 @@ def load_artifact(name: str = "ModelRegistry", source: str | None = None, root: 
         raise ArtifactMissing(f"no compiled {name} at {path}") from None
     except ValueError:
         raise ArtifactMissing(f"damaged artifact {path}") from None
-    return Artifact(name, data["abi"], data["bytecode"])
+    return Artifact(name, data["abi"], data["bytecode"], data.get("deployedBytecode", ""))
 
 
 @dataclass(frozen=True, slots=True)

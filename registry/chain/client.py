@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\x00" * 32
+REGISTRY_VERSION = "1.1.0"
+"""The ``ModelRegistry`` interface version this client speaks (``version()`` on chain)."""
 DEV_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 """anvil / Hardhat, Geth --dev and py-evm (eth-tester): chains where well-known dev keys are fine."""
 
@@ -231,6 +234,8 @@ class ReleaseInfo:
 class OperatorInfo:
     expires_at: int
     revoked_at: int
+    origins_hash: bytes = b"\x00" * 32
+    """``keccak256(abi.encode(origins))`` of the origins the authorisation is pinned to; zero: not pinned"""
 
     def active_at(self, t: int) -> bool:
         return self.expires_at > t and self.revoked_at == 0
@@ -341,7 +346,21 @@ class RegistryClient:
         account = account_from_key(key, conn.chain_id) if key is not None else None
         client = cls(conn.w3, conn.address, account=account, deploy_block=conn.deploy_block)
         client._chain_id = conn.chain_id
+        client.check_version()
         return client
+
+    def check_version(self) -> None:
+        """Refuse a registry of another interface version (its calls and events would not decode)."""
+        try:
+            found = self.version()
+        except ModelsealError:
+            found = "unknown"
+        if found != REGISTRY_VERSION:
+            raise ChainError(
+                f"the registry at {self.address} is version {found}; this modelseal speaks {REGISTRY_VERSION}",
+                hint="on the dev chain, `modelseal chain up` deploys the current one; elsewhere, point "
+                "--registry at a current deployment",
+            )
 
     # --- plumbing ---
 
@@ -533,8 +552,16 @@ class RegistryClient:
     # --- operators ---
 
     def authorize_operator(
-        self, namespace: str, model: str, version: str | None, operator_did: str, expires_at: int
+        self,
+        namespace: str,
+        model: str,
+        version: str | None,
+        operator_did: str,
+        expires_at: int,
+        origins: Sequence[str] = (),
     ) -> TxResult:
+        """Authorise an operator until ``expires_at`` (chain time), pinned to ``origins`` if any
+        (canonical ``scheme://host[:port]`` strings: :func:`registry.identity.protocol.check_origins`)."""
         return self._transact(
             "authorizeOperator",
             namespace,
@@ -542,6 +569,7 @@ class RegistryClient:
             version or "",
             operator_did,
             expires_at,
+            list(origins),
             ctx={"namespace": namespace, "did": operator_did},
         )
 
@@ -558,7 +586,24 @@ class RegistryClient:
     def operator(self, namespace: str, model: str, version: str | None, operator_did: str) -> OperatorInfo:
         scope = compute_release_id(ReleaseName(namespace, model, version)) if version else model_id(namespace, model)
         o = self._call(lambda: self.contract.functions.operator(scope, did_id(operator_did)).call())
-        return OperatorInfo(int(o.expiresAt), int(o.revokedAt))
+        return OperatorInfo(int(o.expiresAt), int(o.revokedAt), bytes(o.originsHash))
+
+    def operator_origins(self, namespace: str, model: str, version: str | None, operator_did: str) -> tuple[str, ...]:
+        """The origins the current authorisation is pinned to (empty: not pinned), read from its
+        ``OperatorAuthorized`` event and checked against the hash the contract stores."""
+        info = self.operator(namespace, model, version, operator_did)
+        if info.origins_hash == ZERO32:
+            return ()
+        scope = compute_release_id(ReleaseName(namespace, model, version)) if version else model_id(namespace, model)
+        logs = self._logs("OperatorAuthorized", {"scopeId": scope, "operatorDidHash": did_id(operator_did)})
+        for log in reversed(logs):
+            origins = tuple(str(o) for o in log["args"]["origins"])
+            if keccak(abi_encode(["string[]"], [list(origins)])) == info.origins_hash:
+                return origins
+        raise ChainError(
+            f"the chain stores pinned origins for {operator_did} that no OperatorAuthorized event lists",
+            hint="the RPC may be serving incomplete logs; try another RPC URL",
+        )
 
     def is_operator_authorized(self, release: ReleaseName, operator_did: str) -> bool:
         fn = self.contract.functions.isOperatorAuthorized(

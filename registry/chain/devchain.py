@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.chain.artifacts import REPO_ROOT, Deployment, load_deployment, save_deployment
+from registry.chain.artifacts import REPO_ROOT, Deployment, load_artifact, load_deployment, save_deployment
 from registry.errors import ChainError
 
 DEV_CHAIN_ID = 31337
@@ -141,7 +141,9 @@ def stop(chain: DevChain, *, wait: float = 10.0) -> bool:
 
 
 def ensure_registry(chain: DevChain, deployer_key: str) -> tuple[Deployment, bool]:
-    """The registry on the dev chain, deployed if the record is missing or points at no code.
+    """The registry on the dev chain, deployed if the record is missing, points at no code, or
+    points at another build of the contract (a dev chain kept from an older modelseal: its
+    releases stay on the old contract, and the record now names the new one).
 
     Returns the deployment and whether it was deployed now.
     """
@@ -152,8 +154,11 @@ def ensure_registry(chain: DevChain, deployer_key: str) -> tuple[Deployment, boo
 
     w3 = web3_for(chain.rpc_url)
     existing = load_deployment(chain.home, DEV_CHAIN_ID)
-    if existing is not None and w3.eth.get_code(Web3.to_checksum_address(existing.address)):
-        return existing, False
+    if existing is not None:
+        code = bytes(w3.eth.get_code(Web3.to_checksum_address(existing.address)))
+        expected = load_artifact().deployed_bytecode
+        if code and (not expected or code == bytes.fromhex(expected.removeprefix("0x"))):
+            return existing, False
     client, deployment = RegistryClient.deploy(w3, account_from_key(deployer_key, DEV_CHAIN_ID))
     save_deployment(chain.home, deployment, client.abi)
     return deployment, True

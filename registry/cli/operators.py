@@ -3,6 +3,7 @@ who may serve a release, serving it under that identity, and checking what it an
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,19 +44,34 @@ def operator_authorize(
     key: SignerKeyOpt = None,
     did: DidOpt = None,
     expires: Annotated[str, typer.Option(help="Duration (90d, 12h), date (2027-01-31) or unix seconds.")] = "90d",
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--origin",
+            help="Pin the authorisation to this address (repeatable, at most 8), e.g. https://chat.example.com: "
+            "verifiers then accept the key nowhere else, so a stolen key is useless at another address.",
+        ),
+    ] = None,
     keystore_dir: KeysDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Authorise an operator key to serve a model or one release until the expiry (chain time)."""
+    """Authorise an operator key to serve a model or one release until the expiry (chain time),
+    optionally only at the given origins. Re-authorising replaces the expiry and the origins."""
+    from registry.identity.protocol import check_origins, origin_of
+
     ns, model, version = parse_scope(scope)
     the_did = did_from(key, did, keystore_dir)
+    origins = check_origins([origin_of(o) for o in origin]) if origin else ()
     client = chain.client()
     expires_at = parse_expiry(expires, client.now())
-    tx = client.authorize_operator(ns, model, version, the_did, expires_at)
+    tx = client.authorize_operator(ns, model, version, the_did, expires_at, origins)
     if as_json:
-        print_json({"scope": scope, "operator": the_did, "expiresAt": expires_at, **tx_json(tx)})
+        print_json(
+            {"scope": scope, "operator": the_did, "expiresAt": expires_at, "origins": list(origins), **tx_json(tx)}
+        )
         return
-    console.out.print(f"{the_did} may serve {scope} until {iso(expires_at)}")
+    where = f" at {', '.join(origins)} only" if origins else " (at any origin its key signs for)"
+    console.out.print(f"{the_did} may serve {scope} until {iso(expires_at)}{where}")
     console.out.print(tx_line(tx))
 
 
@@ -84,6 +100,15 @@ def serve_cmd(
     chain: ChainTarget,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8080,
+    public_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-url",
+            help="An address clients reach this chatbot at (repeatable), e.g. https://chat.example.com behind "
+            "a reverse proxy or CDN. The operator signs identity challenges only for these origins "
+            "[default: the listen address http://HOST:PORT].",
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for llama.cpp.")] = 1,
     unsafe_dev: Annotated[
         bool,
@@ -105,8 +130,9 @@ def serve_cmd(
     operator = keystore(keystore_dir).load(key)
     if not isinstance(operator, Ed25519Key):
         raise InputError("an operator key must be an Ed25519 did:key", hint="modelseal keygen --name operator")
+    origins = _served_origins(public_url, host, port)
     client = chain.client()
-    check = preflight(client, model_path, parse_release(release), operator)
+    check = preflight(client, model_path, parse_release(release), operator, origins)
     if check.problems and not unsafe_dev:
         raise NotAuthorised("; ".join(check.problems))
     for problem in check.problems:
@@ -115,7 +141,37 @@ def serve_cmd(
     console.err.print(
         f"serving {release} as {operator.did} on http://{host}:{port}/v1 (identity at /.well-known/model-identity)"
     )
+    console.err.print(f"identity challenges are signed only for: {', '.join(check.claim.origins)}")
+    if not public_url:
+        console.err.print(
+            "(only the listen address: clients reaching this chatbot under another name - a domain, a reverse "
+            "proxy, a CDN - are told it is not served there; add --public-url for each such address)"
+        )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+def _age(seconds: int) -> str:
+    if seconds < 0:
+        return f"{-seconds} s in the future by this machine's clock"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def _served_origins(public_url: list[str] | None, host: str, port: int) -> tuple[str, ...]:
+    """The origins a served chatbot signs for: the --public-url values, or its listen address."""
+    from registry.identity.protocol import check_origins, origin_of
+
+    if public_url:
+        return check_origins([origin_of(u) for u in public_url])
+    if host in ("0.0.0.0", "::", ""):
+        raise InputError(
+            f"listening on {host or 'every interface'} names no address clients use",
+            hint="pass --public-url with the address clients reach this chatbot at (repeatable)",
+        )
+    bracketed = f"[{host}]" if ":" in host else host
+    return (origin_of(f"http://{bracketed}:{port}"),)
 
 
 @receipt_app.command(
@@ -133,7 +189,9 @@ def receipt_verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Prove which registered release answered: the operator's signature over your exact request
-    and response, then (unless --offline) the release and operator on chain."""
+    and response, then (unless --offline) the release and operator on chain. Shows the receipt's
+    age. A receipt proves which release answered, not at which address: a reseller passing the
+    operator's receipts through unchanged keeps them verifiable here."""
     from registry.identity.protocol import split_sse_receipt, verify_receipt
 
     header = Path(receipt[1:]).read_text().strip() if receipt.startswith("@") else receipt.strip()
@@ -141,10 +199,12 @@ def receipt_verify(
     if header == "sse":
         resp, header = split_sse_receipt(resp)
     r = verify_receipt(header, req, resp)
+    age = int(time.time()) - r.time
     result: dict[str, Any] = {
         "release": str(r.release),
         "operator": r.operator,
         "time": iso(r.time),
+        "ageSeconds": age,
         "weightsDigest": r.weights_digest,
         "signature": "valid",
     }
@@ -166,7 +226,9 @@ def receipt_verify(
     if as_json:
         print_json(result)
     else:
-        console.out.print(f"receipt signature valid: {r.release} answered, operator {r.operator}, at {result['time']}")
+        console.out.print(
+            f"receipt signature valid: {r.release} answered, operator {r.operator}, at {result['time']} ({_age(age)})"
+        )
         if "chain" in result:
             c = result["chain"]
             console.out.print(

@@ -2,7 +2,9 @@
 
 ``IdentityMiddleware(app, claim, key)`` serves ``/.well-known/model-identity`` and its challenge
 endpoint, and adds a ``Model-Receipt`` to every chat completion (``POST /v1/chat/completions`` and
-``/v1/completions``):
+``/v1/completions``). It signs a challenge only for an origin listed in ``claim.origins`` (the
+addresses clients use: behind a reverse proxy or CDN, the public ones) and answers ``403`` with
+the origins it serves otherwise. Receipts:
 
 * a whole JSON answer gets the receipt in the ``Model-Receipt`` response header;
 * a streamed (``text/event-stream``) answer gets ``Model-Receipt: sse`` as header, and after the
@@ -19,7 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from registry.errors import InputError
+from registry.errors import InputError, OriginNotServed
 from registry.identity.protocol import (
     CHALLENGE_PATH,
     RECEIPT_HEADER,
@@ -58,12 +60,17 @@ class IdentityMiddleware:
             if method != "POST":
                 await _json(send, 405, {"error": 'POST {"nonce": "<hex>"}'})
                 return
-            body = await _read_body(receive)
             try:
-                nonce = json.loads(body or b"{}").get("nonce")
-                await _json(send, 200, answer_challenge(self.claim, self.key, nonce))
-            except (ValueError, AttributeError, InputError) as exc:
+                body = json.loads(await _read_body(receive) or b"{}")
+                if not isinstance(body, dict):
+                    raise InputError('a challenge is a JSON object {"nonce": ..., "origin": ...}')
+                answer = answer_challenge(self.claim, self.key, body.get("nonce"), body.get("origin"))
+            except OriginNotServed as exc:
+                await _json(send, 403, {"error": exc.message, "origins": list(exc.origins)})
+            except (ValueError, InputError) as exc:
                 await _json(send, 400, {"error": f"bad challenge: {exc}"})
+            else:
+                await _json(send, 200, answer)
         elif path in RECEIPT_PATHS and method == "POST":
             await self._with_receipt(scope, receive, send)
         else:

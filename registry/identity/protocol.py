@@ -1,17 +1,27 @@
-"""The deployment identity protocol: what a chatbot says about itself, and how that is checked.
+"""The deployment identity protocol (``modelseal/identity/v2``): what a chatbot says about itself,
+and how that is checked.
 
 A chatbot that claims to serve a registered release exposes (see ``docs/formats.md`` §6):
 
 * ``GET /.well-known/model-identity`` - the **claim**: release, release id, weights digest,
-  operator DID, chain id and registry address;
-* ``POST /.well-known/model-identity/challenge`` with ``{"nonce": <hex>}`` - the claim plus the
-  nonce and the operator's time, signed by the operator key (W3C Data Integrity,
-  ``eddsa-jcs-2022``): proof that whoever answers holds that key *now*;
+  operator DID, chain id, registry address, and the **origins** (``scheme://host[:port]``) the
+  operator serves at;
+* ``POST /.well-known/model-identity/challenge`` with ``{"nonce": <hex>, "origin": <origin>}`` -
+  the claim plus the nonce, the origin the verifier connected to and the operator's time, signed
+  by the operator key (W3C Data Integrity, ``eddsa-jcs-2022``): proof that whoever answers holds
+  that key *now* and serves *at that address*. The operator signs only for origins it serves, and
+  the verifier accepts only its own connected origin: a site that relays every request to a
+  genuine operator elsewhere cannot get an answer signed for its own address;
 * a ``Model-Receipt`` header on every chat completion - a signed statement binding release id,
   weights digest, ``sha256`` of the request body and of the response body, and the time, so a
   user can later prove which registered release answered. For a streamed (SSE) answer the
   header says ``sse`` and the receipt arrives as a last ``event: model-receipt`` after
-  ``data: [DONE]``, covering every byte of the stream before it.
+  ``data: [DONE]``, covering every byte of the stream before it. Receipts are portable: they say
+  which release answered, not at which address.
+
+Clocks: the challenge answer's and the receipt's ``time`` are judged against the verifier's own
+clock (:data:`FRESHNESS_SECONDS`); chain facts (operator expiry) are judged by chain time, by the
+caller.
 
 This module is the protocol only (documents, signing, verification); it knows nothing of web
 frameworks (:mod:`registry.identity.asgi` serves it) or of the chain (callers check the claims
@@ -31,20 +41,28 @@ from typing import Any
 
 import rfc8785
 
-from registry.errors import IdentityError, InputError, ProofInvalid
+from registry.errors import IdentityError, InputError, OriginNotServed, OutdatedClaim, ProofInvalid
 from registry.names import ReleaseName, release_id
 from registry.signing.keys import Ed25519Key
 from registry.signing.proofs import create_eddsa_jcs_proof, verify_eddsa_jcs_proof
 
-CLAIM_TYPE = "modelseal/identity/v1"
-CHALLENGE_TYPE = "modelseal/identity-challenge/v1"
+CLAIM_TYPE = "modelseal/identity/v2"
+CHALLENGE_TYPE = "modelseal/identity-challenge/v2"
+OLD_CLAIM_TYPES = ("modelseal/identity/v1",)
+"""Earlier claim formats: recognised, so a verifier can say what is missing, and never accepted."""
 RECEIPT_TYPE = "modelseal/receipt/v1"
 WELL_KNOWN = "/.well-known/model-identity"
 CHALLENGE_PATH = WELL_KNOWN + "/challenge"
 RECEIPT_HEADER = "Model-Receipt"
 SSE_RECEIPT_EVENT = "model-receipt"
 FRESHNESS_SECONDS = 60
+"""How far a challenge answer's or a receipt's ``time`` may be from the verifier's clock."""
+MAX_ORIGINS = 8
+"""At most this many origins per claim (and per on-chain authorisation)."""
+MAX_ORIGIN_LENGTH = 255
 _NONCE = re.compile(r"[0-9a-f]{32,128}")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
 def now_iso() -> str:
@@ -68,15 +86,82 @@ def new_nonce() -> str:
     return os.urandom(32).hex()
 
 
+# --- origins -------------------------------------------------------------------------------
+
+
+def origin_of(url: str) -> str:
+    """The canonical origin of an http(s) URL: ``scheme://host[:port]``, scheme and host in lower
+    case, an internationalised host in its IDNA (``xn--``) form, the default port left out, no
+    user info, path, query or fragment. Raises :class:`~registry.errors.InputError` otherwise."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"not a URL: {url!r} ({exc})", hint="give an http:// or https:// URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InputError(f"{url!r} is not an http(s) URL", hint="give an http:// or https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"{url!r} carries user info", hint="an origin is scheme://host[:port] only")
+    host = parts.hostname or ""
+    if not host:
+        raise InputError(f"{url!r} names no host", hint="give a full URL such as https://chat.example.com")
+    if ":" in host:  # an IPv6 literal
+        import ipaddress
+
+        try:
+            host = f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            raise InputError(f"{url!r} has a malformed IPv6 address") from None
+    else:
+        try:
+            host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise InputError(f"{url!r} has a host name that cannot be written in IDNA form") from None
+        if not _HOST.fullmatch(host):
+            raise InputError(f"{url!r} has an invalid host name {host!r}")
+    origin = f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
+    if len(origin) > MAX_ORIGIN_LENGTH:
+        raise InputError(f"origin {origin[:40]!r}... is longer than {MAX_ORIGIN_LENGTH} characters")
+    return origin
+
+
+def check_origin(value: Any) -> str:
+    """``value`` if it is a canonical origin (what :func:`origin_of` gives for it), else
+    :class:`~registry.errors.InputError`: a document carries origins only in that one spelling,
+    so two readers never disagree on whether an origin is listed."""
+    if not isinstance(value, str) or origin_of(value) != value:
+        raise InputError(f"{value!r} is not a canonical origin", hint="scheme://host[:port], lower case, no path")
+    return value
+
+
+def check_origins(values: Any) -> tuple[str, ...]:
+    """A claim's or an authorisation's origin list: 1..:data:`MAX_ORIGINS` canonical origins, no repeats."""
+    if not isinstance(values, list | tuple) or not values:
+        raise InputError("origins must be a non-empty list")
+    if len(values) > MAX_ORIGINS:
+        raise InputError(f"at most {MAX_ORIGINS} origins, not {len(values)}")
+    origins = tuple(check_origin(v) for v in values)
+    if len(set(origins)) != len(origins):
+        raise InputError("origins are listed twice")
+    return origins
+
+
+# --- claims --------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What a deployment says it is."""
+    """What a deployment says it is, and where it serves."""
 
     release: ReleaseName
     weights_digest: str
     operator: str
     chain_id: int
     registry: str
+    origins: tuple[str, ...]
 
     def document(self) -> dict[str, Any]:
         return {
@@ -91,20 +176,31 @@ class Claim:
             "operator": self.operator,
             "chainId": self.chain_id,
             "registry": self.registry,
+            "origins": list(self.origins),
             "endpoints": {"challenge": CHALLENGE_PATH},
         }
 
     @classmethod
     def from_document(cls, doc: Any) -> Claim:
         """Parse a claim, refusing anything malformed or self-inconsistent."""
+        kind = doc.get("type") if isinstance(doc, dict) else None
+        if kind in OLD_CLAIM_TYPES:
+            raise OutdatedClaim(
+                f"the endpoint speaks {kind}, which does not bind its answers to the address checked; "
+                f"nothing is proven until it speaks {CLAIM_TYPE}"
+            )
         try:
-            if doc.get("type") != CLAIM_TYPE:
+            if kind != CLAIM_TYPE:
                 raise IdentityError(f"not a {CLAIM_TYPE} claim")
             r = doc["release"]
             release = ReleaseName(r["namespace"], r["model"], r["version"])
+            chain_id = doc["chainId"]
+            if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**64:
+                raise ValueError("chainId must be a positive integer")
             claim = cls(
-                release, str(doc["weightsDigest"]), str(doc["operator"]), int(doc["chainId"]), str(doc["registry"])
-            )
+                release, str(doc["weightsDigest"]), str(doc["operator"]), chain_id, str(doc["registry"]),
+                check_origins(doc["origins"]),
+            )  # fmt: skip
         except (AttributeError, KeyError, TypeError, ValueError, InputError) as exc:
             raise IdentityError(f"malformed identity claim: {exc}") from None
         if doc.get("releaseId") != "0x" + release_id(release).hex():
@@ -119,20 +215,46 @@ class Claim:
 # --- challenges ----------------------------------------------------------------------------
 
 
-def answer_challenge(claim: Claim, key: Ed25519Key, nonce: str) -> dict[str, Any]:
-    """The operator's signed answer to a verifier's nonce."""
+@dataclass(frozen=True, slots=True)
+class ChallengeAnswer:
+    """A verified challenge answer: the claim the operator signed, for which origin, and when."""
+
+    claim: Claim
+    origin: str
+    time: int
+
+
+def answer_challenge(claim: Claim, key: Ed25519Key, nonce: Any, origin: Any) -> dict[str, Any]:
+    """The operator's signed answer to a verifier's nonce, for the origin the verifier connected
+    to. Refuses (:class:`~registry.errors.OriginNotServed`) an origin the operator does not serve:
+    that is what keeps a relaying site from obtaining an answer for its own address."""
     if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
         raise InputError("nonce must be 32-128 lowercase hex characters")
+    if origin is None:
+        raise InputError(f"the challenge names no origin ({CHALLENGE_TYPE} needs the address the verifier reached)")
+    try:
+        origin = check_origin(origin)
+    except InputError as exc:
+        raise InputError(f"bad origin: {exc.message}") from None
+    if origin not in claim.origins:
+        raise OriginNotServed(
+            f"this operator does not serve at {origin}; it serves at {', '.join(claim.origins)}",
+            origins=claim.origins,
+        )
     if key.did != claim.operator:
         raise InputError("the signing key is not the claim's operator key")
-    doc = {**claim.document(), "type": CHALLENGE_TYPE, "nonce": nonce, "time": now_iso()}
+    doc = {**claim.document(), "type": CHALLENGE_TYPE, "nonce": nonce, "origin": origin, "time": now_iso()}
     return {**doc, "proof": create_eddsa_jcs_proof(doc, key)}
 
 
-def verify_challenge(answer: Any, nonce: str, *, now: int | None = None, window: int = FRESHNESS_SECONDS) -> Claim:
+def verify_challenge(
+    answer: Any, nonce: str, *, now: int | None = None, window: int = FRESHNESS_SECONDS
+) -> ChallengeAnswer:
     """Check a challenge answer: our nonce, a fresh time, and the operator's signature over it all.
 
-    Returns the claim it signed. Raises :class:`IdentityError` on any problem (fail closed).
+    Returns what was signed - the claim, the origin and the time; the caller compares the origin
+    with the one it connected to (a different one means the answer was relayed). Raises
+    :class:`~registry.errors.IdentityError` on any problem (fail closed).
     """
     if not isinstance(answer, dict):
         raise IdentityError("challenge answer is not a JSON object")
@@ -147,11 +269,17 @@ def verify_challenge(answer: Any, nonce: str, *, now: int | None = None, window:
     proof = answer.get("proof")
     if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-jcs-2022":
         raise IdentityError("the answer carries no eddsa-jcs-2022 proof")
+    try:
+        origin = check_origin(answer.get("origin"))
+    except InputError as exc:
+        raise IdentityError(f"the answer's origin is malformed: {exc.message}") from None
     claim = Claim.from_document(
-        {**{k: v for k, v in answer.items() if k not in ("proof", "nonce", "time")}, "type": CLAIM_TYPE}
+        {**{k: v for k, v in answer.items() if k not in ("proof", "nonce", "origin", "time")}, "type": CLAIM_TYPE}
     )
     _check_signed_by(answer, proof, claim.operator)
-    return claim
+    if origin not in claim.origins:
+        raise IdentityError(f"the answer is signed for {origin}, which its own claim does not list")
+    return ChallengeAnswer(claim, origin, t)
 
 
 def _check_signed_by(doc: dict[str, Any], proof: dict[str, Any], did: str) -> None:
@@ -207,6 +335,14 @@ def decode_receipt(header: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
         raise IdentityError(f"not a {RECEIPT_TYPE} receipt")
     return doc
+
+
+def check_receipt_time(receipt: Receipt, *, now: int | None = None, window: int = FRESHNESS_SECONDS) -> None:
+    """Refuse a receipt whose time is more than ``window`` seconds from ``now`` (the checker's
+    clock): a receipt for a request the checker just sent must be fresh, or it was recorded earlier."""
+    current = int(datetime.now(UTC).timestamp()) if now is None else now
+    if abs(current - receipt.time) > window:
+        raise IdentityError(f"the receipt's time is {current - receipt.time:+d} s off (window {window} s)")
 
 
 def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Receipt:

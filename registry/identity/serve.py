@@ -3,19 +3,22 @@ by :class:`registry.identity.asgi.IdentityMiddleware`.
 
 :func:`preflight` refuses to start a deployment the chain would not vouch for: the release must
 exist and be unrevoked, the model file must have the release's weights digest, and the operator
-key must be authorised for the release (model or release scope, not expired, not revoked). With
-``unsafe_dev=True`` the failures become loud warnings instead (for demos and tests of impostors).
+key must be authorised for the release (model or release scope, not expired, not revoked), and
+when the publisher pinned that authorisation to origins, every origin served must be pinned. The
+``modelseal serve --unsafe-dev`` flag turns the failures into loud warnings instead (for demos
+and tests of impostors).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.hashing.model import hash_model
 from registry.identity.asgi import IdentityMiddleware
-from registry.identity.protocol import Claim
+from registry.identity.protocol import Claim, check_origins
 from registry.names import ReleaseName
 from registry.signing.keys import Ed25519Key
 
@@ -29,8 +32,12 @@ class Preflight:
     problems: tuple[str, ...]
 
 
-def preflight(client: RegistryClient, model_path: Path, release: ReleaseName, key: Ed25519Key) -> Preflight:
-    """Build the claim and list every reason the chain would not vouch for this deployment."""
+def preflight(
+    client: RegistryClient, model_path: Path, release: ReleaseName, key: Ed25519Key, origins: Sequence[str]
+) -> Preflight:
+    """Build the claim for a deployment serving at ``origins`` and list every reason the chain
+    would not vouch for it (including origins the publisher's pinned authorisation leaves out)."""
+    served = check_origins(list(origins))
     weights = hash_model(model_path).weights.hex
     problems: list[str] = []
     info = client.release(release)
@@ -47,8 +54,33 @@ def preflight(client: RegistryClient, model_path: Path, release: ReleaseName, ke
             problems.append(
                 f"{key.did} is not authorised to serve {release} (or its authorisation expired or was revoked)"
             )
-    claim = Claim(release, weights, key.did, client.chain_id, client.address)
+        else:
+            problems += _unpinned(client, release, key.did, served)
+    claim = Claim(release, weights, key.did, client.chain_id, client.address, served)
     return Preflight(claim, tuple(problems))
+
+
+def _unpinned(client: RegistryClient, release: ReleaseName, did: str, served: tuple[str, ...]) -> list[str]:
+    """Origins a verifier would refuse because every active authorisation is pinned elsewhere."""
+    now = client.now()
+    allowed: set[str] | None = set()
+    for version in (None, release.version):
+        info = client.operator(release.namespace, release.model, version, did)
+        if not info.active_at(now):
+            continue
+        pins = client.operator_origins(release.namespace, release.model, version, did)
+        if not pins:
+            allowed = None  # an unpinned active grant: any origin the key signs for
+            break
+        assert allowed is not None
+        allowed |= set(pins)
+    if allowed is None:
+        return []
+    return [
+        f"{o} is not among the origins the publisher pinned for {did}: {sorted(allowed)}"
+        for o in served
+        if o not in allowed
+    ]
 
 
 def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 2048, threads: int = 1) -> Any:

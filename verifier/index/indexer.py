@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from registry.chain.artifacts import load_artifact
+from registry.errors import ChainError
 from verifier.index.schema import (
     STATE_TABLES,
     Block,
@@ -121,6 +122,18 @@ class Indexer:
     def _checkpoint(self, s: Session) -> Checkpoint | None:
         return s.get(Checkpoint, 1)
 
+    def _check_same_registry(self) -> None:
+        """Refuse to extend an index built for another chain or registry (its rows would mix)."""
+        with Session(self.engine) as s:
+            cp = self._checkpoint(s)
+            if cp is None or (cp.chain_id, cp.registry_address.lower()) == (self._chain_id, self.address.lower()):
+                return
+            theirs = f"chain {cp.chain_id} registry {cp.registry_address}"
+        raise ChainError(
+            f"this index database holds {theirs}, not chain {self._chain_id} registry {self.address}",
+            hint="point MODELSEAL_DATABASE_URL at a database of its own for this registry",
+        )
+
     def indexed_block(self, max_age: float = 0.0) -> int:
         """The last block indexed (from the checkpoint; cached for ``max_age`` seconds)."""
         now = time.monotonic()
@@ -170,6 +183,7 @@ class Indexer:
     def sync_once(self, max_batches: int | None = None) -> int:
         """Index up to the confirmed head (or ``max_batches`` batches). Returns events added."""
         with self._lock:
+            self._check_same_registry()
             self._check_reorg()
             head = self.head(max_age=0)
             target = head - self.confirmations
@@ -430,6 +444,7 @@ def apply_event(s: Session, name: str, a: dict[str, Any], row: EventRow) -> None
             _put(s, op, key)
         op.namespace, op.model, op.version, op.operator_did = a["namespace"], a["model"], a["version"], a["operatorDid"]
         op.expires_at, op.revoked_at = int(a["expiresAt"]), 0
+        op.origins = json.dumps([str(o) for o in a.get("origins") or ()])
     elif name == "OperatorRevoked":
         op = _find(s, OperatorRow, (a["scopeId"], a["operatorDidHash"]))
         if op is not None:

@@ -70,6 +70,11 @@ def operator_scope(op: OperatorRow) -> str:
     return f"{op.namespace}/{op.model}" + (f"/{op.version}" if op.version else "")
 
 
+def operator_origins(op: OperatorRow) -> tuple[str, ...]:
+    """The origins the authorisation is pinned to (empty: not pinned)."""
+    return tuple(str(o) for o in json.loads(op.origins or "[]"))
+
+
 def operator_json(op: OperatorRow, now: int) -> dict[str, Any]:
     scope = operator_scope(op)
     return {
@@ -79,6 +84,7 @@ def operator_json(op: OperatorRow, now: int) -> dict[str, Any]:
         "scopeKind": "release" if op.version else "model",
         "expiresAt": iso(op.expires_at),
         "revokedAt": iso(op.revoked_at),
+        "origins": list(operator_origins(op)),
         "active": op.revoked_at == 0 and op.expires_at > now,
     }
 

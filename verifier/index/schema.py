@@ -126,6 +126,8 @@ class OperatorRow(Base):
     operator_did: Mapped[str] = mapped_column(String(256))
     expires_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    origins: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON list of the origins the authorisation is pinned to ([] or NULL: not pinned)"""
 
 
 class EndorsementRow(Base):
@@ -171,7 +173,8 @@ def make_engine(url: str) -> Engine:
 def _add_missing_columns(engine: Engine) -> None:
     """Bring an index written by an earlier version up to this schema. Only nullable columns were
     added so far, and the indexer fills them at its next step."""
-    columns = {c["name"] for c in inspect(engine).get_columns("checkpoint")}
-    if "block_time" not in columns:
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE checkpoint ADD COLUMN block_time BIGINT"))
+    wanted = {("checkpoint", "block_time", "BIGINT"), ("operators", "origins", "TEXT")}
+    for table, column, sql_type in sorted(wanted):
+        if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
