@@ -88,7 +88,7 @@ def _join(base: str, path: str) -> str:
 def _relayed(origin: str, served: tuple[str, ...]) -> str:
     return (
         f"this address ({origin}) is not one the operator serves at: its identity answers are relayed from the "
-        f"genuine operator at {', '.join(served)}, which did not authorise this address"
+        f"genuine operator at {', '.join(served)}"
     )
 
 
