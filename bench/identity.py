@@ -115,7 +115,7 @@ def main() -> None:
         print(f"| {name} | {statistics.median(xs) * 1000:.1f} ms | {xs[int(len(xs) * 0.9) - 1] * 1000:.1f} ms |")
 
     row("whole check (claim + challenge + chain + chat + receipt)", totals)
-    row("chat completion round trip (model generation, 4 tokens)", chats)
+    row("chat completion round trip (a question drawn per check, up to 8 tokens)", chats)
     row("**identity check without the completion**", protocol)
     verdict = "met" if statistics.median(protocol) <= 0.050 else "MISSED"
     print(f"\ntarget <= 50 ms without the completion: {verdict}")

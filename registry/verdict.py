@@ -1,13 +1,18 @@
 """The one shape of every verification answer: a verdict, named checks, and the chain view.
 
-* ``verified`` - every check that could run passed;
-* ``unverified`` - could not prove it (not registered, no identity protocol, a check skipped);
+* ``verified`` - every check that was asked for, or is on record, passed;
+* ``unverified`` - could not prove it (not registered, no identity protocol, a check skipped or
+  inconclusive);
 * ``mismatch`` - proven false (wrong weights, bad signature, unauthorised key);
 * ``revoked`` - the release was revoked by its publisher.
 
 "Unverified" and "mismatch" are different words on purpose: a missing record is not proof of
 fraud. A verdict is computed from its checks by :meth:`Verdict.decide`, fail closed: no checks,
-or any ``error``, never gives ``verified``.
+any ``error``, or any ``skip`` of a required check never gives ``verified``. A check that is
+not ``required`` is information beside the verdict (a look-alike-name warning, "no behavioural
+check has run"); every other check is required, so a skipped or inconclusive one (a behavioural
+check that could not decide, a manifest that could not be checked) keeps the verdict at
+``unverified``.
 """
 
 from __future__ import annotations
@@ -30,9 +35,17 @@ class Check:
     evidence: dict[str, Any] = field(default_factory=dict)
     decisive: Literal["mismatch", "unverified", "revoked"] = "mismatch"
     """What a ``fail`` of this check means for the verdict."""
+    required: bool = True
+    """False for information beside the verdict: its ``skip`` does not stop ``verified``."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "evidence": self.evidence}
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "evidence": self.evidence,
+            "required": self.required,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +69,16 @@ class Verdict:
 
     @staticmethod
     def decide(checks: list[Check]) -> VerdictWord:
-        """Revoked beats mismatch beats unverified; ``verified`` needs at least one pass and no
-        fail or error."""
+        """Revoked beats mismatch beats unverified; ``verified`` needs at least one pass, no fail
+        or error, and no skipped required check."""
         failed = [c for c in checks if c.status == "fail"]
         if any(c.decisive == "revoked" for c in failed):
             return "revoked"
         if any(c.decisive == "mismatch" for c in failed):
             return "mismatch"
         if failed or any(c.status == "error" for c in checks) or not any(c.status == "pass" for c in checks):
+            return "unverified"
+        if any(c.status == "skip" and c.required for c in checks):
             return "unverified"
         return "verified"
 

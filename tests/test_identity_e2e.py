@@ -333,6 +333,26 @@ def test_a_transparent_relay_is_a_mismatch_in_api_page_and_cli(env: Env, honest:
     assert f"relayed from the genuine operator at {honest}" in _detail(cli, "challenge")
 
 
+def test_receipts_passed_through_a_relay_still_prove_which_release_answered(
+    env: Env, relay: _Proxy, tmp_path: Path
+) -> None:
+    """What a reseller relaying the operator's answers unchanged gives its users: each response
+    stays provable with `modelseal receipt verify`, whatever the address's identity verdict."""
+    request = json.dumps({"messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 6}).encode()
+    resp = httpx.post(
+        relay.url + "/v1/chat/completions", content=request, headers={"content-type": "application/json"}, timeout=60
+    )
+    (tmp_path / "req.json").write_bytes(request)
+    (tmp_path / "resp.json").write_bytes(resp.content)
+    cmd = [sys.executable, "-m", "registry", "receipt", "verify", "--receipt", resp.headers["model-receipt"]]
+    args = [*cmd, "--request", str(tmp_path / "req.json"), "--response", str(tmp_path / "resp.json"), "--json"]
+    ok = subprocess.run(args, env=env.env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["release"] == str(REL) and result["operator"] == env.honest.did
+    assert 0 <= result["ageSeconds"] < 60 and result["chain"]["operatorAuthorisedNow"]
+
+
 def test_a_relay_that_rewrites_the_origin_gets_an_answer_for_the_wrong_address(
     env: Env, honest: str, relay: _Proxy
 ) -> None:

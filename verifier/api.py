@@ -248,6 +248,20 @@ def start_behaviour(
     return JSONResponse(body, status_code=202, headers={"Location": body["statusUrl"]})
 
 
+@check.get("/behaviour-checks", operation_id="listBehaviourChecks")
+def list_behaviour(
+    svc: ServicesDep,
+    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
+    release: Annotated[str, Query(description="the release it claims: namespace/model/version")],
+) -> dict[str, Any]:
+    """Every finished behavioural check of this endpoint and release that is kept, newest first, and
+    the one ``/v1/check`` reports (the latest decisive result)."""
+    behaviour = svc.behaviour
+    latest = behaviour.latest(url, release)
+    runs = [j.as_json() for j in reversed(behaviour.history(url, release))]
+    return {"url": url, "release": release, "reported": latest.id if latest else None, "runs": runs}
+
+
 @check.get("/behaviour-checks/{job_id}", operation_id="getBehaviourCheck")
 def get_behaviour(job_id: str, svc: ServicesDep) -> dict[str, Any]:
     job = svc.behaviour.jobs.get(job_id)

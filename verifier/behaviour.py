@@ -40,6 +40,7 @@ from registry.errors import InputError
 from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
 from registry.verdict import Check
+from verifier.errors import NoReference
 
 Decision = Literal["match", "mismatch", "inconclusive"]
 
@@ -359,6 +360,9 @@ def run_behaviour(
 
 # --- jobs (the service runs checks in the background) ---------------------------------------
 
+HISTORY_PER_TARGET = 50
+"""Finished behavioural checks kept per (endpoint URL, release)."""
+
 
 @dataclass
 class Job:
@@ -394,17 +398,23 @@ class BehaviourService:
         self.client = client
         self.n_prompts = n_prompts
         self.jobs: dict[str, Job] = {}
-        self._latest: dict[tuple[str, str], Job] = {}
+        self._history: dict[tuple[str, str], list[Job]] = {}
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
 
     def submit(self, url: str, release: ReleaseName, weights_digest: str) -> Job:
+        if self.store.get(weights_digest) is None:
+            raise NoReference(
+                f"this verifier holds no reference weights for {release} (weights digest {weights_digest})",
+                hint="its operator adds them with: modelseal reference add FILE",
+            )
         job = Job(os.urandom(8).hex(), url, str(release))
         with self._lock:
             self.jobs[job.id] = job
-            if len(self.jobs) > 1000:
+            if len(self.jobs) > 1000:  # forget the oldest finished jobs by id; each URL's history stays
                 for old in sorted(self.jobs.values(), key=lambda j: j.created)[:100]:
-                    self.jobs.pop(old.id, None)
+                    if old.state in ("done", "error"):
+                        self.jobs.pop(old.id, None)
         threading.Thread(target=self._run, args=(job, release, weights_digest), daemon=True).start()
         return job
 
@@ -418,7 +428,9 @@ class BehaviourService:
                 job.state, job.error = "error", f"{type(exc).__name__}: {exc}"
             job.finished = time.time()
             with self._lock:
-                self._latest[(job.url, job.release)] = job
+                kept = self._history.setdefault((job.url, job.release), [])
+                kept.append(job)
+                del kept[:-HISTORY_PER_TARGET]
 
     def check_now(self, url: str, release: ReleaseName, weights_digest: str) -> Check:
         reference = self.store.get(weights_digest)
@@ -434,6 +446,16 @@ class BehaviourService:
         )
         return result.check()
 
-    def latest(self, url: str, release: str) -> Job | None:
+    def history(self, url: str, release: str) -> list[Job]:
+        """Every finished check of this endpoint and release kept (the last
+        :data:`HISTORY_PER_TARGET`), oldest first."""
         with self._lock:
-            return self._latest.get((url, release))
+            return list(self._history.get((url, release), ()))
+
+    def latest(self, url: str, release: str) -> Job | None:
+        """The most recent *decisive* result (match or mismatch) if there is one, else the most
+        recent result: a later error or inconclusive run never hides an earlier mismatch."""
+        kept = self.history(url, release)
+        decisive = [j for j in kept if j.check is not None and j.check.status in ("pass", "fail")]
+        chosen = decisive or kept
+        return chosen[-1] if chosen else None

@@ -152,6 +152,7 @@ def judge(
                 "skip",
                 "warning: the claimed namespace could be mistaken for another",
                 {"confusableWith": confusions},
+                required=False,
             )
         )
     checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])

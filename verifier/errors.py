@@ -1,19 +1,20 @@
 """Every error class of the verifier service, in one place.
 
 The domain's errors (:mod:`registry.errors`, one root :class:`~registry.errors.ModelsealError`)
-are used as they are; the service adds two:
+are used as they are; the service adds these:
 
 * :class:`OutboundRefused` - the guarded outbound client (:mod:`verifier.guard`) refused or
   failed a request to a user-given URL; ``reason`` is a short machine code from :data:`REASONS`;
 * :class:`Problem` - an RFC 9457 problem the API answers with (:mod:`verifier.problems` turns it,
-  and every ``ModelsealError``, into ``application/problem+json``).
+  and every ``ModelsealError``, into ``application/problem+json``);
+* :class:`NoReference` - a behavioural check asked for weights this verifier does not hold.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from registry.errors import ExitCode, ModelsealError
+from registry.errors import ExitCode, InputError, ModelsealError
 
 Reason = Literal[
     "scheme",
@@ -87,3 +88,9 @@ class Problem(Exception):
     def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+
+
+class NoReference(InputError):
+    """A behavioural check was asked for a release whose weights this verifier does not hold."""
+
+    default_hint = "the verifier's operator adds reference weights with: modelseal reference add FILE"
