@@ -16,7 +16,7 @@ import uvicorn
 from registry.chain.client import RegistryClient
 from registry.hashing.model import hash_model
 from registry.identity.protocol import Claim
-from registry.identity.serve import chat_app
+from registry.identity.serve import chat_app, engine_build
 from registry.names import ReleaseName
 from registry.settings import Settings
 from registry.signing.keys import Ed25519Key, Keystore
@@ -29,7 +29,8 @@ def main() -> None:
     client = RegistryClient.from_settings(Settings())
     rel = ReleaseName.parse(release)
     origins = (f"http://127.0.0.1:{port}",)
-    lie = Claim(rel, hash_model(Path(registered)).weights.hex, key.did, client.chain_id, client.address, origins)
+    weights = hash_model(Path(registered)).weights.hex
+    lie = Claim(rel, weights, key.did, client.chain_id, client.address, origins, engine=engine_build())
     print(f"impostor: serving {served} but claiming the weights of {registered}", file=sys.stderr)
     uvicorn.run(chat_app(Path(served), lie, key), host="127.0.0.1", port=int(port), log_level="warning")
 

@@ -12,15 +12,23 @@ import pytest
 
 from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
+from registry.verdict import Check, Verdict
 from verifier.behaviour import (
+    EXACT_PROMPTS,
+    BehaviourResult,
     Generation,
+    Job,
     PromptSource,
     ReferenceStore,
     Replayer,
-    Statistic,
+    chat_body,
+    check_on_record,
     compare,
+    comparison_for,
     decide,
+    engine_version,
     run_behaviour,
+    server_kwargs,
     summarise,
 )
 from verifier.guard import GuardedClient, GuardPolicy
@@ -42,10 +50,23 @@ def test_reference_store_rechecks_the_file(tmp_path: Path) -> None:
 def test_prompts_are_fresh_per_nonce_and_secret(tmp_path: Path) -> None:
     a = PromptSource.from_folder(tmp_path)
     assert (tmp_path / "behaviour.secret").stat().st_mode & 0o777 == 0o600
-    assert PromptSource.from_folder(tmp_path).prompts("n1", 8) == a.prompts("n1", 8)  # reproducible
-    assert a.prompts("n1", 8) != a.prompts("n2", 8)
-    assert PromptSource(os.urandom(32)).prompts("n1", 8) != a.prompts("n1", 8)  # another secret
-    assert len(set(a.prompts("n3", 8))) == 8 and all(p.strip() for p in a.prompts("n3", 8))
+    assert PromptSource.from_folder(tmp_path).take("n1", 8) == a.take("n1", 8)  # reproducible
+    assert a.take("n1", 8) != a.take("n2", 8)
+    assert PromptSource(os.urandom(32)).take("n1", 8) != a.take("n1", 8)  # another secret
+    assert len(set(a.take("n3", 40))) == 40 and all(p.strip() for p in a.take("n3", 40))
+
+
+def test_the_prompt_space_is_far_too_large_to_enumerate_or_cache() -> None:
+    assert PromptSource.space_size() >= 1_000_000
+    drawn = {p for i in range(50) for p in PromptSource(os.urandom(32)).take(f"n{i}", 20)}
+    assert len(drawn) >= 990  # 1,000 draws from several million: (almost) no repeats
+
+
+def test_probe_requests_carry_only_standard_openai_parameters() -> None:
+    body = chat_body("m", "Hi", 24)
+    assert set(body) <= {"model", "messages", "max_tokens", "temperature", "logprobs", "top_logprobs"}
+    kwargs = server_kwargs(body)  # what an honest llama-cpp-python server runs for it
+    assert kwargs["temperature"] == 0 and kwargs["repeat_penalty"] == 1.1 and kwargs["max_tokens"] == 24
 
 
 def _gen(text: str, lps: list[float] | None) -> Generation:
@@ -53,23 +74,59 @@ def _gen(text: str, lps: list[float] | None) -> Generation:
     return Generation(text, toks, tuple(lps) if lps is not None else None)
 
 
-def test_statistic_and_decision() -> None:
-    same = [compare(f"p{i}", _gen("a b c", [-0.1, -0.2, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3])) for i in range(8)]
-    assert decide(summarise(same)) == "match"
-    # tiny float noise, same text: another engine build -> inconclusive, never an accusation
-    noisy = [compare(f"p{i}", _gen("a b c", [-0.1, -0.201, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3])) for i in range(8)]
-    assert decide(summarise(noisy)) == "inconclusive"
-    # one flipped answer out of 8: not overwhelming
-    one = [*same[:7], compare("p", _gen("a x", [-0.1, -2.0]), _gen("a b", [-0.1, -0.5]))]
-    assert decide(summarise(one)) == "inconclusive"
-    # most answers differ: overwhelming
-    many = [compare(f"p{i}", _gen("x y", [-1.0, -1.0]), _gen("a b", [-0.1, -0.2])) for i in range(8)]
-    stat = summarise(many)
-    assert stat.text_differs == 8 and stat.logprob_differs == 8 and decide(stat) == "mismatch"
-    # without logprobs, text alone decides
-    no_lp = [compare(f"p{i}", _gen("x", None), _gen("a", None)) for i in range(8)]
-    assert decide(summarise(no_lp)) == "mismatch"
-    assert decide(Statistic(0, 0, 0, 0, None, False)) == "inconclusive"
+SAME = compare("p", _gen("a b c", [-0.1, -0.2, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3]))
+NOISE = compare("p", _gen("a b c", [-0.1, -0.201, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3]))  # 1e-3: float noise
+TINY = compare("p", _gen("a b c", [-0.1, -0.20005, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3]))  # 5e-5
+FLIP = compare("p", _gen("a x", [-0.1, -2.0]), _gen("a b", [-0.1, -0.5]))
+TEXT_SAME = compare("p", _gen("a b", None), _gen("a b", [-0.1, -0.2]))
+TEXT_DIFF = compare("p", _gen("a x", None), _gen("a b", [-0.1, -0.2]))
+
+
+def test_same_build_one_difference_is_conclusive_and_identical_answers_match() -> None:
+    assert decide([SAME] * 5, "exact", final=False) is None  # keep drawing
+    assert decide([SAME] * 6, "exact", final=False) == "match"
+    assert decide([SAME, SAME, TINY], "exact", final=False) == "mismatch"  # 5e-5 nats on the same build
+    assert decide([FLIP], "exact", final=False) == "mismatch"
+    assert decide([SAME] * 3, "exact", final=True) == "inconclusive"  # stopped early: no promise
+
+
+def test_text_only_needs_more_answers_and_never_matches_on_few() -> None:
+    assert decide([TEXT_SAME] * 6, "exact", final=False) is None
+    assert decide([TEXT_SAME] * 10, "exact", final=False) == "match"
+    assert decide([TEXT_SAME, TEXT_DIFF], "exact", final=False) == "mismatch"
+    result = BehaviourResult("match", "exact", summarise([TEXT_SAME] * 10, "exact"), "e", "e", "d", "n", 1.0)
+    assert "exactly" not in result.detail() and "no log-probabilities" in result.detail()
+    assert result.check().evidence["textOnly"] is True
+
+
+def test_across_builds_small_noise_is_tolerated_and_only_repeated_differences_accuse() -> None:
+    assert decide([NOISE] * 12, "tolerance", final=False) == "match"
+    assert decide([NOISE] * 11, "tolerance", final=False) is None
+    assert decide([FLIP, FLIP], "tolerance", final=False) is None  # two are not enough across builds
+    assert decide([FLIP, FLIP, FLIP], "tolerance", final=False) == "mismatch"
+    one_flip = [FLIP] + [NOISE] * 11
+    assert decide(one_flip, "tolerance", final=False) == "inconclusive"  # never an accusation, never a match
+
+
+def test_wording_names_the_comparison_and_what_it_cannot_exclude() -> None:
+    exact = BehaviourResult("match", "exact", summarise([SAME] * 6, "exact"), "e", "e", "d", "n", 1.0)
+    assert "exactly" in exact.detail() and "same engine build" in exact.detail()
+    tolerance = BehaviourResult("match", "tolerance", summarise([NOISE] * 12, "tolerance"), "e", None, "d", "n", 1.0)
+    assert "exactly" not in tolerance.detail() and "single changed weight" in tolerance.detail()
+    bad = BehaviourResult("mismatch", "exact", summarise([SAME, TINY], "exact"), "e", "e", "d", "n", 1.0)
+    words = bad.detail()
+    assert words.startswith("behaves unlike the registered weights: 1 of 2")
+    assert "log-probabilities off by more than" in words and "chat template" in words
+    assert "0/" not in words and "answers differ from the registered weights" not in words
+    assert bad.check().status == "fail"
+    unsure = BehaviourResult("inconclusive", "tolerance", summarise([FLIP], "tolerance"), "e", None, "d", "n", 1.0)
+    assert unsure.check().status == "skip" and unsure.check().required
+
+
+def test_comparison_is_exact_only_for_the_verifiers_own_build() -> None:
+    assert comparison_for("build-a", "build-a") == "exact"
+    assert comparison_for("build-b", "build-a") == "tolerance"
+    assert comparison_for(None, "build-a") == "tolerance"
 
 
 # --- end to end ------------------------------------------------------------------------------
@@ -118,10 +175,40 @@ def test_behaviour_decision_per_server(
     reference = store.get(digest)
     assert reference is not None
     guard = GuardedClient(GuardPolicy(allow_loopback=True, read_timeout=120, total_timeout=180))
+    declared = engine_version()  # the servers run this very build (as `modelseal serve` declares it)
     result = run_behaviour(
-        guard, servers[server], REL, reference, digest, PromptSource(os.urandom(32)), replayer, n_prompts=6
+        guard, servers[server], REL, reference, digest, PromptSource(os.urandom(32)), replayer, declared_engine=declared
     )
     assert result.decision == expected, (server, result.statistic, result.per_prompt)
     check = result.check()
-    assert check.evidence["params"]["temperature"] == 0.0 and check.evidence["engine"].startswith("llama-cpp-python")
-    assert check.evidence["statistic"]["prompts"] == 6
+    assert check.evidence["comparison"] == "exact" and check.evidence["engine"] == declared
+    n = check.evidence["statistic"]["prompts"]
+    assert n == EXACT_PROMPTS if expected == "match" else 1 <= n <= EXACT_PROMPTS
+
+
+# --- the result on record ---------------------------------------------------------------------
+
+
+def _job(status: str | None, finished: float, error: str | None = None) -> Job:
+    check = None if status is None else Check("behaviour", status, f"a {status}")  # type: ignore[arg-type]
+    return Job(os.urandom(4).hex(), "https://chat.example", str(REL), "error" if error else "done",
+               created=finished - 5, finished=finished, check=check, error=error)  # fmt: skip
+
+
+def test_a_later_error_or_inconclusive_run_never_hides_a_mismatch() -> None:
+    mismatch, error, unsure = _job("fail", 100), _job(None, 200, error="the endpoint answered 429"), _job("skip", 300)
+    c = check_on_record([mismatch, error, unsure], now=400)
+    assert c.status == "fail" and c.evidence["job"] == mismatch.id and c.evidence["ageSeconds"] == 300
+    assert [r["job"] for r in c.evidence["laterRuns"]] == [error.id, unsure.id]
+    assert Verdict.decide([Check("identity", "pass", "ok"), c]) == "mismatch"
+
+
+def test_an_inconclusive_or_failed_run_on_record_is_never_verified() -> None:
+    ok = Check("identity", "pass", "ok")
+    for history in ([_job("skip", 100)], [_job(None, 100, error="timeout")]):
+        c = check_on_record(history, now=200)
+        assert c.required and c.status in ("skip", "error")
+        assert Verdict.decide([ok, c]) == "unverified"
+    nothing = check_on_record([], now=200)
+    assert not nothing.required and Verdict.decide([ok, nothing]) == "verified"
+    assert check_on_record([_job("fail", 10), _job("pass", 20)], now=30).status == "pass"  # the latest decisive

@@ -3,24 +3,30 @@
 Signatures say who is accountable; this says what runs. For an open-weight release the verifier
 keeps the weights in a :class:`ReferenceStore` (a file serves as reference only after its BLAKE3
 equals the weights digest on chain, re-checked before each use), draws fresh prompts from a
-seeded secret (:class:`PromptSource` - ordinary-looking requests, never a fixed public list),
-asks the endpoint with pinned sampling and replays the same requests locally through the same
-engine (llama-cpp-python) on the reference file. With the same engine build, greedy decoding is
-bit-identical (text and logprobs), so an honest endpoint agrees exactly.
+secret seed (:class:`PromptSource`: natural-looking questions from a space of millions, never a
+list in the source), asks the endpoint at temperature 0 with only standard OpenAI request
+parameters, and replays the same request locally through llama-cpp-python on the reference file,
+with the parameters a llama-cpp-python server applies to that request (:class:`Replayer`).
 
-The statistic, per prompt: whether the completion text is identical, and the largest absolute
-difference between the endpoint's and the replay's log-probability of each generated token on
-the common prefix. The decision (:func:`decide`):
+Which comparison applies (:func:`comparison_for`):
 
-* ``match`` - every prompt identical (text, and logprobs within ``EXACT`` when both give them);
-* ``mismatch`` - overwhelming evidence: at least ``MISMATCH_FRACTION`` of the prompts differ in
-  text, or, with logprobs, at least that fraction show a logprob difference above
-  ``LOGPROB_GAP`` nats on tokens both sides generated alike - far beyond float noise between
-  engine builds;
-* ``inconclusive`` - anything in between (a different engine build, a non-deterministic endpoint,
-  a few near-tie flips): the verifier does not accuse without overwhelming evidence.
+* **exact** - the endpoint declares, in its identity claim, the engine build the verifier replays
+  with (:func:`registry.identity.serve.engine_build`). On the same build greedy decoding is bit
+  for bit reproducible (text and log-probabilities; measured, ``docs/behaviour.md``), so a single
+  difference is evidence: the first differing answer decides ``mismatch``; :data:`EXACT_PROMPTS`
+  identical answers decide ``match``.
+* **tolerance** - any other endpoint (no declaration, or another build). Answers may differ a
+  little between builds, so an answer counts against the endpoint only when its text differs or
+  a log-probability differs by more than :data:`LOGPROB_GAP` nats; :data:`TOLERANCE_MISMATCHES`
+  such answers (and at least half) decide ``mismatch``; none in :data:`TOLERANCE_PROMPTS` decide
+  ``match``; anything between is ``inconclusive``. This comparison cannot exclude small changes
+  (a single changed weight), and every verdict says so.
 
-The thresholds come from measured data (``bench/behaviour.py``, ``docs/benchmarks.md``).
+An endpoint that leaves out log-probabilities gives text only: generations are then longer
+(:data:`TEXT_ONLY_TOKENS`) and more of them are needed (:data:`TEXT_ONLY_PROMPTS`), and the
+wording never says "exactly". A difference is reported as *behaviour* unlike the registered
+weights: other weights, or other metadata that changes behaviour (a chat template), look the same
+from outside. ``inconclusive`` is a ``skip`` that keeps the verdict at ``unverified``.
 """
 
 from __future__ import annotations
@@ -32,35 +38,55 @@ import os
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from registry.errors import InputError
+from registry.errors import InputError, ModelsealError
 from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
 from registry.verdict import Check
 from verifier.errors import NoReference
 
 Decision = Literal["match", "mismatch", "inconclusive"]
+Comparison = Literal["exact", "tolerance"]
 
-EXACT = 1e-4
-"""Largest logprob difference still counted as identical (JSON float round trips)."""
+EXACT = 1e-6
+"""Largest log-probability difference still counted as identical on the same build (the JSON
+round trip of a float64 is exact; honest same-build gaps measured exactly 0)."""
 LOGPROB_GAP = 0.01
-"""Logprob difference (nats, largest over the tokens both sides generated alike) counted as a real
-difference rather than float noise between engine builds (which stays around 1e-3 and below)."""
-MISMATCH_FRACTION = 0.5
-"""Share of prompts that must differ before the verdict is ``mismatch``."""
+"""Log-probability difference (nats, largest over the tokens both sides generated alike) counted
+against an endpoint on another build: beyond float noise between builds (around 1e-3 and below)."""
+MAX_TOKENS = 24
+"""Tokens per answer when the endpoint gives log-probabilities."""
+TEXT_ONLY_TOKENS = 64
+"""Tokens per answer when it does not: longer answers carry more of the weights' behaviour."""
+EXACT_PROMPTS = 6
+"""Identical answers that decide ``match`` on the same build."""
+TEXT_ONLY_PROMPTS = 10
+"""Identical answers that decide ``match`` from text alone."""
+TOLERANCE_PROMPTS = 12
+"""Answers drawn at most across builds."""
+TOLERANCE_MISMATCHES = 3
+"""Answers beyond the tolerance (and at least half of those drawn) that decide ``mismatch``
+across builds."""
+
+CANNOT_EXCLUDE: dict[tuple[Comparison, bool], str] = {
+    ("exact", False): "a change to the weights that none of these prompts exercised",
+    ("exact", True): ("a change too small to alter the text of these answers (the endpoint gave no log-probabilities)"),
+    ("tolerance", False): (
+        "small changes, such as a single changed weight, whose effect stays within the tolerance "
+        f"of {LOGPROB_GAP} nats allowed between engine builds"
+    ),
+    ("tolerance", True): (
+        "any change that does not alter the text of these answers (no log-probabilities, and another engine build)"
+    ),
+}
 
 
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int = 1
-    repeat_penalty: float = 1.0  # pinned: llama.cpp's server default is 1.1, the library's 1.0
-    seed: int = 0
-    max_tokens: int = 24
+def comparison_for(declared_engine: str | None, our_engine: str) -> Comparison:
+    """``exact`` only when the endpoint declares the very build the verifier replays with."""
+    return "exact" if declared_engine is not None and declared_engine == our_engine else "tolerance"
 
 
 # --- reference store -------------------------------------------------------------------------
@@ -109,34 +135,320 @@ class ReferenceStore:
 
 # --- prompts ---------------------------------------------------------------------------------
 
-_TEMPLATES = (
+# A small grammar: a question frame, the words for its slots, an opening and a closing. The
+# prompts are its combinations (PromptSource.space_size() counts them: several million), drawn
+# by a generator seeded from the verifier's secret; no list of prompts exists anywhere.
+_FRAMES = (
     "What is the capital of {country}?",
-    "Give me {n} tips for {activity}.",
-    "Explain {concept} in simple terms.",
-    "Write a short {form} about {topic}.",
-    "How do I {task} in {lang}?",
     "What should I pack for a trip to {country} in {month}?",
-    "Summarise the plot of a story about {topic} in two sentences.",
-    "Translate 'good {daytime}' into {language}.",
-    "Is it a good idea to {activity} every day?",
+    "Give me {n} tips for {activity}.",
+    "Explain {concept} to {audience}.",
     "What are the pros and cons of {concept}?",
+    "Write a short {form} about {topic}.",
+    "Write a {form} for {audience} about {topic}.",
+    "How do I {task} in {lang}?",
+    "What is a common mistake when you {task} in {lang}?",
+    "Summarise a story about {topic} in two sentences.",
+    "Translate 'good {daytime}' into {language}.",
+    "How do you say '{phrase}' in {language}?",
+    "Is it a good idea to go {activity} every day?",
     "Suggest a name for a {pet} that likes {topic}.",
-    "How long does it take to {task}?",
+    "How long does it take to {chore}?",
+    "What does a {job} do on a typical day?",
+    "I am a {job}. How can I get better at {skill}?",
+    "Recommend a dish from {country} that uses {food}.",
+    "How do I store {food} so it keeps longer?",
+    "What is the difference between {concept} and {concept2}?",
+    "Plan a {days}-day visit to {country} for someone who likes {topic}.",
+    "What would you name a {form} about {topic}?",
+    "Compare {concept} and {concept2} for {audience}.",
+    "I am a {job} visiting {country} in {month}. What should I see?",
+    "Give me {n} ideas for a {form} about {topic} for {audience}.",
+    "My {pet} and I are going {activity} in {country}. Any advice?",
+    "Can you suggest {n} ways to cook {food} the way they do in {country}?",
+    "How would a {job} explain {concept} to {audience}?",
+    "Write a {form} about {topic} in the style of a {job}.",
 )
-_WORDS: dict[str, tuple[str, ...]] = {
-    "country": ("France", "Japan", "Brazil", "Kenya", "Canada", "Norway", "India", "Chile", "Egypt", "Vietnam"),
-    "n": ("two", "three", "four", "five"),
-    "activity": ("running", "studying", "cooking", "saving money", "sleeping well", "learning chess", "gardening"),
-    "concept": ("inflation", "photosynthesis", "recursion", "gravity", "compound interest", "vaccines", "encryption"),
-    "form": ("poem", "story", "haiku", "limerick", "product description", "thank-you note"),
-    "topic": ("the sea", "autumn", "a lost key", "robots", "friendship", "a small town", "coffee", "the moon"),
-    "task": ("sort a list", "read a file", "reverse a string", "bake bread", "change a tyre", "write a CV"),
-    "lang": ("Python", "JavaScript", "Go", "Rust", "SQL", "Bash"),
-    "month": ("January", "April", "July", "October"),
-    "daytime": ("morning", "evening", "night"),
-    "language": ("Spanish", "German", "Italian", "French"),
-    "pet": ("cat", "dog", "parrot", "hamster", "goldfish"),
+_SLOTS: dict[str, tuple[str, ...]] = {
+    "country": (
+        "France",
+        "Japan",
+        "Brazil",
+        "Kenya",
+        "Canada",
+        "Norway",
+        "India",
+        "Chile",
+        "Egypt",
+        "Vietnam",
+        "Peru",
+        "Spain",
+        "Italy",
+        "Greece",
+        "Mexico",
+        "Morocco",
+        "Thailand",
+        "Iceland",
+        "Portugal",
+        "Turkey",
+        "Ireland",
+        "Poland",
+        "Ghana",
+        "Nepal",
+        "Austria",
+        "Argentina",
+        "Sweden",
+        "Finland",
+        "Indonesia",
+        "Colombia",
+    ),
+    "month": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "n": ("two", "three", "four", "five", "six"),
+    "activity": (
+        "running",
+        "studying",
+        "cooking",
+        "saving money",
+        "sleeping well",
+        "learning chess",
+        "gardening",
+        "swimming",
+        "cycling",
+        "hiking",
+        "journaling",
+        "meditating",
+        "baking",
+        "painting",
+        "learning guitar",
+        "public speaking",
+        "writing",
+        "birdwatching",
+        "climbing",
+        "dancing",
+    ),
+    "concept": (
+        "inflation",
+        "photosynthesis",
+        "recursion",
+        "gravity",
+        "compound interest",
+        "vaccines",
+        "encryption",
+        "supply and demand",
+        "evolution",
+        "plate tectonics",
+        "the water cycle",
+        "democracy",
+        "blockchains",
+        "machine learning",
+        "black holes",
+        "climate change",
+        "opportunity cost",
+        "electric current",
+        "the immune system",
+        "probability",
+        "entropy",
+        "tides",
+        "rainbows",
+        "interest rates",
+    ),
+    "concept2": (
+        "deflation",
+        "respiration",
+        "iteration",
+        "magnetism",
+        "simple interest",
+        "antibiotics",
+        "hashing",
+        "weather",
+        "a republic",
+        "statistics",
+        "nuclear fusion",
+        "erosion",
+    ),
+    "audience": (
+        "a ten-year-old",
+        "a beginner",
+        "my grandmother",
+        "a busy manager",
+        "a high-school student",
+        "someone new to the topic",
+        "a friend over coffee",
+        "an engineer",
+    ),
+    "form": (
+        "poem",
+        "story",
+        "haiku",
+        "limerick",
+        "product description",
+        "thank-you note",
+        "song",
+        "blog post",
+        "toast",
+        "riddle",
+        "fable",
+        "letter",
+    ),
+    "topic": (
+        "the sea",
+        "autumn",
+        "a lost key",
+        "robots",
+        "friendship",
+        "a small town",
+        "coffee",
+        "the moon",
+        "a rainy day",
+        "old trains",
+        "a lighthouse",
+        "the first snow",
+        "a bakery",
+        "mountains",
+        "a city at night",
+        "a stray cat",
+        "the library",
+        "a long journey",
+        "summer holidays",
+        "the garden",
+        "kites",
+        "the desert",
+    ),
+    "task": (
+        "sort a list",
+        "read a file",
+        "reverse a string",
+        "parse JSON",
+        "write a loop",
+        "handle errors",
+        "make an HTTP request",
+        "format a date",
+        "count words",
+        "remove duplicates",
+        "merge two lists",
+        "write a unit test",
+    ),
+    "lang": ("Python", "JavaScript", "Go", "Rust", "SQL", "Bash", "Java", "C#", "Ruby", "Kotlin", "TypeScript"),
+    "daytime": ("morning", "evening", "night", "afternoon"),
+    "language": (
+        "Spanish",
+        "German",
+        "Italian",
+        "French",
+        "Portuguese",
+        "Dutch",
+        "Swedish",
+        "Polish",
+        "Turkish",
+        "Japanese",
+        "Swahili",
+        "Greek",
+    ),
+    "phrase": (
+        "thank you",
+        "where is the station",
+        "how much is this",
+        "nice to meet you",
+        "I am lost",
+        "see you tomorrow",
+        "the bill, please",
+        "good luck",
+    ),
+    "pet": ("cat", "dog", "parrot", "hamster", "goldfish", "rabbit", "turtle", "horse"),
+    "chore": (
+        "bake bread",
+        "change a tyre",
+        "write a CV",
+        "paint a room",
+        "learn to juggle",
+        "boil an egg",
+        "clean an oven",
+        "plant a tree",
+        "assemble a bookshelf",
+        "learn to type",
+    ),
+    "job": (
+        "nurse",
+        "carpenter",
+        "data analyst",
+        "teacher",
+        "pilot",
+        "chef",
+        "librarian",
+        "farmer",
+        "architect",
+        "plumber",
+        "journalist",
+        "firefighter",
+    ),
+    "skill": (
+        "time management",
+        "negotiation",
+        "writing emails",
+        "giving feedback",
+        "remembering names",
+        "planning",
+        "listening",
+    ),
+    "food": (
+        "rice",
+        "lentils",
+        "tomatoes",
+        "cheese",
+        "potatoes",
+        "mushrooms",
+        "eggs",
+        "lemons",
+        "bread",
+        "fish",
+        "chickpeas",
+        "spinach",
+        "apples",
+        "coconut",
+    ),
+    "days": ("two", "three", "four", "five", "seven"),
 }
+_OPENINGS = (
+    "",
+    "",
+    "",
+    "Hi! ",
+    "Hello. ",
+    "Quick question: ",
+    "Can you help me? ",
+    "Hey, ",
+    "Please help: ",
+    "Hi there! ",
+    "Good morning! ",
+    "I'm curious: ",
+)
+_CLOSINGS = ("", "", "", " Keep it short.", " Thanks!", " Please be brief.", " One paragraph is enough.", " Thank you.")
+
+
+def _slots_of(frame: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(frame) if name]
+
+
+def _combinations(frame: str) -> int:
+    combos = 1
+    for slot in _slots_of(frame):
+        combos *= len(_SLOTS[slot])
+    return combos
 
 
 class PromptSource:
@@ -156,20 +468,31 @@ class PromptSource:
                 fh.write(os.urandom(32))
         return cls(path.read_bytes())
 
-    def prompts(self, nonce: str, n: int) -> list[str]:
+    @staticmethod
+    def space_size() -> int:
+        """How many distinct prompts the grammar can give (openings and closings counted once each)."""
+        return sum(_combinations(f) for f in _FRAMES) * len(set(_OPENINGS)) * len(set(_CLOSINGS))
+
+    def prompts(self, nonce: str) -> Any:
+        """An endless stream of distinct prompts for this check (the caller takes what it needs)."""
         seed = hmac.new(self._secret, nonce.encode(), hashlib.sha256).digest()
         rng = random.Random(seed)
-        out: list[str] = []
-        while len(out) < n:
-            template = rng.choice(_TEMPLATES)
-            fields = {k: rng.choice(v) for k, v in _WORDS.items()}
-            prompt = template.format(**fields)
-            if prompt not in out:
-                out.append(prompt)
-        return out
+        seen: set[str] = set()
+        weights = [_combinations(frame) for frame in _FRAMES]  # every prompt about equally likely
+        while True:
+            frame = rng.choices(_FRAMES, weights)[0]
+            words = {slot: rng.choice(_SLOTS[slot]) for slot in _slots_of(frame)}
+            prompt = rng.choice(_OPENINGS) + frame.format(**words) + rng.choice(_CLOSINGS)
+            if prompt not in seen:
+                seen.add(prompt)
+                yield prompt
+
+    def take(self, nonce: str, n: int) -> list[str]:
+        stream = self.prompts(nonce)
+        return [next(stream) for _ in range(n)]
 
 
-# --- the statistic ---------------------------------------------------------------------------
+# --- the statistic and the sequential decision ----------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +506,19 @@ class Generation:
 class PromptResult:
     prompt: str
     same_text: bool
-    first_gap: float | None  # |Δ logprob| of the first generated token
-    max_gap: float | None  # largest |Δ logprob| over the common token prefix
+    max_gap: float | None
+    """largest |Δ log-probability| over the tokens both sides generated alike (None: no logprobs)"""
+
+    def differs(self, comparison: Comparison) -> bool:
+        """Whether this answer counts against the endpoint under ``comparison``."""
+        limit = EXACT if comparison == "exact" else LOGPROB_GAP
+        return not self.same_text or (self.max_gap is not None and self.max_gap > limit)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "sameText": self.same_text, "maxLogprobGap": self.max_gap}
 
 
 def compare(prompt: str, endpoint: Generation, reference: Generation) -> PromptResult:
-    first: float | None = None
     worst: float | None = None
     if endpoint.logprobs is not None and reference.logprobs is not None:
         gaps = []
@@ -198,56 +528,104 @@ def compare(prompt: str, endpoint: Generation, reference: Generation) -> PromptR
             gaps.append(abs(a - b))
             if a_tok != b_tok:
                 break
-        if gaps:
-            first, worst = gaps[0], max(gaps)
-    return PromptResult(prompt, endpoint.text == reference.text, first, worst)
+        worst = max(gaps) if gaps else None
+    return PromptResult(prompt, endpoint.text == reference.text, worst)
 
 
 @dataclass(frozen=True, slots=True)
 class Statistic:
     prompts: int
-    identical: int
+    differing: int
+    """answers that count against the endpoint under the comparison used"""
     text_differs: int
-    logprob_differs: int  # prompts whose largest logprob gap exceeds LOGPROB_GAP
+    logprob_differs: int
+    """answers with the same text whose log-probability gap exceeds the comparison's limit"""
     max_gap: float | None
     logprobs: bool
+    """whether every answer came with log-probabilities"""
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "prompts": self.prompts,
+            "differing": self.differing,
+            "textDiffers": self.text_differs,
+            "logprobDiffers": self.logprob_differs,
+            "maxLogprobGap": self.max_gap,
+            "logprobs": self.logprobs,
+        }
 
 
-def summarise(results: list[PromptResult]) -> Statistic:
-    with_lp = [r for r in results if r.first_gap is not None]
-    identical = sum(1 for r in results if r.same_text and (r.max_gap is None or r.max_gap <= EXACT))
+def summarise(results: list[PromptResult], comparison: Comparison) -> Statistic:
     gaps = [r.max_gap for r in results if r.max_gap is not None]
     return Statistic(
         prompts=len(results),
-        identical=identical,
+        differing=sum(1 for r in results if r.differs(comparison)),
         text_differs=sum(1 for r in results if not r.same_text),
-        logprob_differs=sum(1 for r in with_lp if (r.max_gap or 0.0) > LOGPROB_GAP),
+        logprob_differs=sum(1 for r in results if r.same_text and r.differs(comparison)),
         max_gap=max(gaps) if gaps else None,
-        logprobs=bool(with_lp) and len(with_lp) == len(results),
+        logprobs=bool(results) and all(r.max_gap is not None for r in results),
     )
 
 
-def decide(stat: Statistic) -> Decision:
-    if stat.prompts == 0:
-        return "inconclusive"
-    if stat.identical == stat.prompts:
-        return "match"
-    needed = max(1, int(stat.prompts * MISMATCH_FRACTION + 0.5))
-    if stat.text_differs >= needed or (stat.logprobs and stat.logprob_differs >= needed):
+def decide(results: list[PromptResult], comparison: Comparison, *, final: bool) -> Decision | None:
+    """The decision after these answers, or None to draw another prompt (``final``: no more).
+
+    Same build (``exact``): the first differing answer is conclusive; :data:`EXACT_PROMPTS`
+    identical ones (:data:`TEXT_ONLY_PROMPTS` without log-probabilities) decide ``match``. Across
+    builds (``tolerance``): :data:`TOLERANCE_MISMATCHES` answers beyond the tolerance, and at least
+    half, decide ``mismatch``; none among the answers drawn decide ``match`` once the cap is reached.
+    """
+    n = len(results)
+    if n == 0:
+        return "inconclusive" if final else None
+    text_only = not all(r.max_gap is not None for r in results)
+    differing = sum(1 for r in results if r.differs(comparison))
+    if comparison == "exact":
+        if differing:
+            return "mismatch"
+        if n >= (TEXT_ONLY_PROMPTS if text_only else EXACT_PROMPTS):
+            return "match"
+        return "inconclusive" if final else None
+    if differing >= TOLERANCE_MISMATCHES and 2 * differing >= n:
         return "mismatch"
-    return "inconclusive"
+    cap = TEXT_ONLY_PROMPTS if text_only else TOLERANCE_PROMPTS
+    if n >= cap or final:
+        return "match" if differing == 0 and n >= cap else "inconclusive"
+    if differing and differing + (cap - n) < TOLERANCE_MISMATCHES:
+        return "inconclusive"  # a match is excluded and a mismatch is out of reach
+    return None
 
 
 # --- running a check -------------------------------------------------------------------------
 
 
 def engine_version() -> str:
-    import llama_cpp
+    """The engine build the verifier replays with (:func:`registry.identity.serve.engine_build`)."""
+    from registry.identity.serve import engine_build
 
-    return f"llama-cpp-python {llama_cpp.__version__}"
+    return engine_build()
+
+
+def chat_body(model: str, prompt: str, max_tokens: int) -> dict[str, Any]:
+    """A probe request with only standard OpenAI chat parameters, as an ordinary client sends it."""
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "logprobs": True,
+        "top_logprobs": 1,
+    }
+
+
+def server_kwargs(body: dict[str, Any]) -> dict[str, Any]:
+    """The arguments a llama-cpp-python server passes to ``Llama.create_chat_completion`` for this
+    request body (its own defaults filled in: ``repeat_penalty`` 1.1, ``top_k`` 40...), so the
+    replay is the same computation the honest server does."""
+    from llama_cpp.server.types import CreateChatCompletionRequest
+
+    request = CreateChatCompletionRequest(**body)
+    return request.model_dump(exclude={"n", "logit_bias_type", "user", "min_tokens"})
 
 
 class Replayer:
@@ -258,9 +636,10 @@ class Replayer:
         self._models: dict[Path, Any] = {}
         self._lock = threading.Lock()
 
-    def generate(self, model_path: Path, prompt: str, params: SamplingParams) -> Generation:
+    def generate(self, model_path: Path, body: dict[str, Any]) -> Generation:
         from llama_cpp import Llama
 
+        kwargs = server_kwargs(body)
         with self._lock:
             llm = self._models.get(model_path)
             if llm is None:
@@ -269,9 +648,7 @@ class Replayer:
                     n_threads_batch=self.threads, logits_all=True, verbose=False,
                 )  # fmt: skip
                 self._models = {model_path: llm}  # keep one model in memory
-            out = llm.create_chat_completion(
-                messages=[{"role": "user", "content": prompt}], logprobs=True, top_logprobs=1, **asdict(params)
-            )
+            out = llm.create_chat_completion(**kwargs)
         return parse_chat(out)
 
 
@@ -288,36 +665,82 @@ def parse_chat(out: Any) -> Generation:
 @dataclass
 class BehaviourResult:
     decision: Decision
+    comparison: Comparison
     statistic: Statistic
-    params: SamplingParams
     engine: str
+    declared_engine: str | None
     reference: str
     nonce: str
     seconds: float
     per_prompt: list[PromptResult] = field(default_factory=list)
 
+    @property
+    def text_only(self) -> bool:
+        return not self.statistic.logprobs
+
+    def detail(self) -> str:
+        st, n = self.statistic, self.statistic.prompts
+        same_build = self.comparison == "exact"
+        how = (
+            "a replay of the registered weights on the same engine build"
+            if same_build
+            else ("a replay of the registered weights on another engine build")
+        )
+        limit = EXACT if same_build else LOGPROB_GAP
+        if self.decision == "match":
+            if same_build and not self.text_only:
+                said = f"answered {n} fresh prompts exactly as {how}: identical text and log-probabilities"
+            elif same_build:
+                said = f"answered {n} fresh prompts with the same text as {how} (it gave no log-probabilities)"
+            elif not self.text_only:
+                said = (
+                    f"answered {n} fresh prompts like {how}: the same text, log-probabilities within {LOGPROB_GAP} nats"
+                )
+            else:
+                said = f"answered {n} fresh prompts with the same text as {how} (it gave no log-probabilities)"
+        elif self.decision == "mismatch":
+            parts = []
+            if st.text_differs:
+                parts.append(f"{st.text_differs} with other text")
+            if st.logprob_differs:
+                parts.append(
+                    f"{st.logprob_differs} with the same text but log-probabilities off by more than {limit:g}"
+                )
+            said = (
+                f"behaves unlike the registered weights: {st.differing} of {n} fresh prompts answered "
+                f"differently from {how} ({'; '.join(parts)}); other weights, or other metadata that "
+                "changes behaviour such as the chat template"
+            )
+            if same_build:
+                said += "; an honest endpoint on this build reproduces the replay bit for bit"
+        else:
+            said = (
+                f"could not decide: {st.differing} of {n} fresh prompts answered a little differently from {how}; "
+                "not enough to tell another engine build or setting from other weights"
+            )
+        return f"{said}. Cannot exclude: {CANNOT_EXCLUDE[(self.comparison, self.text_only)]}"
+
     def check(self) -> Check:
         status = {"match": "pass", "mismatch": "fail", "inconclusive": "skip"}[self.decision]
-        st = self.statistic
-        if self.decision == "match":
-            words = f"{st.identical}/{st.prompts} fresh prompts answered exactly as the registered weights"
-        elif self.decision == "mismatch":
-            words = f"{st.text_differs}/{st.prompts} answers differ from the registered weights"
-            if st.logprobs:
-                words += f", {st.logprob_differs} with logprob gaps > {LOGPROB_GAP} nats"
-        else:
-            words = "answers differ a little from the registered weights: not enough to tell (another engine build?)"
         evidence = {
             "decision": self.decision,
+            "comparison": self.comparison,
+            "textOnly": self.text_only,
+            "cannotExclude": CANNOT_EXCLUDE[(self.comparison, self.text_only)],
             "statistic": self.statistic.as_json(),
-            "params": asdict(self.params),
             "engine": self.engine,
+            "declaredEngine": self.declared_engine,
             "reference": self.reference,
             "nonce": self.nonce,
             "seconds": round(self.seconds, 2),
-            "thresholds": {"exact": EXACT, "logprobGap": LOGPROB_GAP, "mismatchFraction": MISMATCH_FRACTION},
-        }
-        return Check("behaviour", status, words, evidence)  # type: ignore[arg-type]
+            "prompts": [r.as_json() for r in self.per_prompt],
+            "thresholds": {
+                "exact": EXACT, "logprobGap": LOGPROB_GAP, "exactPrompts": EXACT_PROMPTS,
+                "textOnlyPrompts": TEXT_ONLY_PROMPTS, "tolerancePrompts": TOLERANCE_PROMPTS,
+                "toleranceMismatches": TOLERANCE_MISMATCHES,
+            },
+        }  # fmt: skip
+        return Check("behaviour", status, self.detail(), evidence)  # type: ignore[arg-type]
 
 
 def run_behaviour(
@@ -329,33 +752,36 @@ def run_behaviour(
     prompts: PromptSource,
     replayer: Replayer,
     *,
-    n_prompts: int = 8,
-    params: SamplingParams | None = None,
+    declared_engine: str | None = None,
     nonce: str | None = None,
+    max_prompts: int | None = None,
 ) -> BehaviourResult:
-    """Ask the endpoint ``n_prompts`` fresh prompts and replay them on the reference."""
-    params = params or SamplingParams()
+    """Ask the endpoint fresh prompts, one at a time, until the evidence decides (or a cap)."""
+    engine = engine_version()
+    comparison = comparison_for(declared_engine, engine)
     nonce = nonce or os.urandom(16).hex()
+    cap = max_prompts or max(TOLERANCE_PROMPTS, TEXT_ONLY_PROMPTS, EXACT_PROMPTS)
     started = time.monotonic()
     results: list[PromptResult] = []
-    for prompt in prompts.prompts(nonce, n_prompts):
-        body = {
-            "model": release.model,
-            "messages": [{"role": "user", "content": prompt}],
-            "logprobs": True,
-            "top_logprobs": 1,
-            "stream": False,
-            **asdict(params),
-        }
+    max_tokens = MAX_TOKENS
+    decision: Decision | None = None
+    for prompt in prompts.prompts(nonce):
+        body = chat_body(release.model, prompt, max_tokens)
         resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body)
         if resp.status != 200:
             raise InputError(f"the endpoint answered {resp.status} to a chat completion")
         endpoint = parse_chat(json.loads(resp.body))
-        results.append(compare(prompt, endpoint, replayer.generate(reference, prompt, params)))
-    stat = summarise(results)
+        if endpoint.logprobs is None:
+            max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
+        results.append(compare(prompt, endpoint, replayer.generate(reference, body)))
+        decision = decide(results, comparison, final=len(results) >= cap)
+        if decision is not None:
+            break
+    assert decision is not None
     return BehaviourResult(
-        decide(stat), stat, params, engine_version(), reference_digest, nonce, time.monotonic() - started, results
-    )
+        decision, comparison, summarise(results, comparison), engine, declared_engine, reference_digest, nonce,
+        time.monotonic() - started, results,
+    )  # fmt: skip
 
 
 # --- jobs (the service runs checks in the background) ---------------------------------------
@@ -388,15 +814,47 @@ class Job:
         }
 
 
+def decisive(job: Job) -> bool:
+    return job.check is not None and job.check.status in ("pass", "fail")
+
+
+def check_on_record(history: list[Job], now: float | None = None) -> Check:
+    """The ``behaviour`` check of an endpoint check, from the finished runs on record (oldest
+    first): the latest decisive result (match or mismatch) with its age, never hidden by a later
+    error or inconclusive run (those are listed beside it). With nothing on record it is
+    information only (not required); an inconclusive or failed run with no decisive one keeps the
+    verdict from ``verified``."""
+    if not history:
+        return Check(
+            "behaviour", "skip", "no behavioural check has run (POST /v1/behaviour-checks to start one)", required=False
+        )
+    now = time.time() if now is None else now
+    decided = [j for j in history if decisive(j)]
+    job = (decided or history)[-1]
+    later = [
+        {"job": j.id, "state": j.state, "status": j.check.status if j.check else None, "error": j.error,
+         "ageSeconds": int(now - (j.finished or j.created))}
+        for j in history if (j.finished or 0) > (job.finished or 0)
+    ]  # fmt: skip
+    age = int(now - (job.finished or job.created))
+    evidence: dict[str, Any] = {"ageSeconds": age, "job": job.id, "laterRuns": later, "runsOnRecord": len(history)}
+    if job.check is None:  # only errors on record
+        return Check(
+            "behaviour", "error", f"the behavioural check on record could not run: {job.error} ({age} s ago)", evidence
+        )
+    c = job.check
+    note = f"; {len(later)} later run(s) could not decide" if later else ""
+    return Check(c.name, c.status, f"{c.detail} ({age} s ago{note})", {**c.evidence, **evidence})
+
+
 class BehaviourService:
     """Runs behavioural checks one at a time in a background thread and keeps recent results."""
 
-    def __init__(self, home: Path, client: Any, n_prompts: int = 8) -> None:
+    def __init__(self, home: Path, client: Any) -> None:
         self.store = ReferenceStore(Path(home) / "references")
         self.prompts = PromptSource.from_folder(Path(home))
         self.replayer = Replayer()
         self.client = client
-        self.n_prompts = n_prompts
         self.jobs: dict[str, Job] = {}
         self._history: dict[tuple[str, str], list[Job]] = {}
         self._lock = threading.Lock()
@@ -427,10 +885,14 @@ class BehaviourService:
             except Exception as exc:
                 job.state, job.error = "error", f"{type(exc).__name__}: {exc}"
             job.finished = time.time()
-            with self._lock:
-                kept = self._history.setdefault((job.url, job.release), [])
-                kept.append(job)
-                del kept[:-HISTORY_PER_TARGET]
+            self.record(job)
+
+    def record(self, job: Job) -> None:
+        """Keep a finished run in the history of its endpoint and release."""
+        with self._lock:
+            kept = self._history.setdefault((job.url, job.release), [])
+            kept.append(job)
+            del kept[:-HISTORY_PER_TARGET]
 
     def check_now(self, url: str, release: ReleaseName, weights_digest: str) -> Check:
         reference = self.store.get(weights_digest)
@@ -441,10 +903,23 @@ class BehaviourService:
                 "this verifier holds no reference weights for the release (modelseal reference add FILE)",
                 {"weightsDigest": weights_digest},
             )
+        declared = self.declared_engine(url)
         result = run_behaviour(
-            self.client, url, release, reference, weights_digest, self.prompts, self.replayer, n_prompts=self.n_prompts
+            self.client, url, release, reference, weights_digest, self.prompts, self.replayer, declared_engine=declared
         )
         return result.check()
+
+    def declared_engine(self, url: str) -> str | None:
+        """The engine build the endpoint declares in its identity claim, if it has one. It only
+        chooses the comparison: declaring the verifier's own build subjects the endpoint to the
+        exact rule; not declaring it gets the tolerance rule, whose limits the verdict states."""
+        from registry.identity.protocol import WELL_KNOWN, Claim
+
+        try:
+            resp = self.client.request("GET", url.rstrip("/") + WELL_KNOWN)
+            return Claim.from_document(json.loads(resp.body)).engine if resp.status == 200 else None
+        except (ValueError, ModelsealError):
+            return None
 
     def history(self, url: str, release: str) -> list[Job]:
         """Every finished check of this endpoint and release kept (the last
@@ -456,6 +931,5 @@ class BehaviourService:
         """The most recent *decisive* result (match or mismatch) if there is one, else the most
         recent result: a later error or inconclusive run never hides an earlier mismatch."""
         kept = self.history(url, release)
-        decisive = [j for j in kept if j.check is not None and j.check.status in ("pass", "fail")]
-        chosen = decisive or kept
+        chosen = [j for j in kept if decisive(j)] or kept
         return chosen[-1] if chosen else None

@@ -62,40 +62,12 @@ class Services:
         return check_endpoint(url, claimed, IndexFacts(self), self.prober, behaviour)
 
     def latest_behaviour_check(self, url: str, release: str) -> Check:
-        """The behavioural check on record for this endpoint and release (they take tens of
-        seconds, so the check reports the result on record; start one with
-        ``POST /v1/behaviour-checks``): the latest decisive result (match or mismatch) with its age,
-        never hidden by a later error or inconclusive run (those are listed beside it). With none on
-        record it is information only; an inconclusive or failed run on record keeps the verdict
-        from ``verified``."""
+        """The behavioural check on record for this endpoint and release
+        (:func:`verifier.behaviour.check_on_record`); start one with ``POST /v1/behaviour-checks``."""
+        from verifier.behaviour import check_on_record
+
         history = [] if self._behaviour is None else self._behaviour.history(url, release)
-        if not history:
-            return Check(
-                "behaviour",
-                "skip",
-                "no behavioural check has run (POST /v1/behaviour-checks to start one)",
-                required=False,
-            )
-        job = self._behaviour.latest(url, release)
-        assert job is not None
-        now = time.time()
-        later = [
-            {"job": j.id, "state": j.state, "status": j.check.status if j.check else None, "error": j.error,
-             "ageSeconds": int(now - (j.finished or j.created))}
-            for j in history if (j.finished or 0) > (job.finished or 0)
-        ]  # fmt: skip
-        age = int(now - (job.finished or job.created))
-        evidence = {"ageSeconds": age, "job": job.id, "laterRuns": later, "runsOnRecord": len(history)}
-        if job.check is None:  # only errors on record
-            return Check(
-                "behaviour",
-                "error",
-                f"the behavioural check on record could not run: {job.error} ({age} s ago)",
-                evidence,
-            )
-        c = job.check
-        note = f"; {len(later)} later run(s) could not decide" if later else ""
-        return Check(c.name, c.status, f"{c.detail} ({age} s ago{note})", {**c.evidence, **evidence})
+        return check_on_record(history)
 
     def chain_time(self) -> int:
         """Chain time of the index's view (the last indexed block's timestamp): what operator

@@ -62,6 +62,7 @@ MAX_ORIGINS = 8
 MAX_ORIGIN_LENGTH = 255
 _NONCE = re.compile(r"[0-9a-f]{32,128}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ENGINE = re.compile(r"[\x20-\x7e]{1,200}")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
@@ -162,6 +163,9 @@ class Claim:
     chain_id: int
     registry: str
     origins: tuple[str, ...]
+    engine: str | None = None
+    """the engine build it answers with, if it declares one (a verifier that replays with the same
+    build then compares answers bit for bit); printable ASCII, at most 200 characters"""
 
     def document(self) -> dict[str, Any]:
         return {
@@ -177,6 +181,7 @@ class Claim:
             "chainId": self.chain_id,
             "registry": self.registry,
             "origins": list(self.origins),
+            **({"engine": self.engine} if self.engine is not None else {}),
             "endpoints": {"challenge": CHALLENGE_PATH},
         }
 
@@ -197,9 +202,12 @@ class Claim:
             chain_id = doc["chainId"]
             if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**64:
                 raise ValueError("chainId must be a positive integer")
+            engine = doc.get("engine")
+            if engine is not None and not (isinstance(engine, str) and _ENGINE.fullmatch(engine)):
+                raise ValueError("engine must be 1-200 printable ASCII characters")
             claim = cls(
                 release, str(doc["weightsDigest"]), str(doc["operator"]), chain_id, str(doc["registry"]),
-                check_origins(doc["origins"]),
+                check_origins(doc["origins"]), engine,
             )  # fmt: skip
         except (AttributeError, KeyError, TypeError, ValueError, InputError) as exc:
             raise IdentityError(f"malformed identity claim: {exc}") from None

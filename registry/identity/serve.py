@@ -56,7 +56,7 @@ def preflight(
             )
         else:
             problems += _unpinned(client, release, key.did, served)
-    claim = Claim(release, weights, key.did, client.chain_id, client.address, served)
+    claim = Claim(release, weights, key.did, client.chain_id, client.address, served, engine=engine_build())
     return Preflight(claim, tuple(problems))
 
 
@@ -81,6 +81,22 @@ def _unpinned(client: RegistryClient, release: ReleaseName, did: str, served: tu
         for o in served
         if o not in allowed
     ]
+
+
+def engine_build() -> str:
+    """The engine build this process runs models with: the llama-cpp-python version and the CPU
+    features its ggml backend uses (they choose the kernels, hence the exact floating-point
+    results). Two processes with the same string replay greedy decoding bit for bit; a chatbot
+    declares it in its claim so a verifier can hold it to that (``docs/behaviour.md``)."""
+    import llama_cpp
+
+    features = llama_cpp.llama_print_system_info().decode(errors="replace")
+    flags = ",".join(
+        part.split("=")[0].strip().replace(" ", "")
+        for part in features.replace("CPU :", "").split("|")
+        if "=" in part and part.split("=")[1].strip() == "1"
+    )
+    return f"llama-cpp-python-server/{llama_cpp.__version__} cpu:{flags}"
 
 
 def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 2048, threads: int = 1) -> Any:
