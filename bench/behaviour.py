@@ -1,26 +1,36 @@
-"""Behavioural check: false accusations, detection per impostor kind, prompts and seconds per verdict.
+"""Behavioural check: false accusations, detection per endpoint kind, prompts and seconds per verdict.
 
 Run: ``.venv/bin/python bench/behaviour.py [--honest N] [--impostor N]`` (after ``make setup``).
-Serves the real SmolLM2 file and three impostors made from it (``tools.impostors``: one weight
-changed, noise on one tensor, every tensor requantised) with real llama.cpp servers, asks each the
-same fresh prompts with pinned sampling, and replays every prompt once on the reference weights.
-Per prompt it records whether the endpoint's answer is identical to the replay; prompts are then
-grouped into verdicts of ``--per-verdict`` prompts, each decided by ``verifier.behaviour.decide``.
+Serves the real SmolLM2 file and impostors made from it (``tools.impostors``) with real llama.cpp
+servers, and runs whole behavioural checks (``verifier.behaviour.run_behaviour``: fresh prompts
+drawn until the evidence decides) against each, as the verifier does. Endpoint kinds:
 
-Reported: the false-accusation rate (honest verdicts judged ``mismatch``; target 0), the
-detection rate per impostor kind (target >= 99 %), and prompts and seconds per verdict (target
-< 60 s on 2 cores). Defaults: 200 honest prompts, 56 per impostor kind.
+* ``honest, same build`` - the registered file; the endpoint declares the verifier's engine build,
+  so the exact comparison applies;
+* ``honest, undeclared`` - the registered file, no declaration: the tolerance comparison (as for an
+  endpoint on another build; a second engine build is not available on this machine yet);
+* ``one-weight``, ``tensor-noise``, ``requantized`` - the impostor kinds of ``tools.impostors``,
+  each declaring the verifier's build (what ``modelseal serve`` on that file declares);
+* ``requantized, undeclared`` - the requantised copy under the tolerance comparison;
+* ``honest, no logprobs`` / ``tensor-noise, no logprobs`` - a proxy drops the log-probabilities
+  from the answers (text-only evidence).
+
+Reported per kind: checks run, decisions, detection rate (impostors) or false accusations
+(honest), prompts per decision and seconds per verdict (median). Targets: 0 false accusations;
+weight changes detected in >= 99 % of same-build checks; median <= 10 s per verdict.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import tempfile
-import time
-from dataclasses import asdict
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,100 +39,121 @@ import httpx
 from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
 from tools.impostors import make_impostor
-from verifier.behaviour import (
-    PromptResult,
-    PromptSource,
-    Replayer,
-    SamplingParams,
-    compare,
-    decide,
-    engine_version,
-    parse_chat,
-    summarise,
-)
+from verifier.behaviour import BehaviourResult, PromptSource, Replayer, engine_version, run_behaviour
+from verifier.guard import GuardedClient, GuardPolicy
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-KINDS = ("one-weight", "tensor-noise", "requantized")
+IMPOSTORS = ("one-weight", "tensor-noise", "requantized")
 
 
-def _serve(model: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    url, proc = start_plain_llama(model)
-    return url, proc
+def _strip_logprobs(upstream: str) -> ThreadingHTTPServer:
+    """A proxy that answers like an endpoint ignoring ``logprobs``: the field is removed."""
 
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
 
-def _ask(url: str, prompt: str, params: SamplingParams) -> Any:
-    body = {"model": REL.model, "messages": [{"role": "user", "content": prompt}], "logprobs": True, "top_logprobs": 1}
-    body.update(asdict(params))
-    resp = httpx.post(url + "/v1/chat/completions", json=body, timeout=120)
-    resp.raise_for_status()
-    return parse_chat(resp.json())
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            resp = httpx.post(upstream + self.path, content=body, headers={"content-type": "application/json"},
+                              timeout=120)  # fmt: skip
+            doc = resp.json()
+            for choice in doc.get("choices", []):
+                choice.pop("logprobs", None)
+            out = json.dumps(doc).encode()
+            self.send_response(resp.status_code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--honest", type=int, default=200)
-    ap.add_argument("--impostor", type=int, default=56)
-    ap.add_argument("--per-verdict", type=int, default=8)
+    ap.add_argument("--honest", type=int, default=100, help="checks per honest kind")
+    ap.add_argument("--impostor", type=int, default=20, help="checks per impostor kind")
     args = ap.parse_args()
-    params = SamplingParams()
+    ours = engine_version()
     tmp = Path(tempfile.mkdtemp(prefix="modelseal-behaviour-"))
-    models = {"honest": MODEL, **{k: make_impostor(MODEL, tmp / f"{k}.gguf", k).dest for k in KINDS}}  # type: ignore[arg-type]
-    servers: dict[str, str] = {}
-    procs = []
-    replayer = Replayer()
-    results: dict[str, list[PromptResult]] = {name: [] for name in models}
-    seconds: dict[str, list[float]] = {name: [] for name in models}
+    files = {"honest": MODEL, **{k: make_impostor(MODEL, tmp / f"{k}.gguf", k).dest for k in IMPOSTORS}}
+    procs: list[subprocess.Popen[bytes]] = []
+    proxies: list[ThreadingHTTPServer] = []
+    urls: dict[str, str] = {}
     try:
-        for name, path in models.items():
-            servers[name], proc = _serve(path)
+        for name, path in files.items():
+            urls[name], proc = start_plain_llama(Path(path))
             procs.append(proc)
-        prompts = PromptSource(os.urandom(32)).prompts(os.urandom(8).hex(), args.honest)
-        for i, prompt in enumerate(prompts):
-            t = time.perf_counter()
-            reference = replayer.generate(MODEL, prompt, params)
-            replay_s = time.perf_counter() - t
-            for name, url in servers.items():
-                if name != "honest" and i >= args.impostor:
-                    continue
-                t = time.perf_counter()
-                answer = _ask(url, prompt, params)
-                seconds[name].append(time.perf_counter() - t + replay_s)
-                results[name].append(compare(prompt, answer, reference))
+        for name in ("honest", "tensor-noise"):
+            proxy = _strip_logprobs(urls[name])
+            proxies.append(proxy)
+            urls[f"{name}, no logprobs"] = f"http://127.0.0.1:{proxy.server_address[1]}"
+        # (kind, url key, declared engine, checks, expected decision)
+        kinds: list[tuple[str, str, str | None, int, str]] = [
+            ("honest, same build", "honest", ours, args.honest, "match"),
+            ("honest, undeclared", "honest", None, args.honest, "match"),
+            *[(k, k, ours, args.impostor, "mismatch") for k in IMPOSTORS],
+            ("requantized, undeclared", "requantized", None, args.impostor, "mismatch"),
+            ("honest, no logprobs", "honest, no logprobs", ours, max(1, args.honest // 5), "match"),
+            ("tensor-noise, no logprobs", "tensor-noise, no logprobs", ours, args.impostor, "mismatch"),
+        ]
+        guard = GuardedClient(GuardPolicy(allow_loopback=True, read_timeout=120, total_timeout=300))
+        replayer = Replayer()
+        source = PromptSource(os.urandom(32))
+        results: dict[str, list[BehaviourResult]] = {}
+        for kind, key, declared, checks, _ in kinds:
+            results[kind] = [
+                run_behaviour(guard, urls[key], REL, MODEL, "bench", source, replayer, declared_engine=declared)
+                for _ in range(checks)
+            ]
     finally:
+        for proxy in proxies:
+            proxy.shutdown()
         for p in procs:
             p.terminate()
             p.wait()
-    n = args.per_verdict
 
-    def verdicts(rs: list[PromptResult]) -> list[str]:
-        return [decide(summarise(rs[j : j + n])) for j in range(0, len(rs) - n + 1, n)]
-
-    print(f"Engine: {engine_version()}, SmolLM2-135M-Instruct Q4_1, sampling {asdict(params)}.")
-    print(f"Verdicts of {n} prompts each.\n")
-    print("| endpoint | prompts | identical to the replay | verdicts | match | inconclusive | mismatch | s/verdict |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    summary = {}
-    for name, rs in results.items():
-        vs = verdicts(rs)
-        same = sum(1 for r in rs if r.same_text and (r.max_gap or 0.0) <= 1e-4)
-        per_verdict = statistics.mean(seconds[name]) * n
-        summary[name] = vs
+    print(f"Verifier engine: {ours}; SmolLM2-135M-Instruct Q4_1; every check a whole run_behaviour().\n")
+    print(
+        "| endpoint | comparison | checks | match | inconclusive | mismatch | expected | rate | "
+        "prompts per decision (median, max) | s per verdict (median) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    summary: dict[str, Any] = {}
+    for kind, _key, _declared, _checks, expected in kinds:
+        rs = results[kind]
+        decisions = Counter(r.decision for r in rs)
+        prompts = [r.statistic.prompts for r in rs]
+        seconds = statistics.median(r.seconds for r in rs)
+        rate = decisions[expected] / len(rs)
+        summary[kind] = (decisions, expected, seconds)
+        label = "false accusations" if expected == "match" else "detected"
+        value = decisions["mismatch"] / len(rs) if expected == "match" else rate
+        comparison = rs[0].comparison + (", text only" if rs[0].text_only else "")
         print(
-            f"| {name} | {len(rs)} | {same} ({same / len(rs):.1%}) | {len(vs)} | {vs.count('match')} | "
-            f"{vs.count('inconclusive')} | {vs.count('mismatch')} | {per_verdict:.1f} |"
+            f"| {kind} | {comparison} | {len(rs)} | {decisions['match']} | {decisions['inconclusive']} | "
+            f"{decisions['mismatch']} | {expected} | {label} {value:.1%} | {statistics.median(prompts):g}, "
+            f"{max(prompts)} | {seconds:.1f} |"
         )
-    print("\n| endpoint | largest logprob gap per prompt: min | median | max | prompts with text differing |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, rs in results.items():
-        gaps = sorted(r.max_gap or 0.0 for r in rs)
-        differing = sum(1 for r in rs if not r.same_text)
-        print(f"| {name} | {gaps[0]:.4f} | {statistics.median(gaps):.4f} | {gaps[-1]:.4f} | {differing}/{len(rs)} |")
-    honest = summary["honest"]
-    print(f"\nfalse accusations (honest judged mismatch): {honest.count('mismatch')}/{len(honest)}")
-    for kind in KINDS:
-        vs = summary[kind]
-        print(f"detection {kind}: {vs.count('mismatch')}/{len(vs)} = {vs.count('mismatch') / max(1, len(vs)):.1%}")
+    honest_kinds = [k for k, (_, e, _) in summary.items() if e == "match"]
+    accusations = sum(summary[k][0]["mismatch"] for k in honest_kinds)
+    honest_checks = sum(sum(summary[k][0].values()) for k in honest_kinds)
+    print(f"\nfalse accusations over all honest checks: {accusations}/{honest_checks}")
+    for kind in (k for k, (_, e, _) in summary.items() if e == "mismatch"):
+        decisions = summary[kind][0]
+        total = sum(decisions.values())
+        print(f"detection {kind}: {decisions['mismatch']}/{total} = {decisions['mismatch'] / total:.1%}")
+    same_build = summary["honest, same build"][2]
+    print(f"median seconds per verdict, honest same build: {same_build:.1f} (target <= 10 s)")
+    print(
+        "\nNot measured here yet: an honest endpoint on a second engine build (the tolerance row above uses "
+        "the same build without a declaration), a single changed 4-bit weight in a late FFN tensor, "
+        "chat-template-only and name-metadata-only changes."
+    )
 
 
 if __name__ == "__main__":

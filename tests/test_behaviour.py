@@ -83,8 +83,8 @@ TEXT_DIFF = compare("p", _gen("a x", None), _gen("a b", [-0.1, -0.2]))
 
 
 def test_same_build_one_difference_is_conclusive_and_identical_answers_match() -> None:
-    assert decide([SAME] * 5, "exact", final=False) is None  # keep drawing
-    assert decide([SAME] * 6, "exact", final=False) == "match"
+    assert decide([SAME] * (EXACT_PROMPTS - 1), "exact", final=False) is None  # keep drawing
+    assert decide([SAME] * EXACT_PROMPTS, "exact", final=False) == "match"
     assert decide([SAME, SAME, TINY], "exact", final=False) == "mismatch"  # 5e-5 nats on the same build
     assert decide([FLIP], "exact", final=False) == "mismatch"
     assert decide([SAME] * 3, "exact", final=True) == "inconclusive"  # stopped early: no promise

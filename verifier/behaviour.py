@@ -57,11 +57,11 @@ round trip of a float64 is exact; honest same-build gaps measured exactly 0)."""
 LOGPROB_GAP = 0.01
 """Log-probability difference (nats, largest over the tokens both sides generated alike) counted
 against an endpoint on another build: beyond float noise between builds (around 1e-3 and below)."""
-MAX_TOKENS = 24
+MAX_TOKENS = 16
 """Tokens per answer when the endpoint gives log-probabilities."""
 TEXT_ONLY_TOKENS = 64
 """Tokens per answer when it does not: longer answers carry more of the weights' behaviour."""
-EXACT_PROMPTS = 6
+EXACT_PROMPTS = 5
 """Identical answers that decide ``match`` on the same build."""
 TEXT_ONLY_PROMPTS = 10
 """Identical answers that decide ``match`` from text alone."""
@@ -765,18 +765,25 @@ def run_behaviour(
     results: list[PromptResult] = []
     max_tokens = MAX_TOKENS
     decision: Decision | None = None
-    for prompt in prompts.prompts(nonce):
-        body = chat_body(release.model, prompt, max_tokens)
-        resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body)
-        if resp.status != 200:
-            raise InputError(f"the endpoint answered {resp.status} to a chat completion")
-        endpoint = parse_chat(json.loads(resp.body))
-        if endpoint.logprobs is None:
-            max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
-        results.append(compare(prompt, endpoint, replayer.generate(reference, body)))
-        decision = decide(results, comparison, final=len(results) >= cap)
-        if decision is not None:
-            break
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay")
+    try:
+        for prompt in prompts.prompts(nonce):
+            body = chat_body(release.model, prompt, max_tokens)
+            replay = pool.submit(replayer.generate, reference, body)  # runs while the endpoint answers
+            resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body)
+            if resp.status != 200:
+                raise InputError(f"the endpoint answered {resp.status} to a chat completion")
+            endpoint = parse_chat(json.loads(resp.body))
+            if endpoint.logprobs is None:
+                max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
+            results.append(compare(prompt, endpoint, replay.result()))
+            decision = decide(results, comparison, final=len(results) >= cap)
+            if decision is not None:
+                break
+    finally:
+        pool.shutdown(wait=True)
     assert decision is not None
     return BehaviourResult(
         decision, comparison, summarise(results, comparison), engine, declared_engine, reference_digest, nonce,
