@@ -606,6 +606,19 @@ def engine_version() -> str:
     return engine_build()
 
 
+PROBE_HEADERS = {
+    "User-Agent": "OpenAI/Python 3.57.0",
+    "Accept": "application/json",
+    "X-Stainless-Lang": "python",
+    "X-Stainless-Package-Version": "3.57.0",
+    "X-Stainless-OS": "Linux",
+    "X-Stainless-Arch": "x64",
+    "X-Stainless-Runtime": "CPython",
+    "X-Stainless-Runtime-Version": "3.11.7",
+}
+"""The headers the official ``openai`` Python client sends, so a probe does not announce itself."""
+
+
 def chat_body(model: str, prompt: str, max_tokens: int) -> dict[str, Any]:
     """A probe request with only standard OpenAI chat parameters, as an ordinary client sends it."""
     return {
@@ -772,7 +785,7 @@ def run_behaviour(
         for prompt in prompts.prompts(nonce):
             body = chat_body(release.model, prompt, max_tokens)
             replay = pool.submit(replayer.generate, reference, body)  # runs while the endpoint answers
-            resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body)
+            resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body, headers=PROBE_HEADERS)
             if resp.status != 200:
                 raise InputError(f"the endpoint answered {resp.status} to a chat completion")
             endpoint = parse_chat(json.loads(resp.body))
