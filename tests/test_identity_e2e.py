@@ -484,6 +484,59 @@ def test_expiry_is_judged_by_chain_time_in_service_and_cli_alike(env: Env, hones
     c.authorize_operator("smollm", REL.model, None, env.honest.did, c.now() + 10**6)
 
 
+def _kept_answer(url: str, temperature: float = 0, **extra: Any) -> dict[str, str]:
+    """A user's ordinary request, and what it keeps: the exact bodies and the receipt."""
+    body = {"model": REL.model, "messages": [{"role": "user", "content": "Name two rivers in Europe."}],
+            "max_tokens": 12, "temperature": temperature, **extra}  # fmt: skip
+    request = json.dumps(body).encode()
+    resp = httpx.post(url + "/v1/chat/completions", content=request, headers={"content-type": "application/json"},
+                      timeout=120)  # fmt: skip
+    return {"request": request.decode(), "response": resp.text, "receipt": resp.headers["model-receipt"]}
+
+
+@pytest.fixture(scope="module")
+def audited(env: Env, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A cheat: the authorised key and a claim of the registered weights, serving noised weights."""
+    from tools.impostors import make_impostor
+    from verifier.behaviour import ReferenceStore
+
+    ReferenceStore(env.settings.home / "references").add(env.model)
+    noisy = make_impostor(env.model, tmp_path_factory.mktemp("cheat") / "noise.gguf", "tensor-noise").dest
+    port = free_port()
+    script = Path(__file__).resolve().parent.parent / "scripts" / "impostor_chatbot.py"
+    cmd = [sys.executable, str(script), str(noisy), str(env.model), str(REL), "honest", str(port)]
+    env.procs.append(subprocess.Popen(cmd, env=env.env, stderr=subprocess.PIPE))
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(url + "/.well-known/model-identity", env.procs[-1])
+    return url
+
+
+def test_a_users_kept_answer_is_audited_against_the_registered_weights(
+    env: Env, honest: str, audited: str, tmp_path: Path
+) -> None:
+    env.app.state.services.indexer.sync_once()
+    good = env.http.post("/v1/receipt-audits", json=_kept_answer(honest))
+    assert good.status_code == 200 and good.json()["decision"] == "match", good.text
+    assert good.json()["evidence"]["comparison"] == "exact"  # the receipt names the verifier's build
+    kept = _kept_answer(audited, logprobs=True, top_logprobs=1)  # a user who asked for log-probabilities
+    bad = env.http.post("/v1/receipt-audits", json=kept).json()
+    assert bad["decision"] == "mismatch", bad
+    evidence = bad["evidence"]
+    assert evidence["receipt"]["operator"] == env.honest.did  # the operator's own signed statement
+    assert evidence["receipt"]["weightsDigest"] == hash_model(env.model).weights.hex
+    assert evidence["answerText"] != evidence["replayText"] or evidence["maxLogprobGap"] > 0
+    warm = env.http.post("/v1/receipt-audits", json=_kept_answer(honest, temperature=0.7)).json()
+    assert warm["decision"] == "not-auditable" and "temperature 0" in warm["detail"]
+    forged = env.http.post("/v1/receipt-audits", json={**kept, "response": kept["response"] + " "})
+    assert forged.status_code == 422 and forged.headers["content-type"].startswith("application/problem+json")
+    for name in ("request", "response"):
+        (tmp_path / f"{name}.json").write_text(kept[name])
+    cmd = [sys.executable, "-m", "registry", "receipt", "audit", "--receipt", kept["receipt"], "--json",
+           "--request", str(tmp_path / "request.json"), "--response", str(tmp_path / "response.json")]  # fmt: skip
+    cli = subprocess.run(cmd, env={**env.env, "MODELSEAL_HOME": str(env.settings.home)}, capture_output=True, text=True)
+    assert cli.returncode == 1 and json.loads(cli.stdout)["decision"] == "mismatch", cli.stdout + cli.stderr
+
+
 def test_revoked_release_is_revoked(env: Env, honest: str) -> None:
     env.client.revoke(REL, "withdrawn by its publisher")
     v = env.check(honest)

@@ -12,11 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from registry.errors import InputError
 from registry.names import ReleaseName
 from registry.signing.manifest import Manifest
+from verifier.audit import MAX_AUDIT_BYTES
 from verifier.errors import Problem
 from verifier.index import queries
 from verifier.index.schema import ManifestRow
@@ -269,6 +271,28 @@ def get_behaviour(job_id: str, svc: ServicesDep) -> dict[str, Any]:
         raise Problem(404, "job-not-found", "No such behavioural check", f"no job {job_id!r}")
     result: dict[str, Any] = job.as_json()
     return result
+
+
+# --- receipt audits -------------------------------------------------------------------------
+
+
+class ReceiptAuditBody(BaseModel):
+    """A kept answer: the exact request and response bodies (as sent and received, UTF-8) and the
+    ``Model-Receipt`` header value that came with the response."""
+
+    model_config = ConfigDict(extra="forbid")
+    request: str = Field(max_length=MAX_AUDIT_BYTES, description="the exact request body you sent")
+    response: str = Field(max_length=MAX_AUDIT_BYTES, description="the exact response body you received")
+    receipt: str = Field(min_length=1, max_length=16_384, description="the Model-Receipt header value")
+
+
+@check.post("/receipt-audits", operation_id="auditReceipt")
+def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
+    """Replay a kept, deterministic (temperature 0) chat request on the registered weights and say
+    whether they give the answer the operator signed: ``match``, ``mismatch`` (with the evidence:
+    the signed receipt, the answer and the replay) or ``not-auditable`` (with the reason). A
+    receipt that does not verify over these exact bytes is refused (422)."""
+    return svc.audit(body.request.encode(), body.response.encode(), body.receipt).as_json()
 
 
 # --- monitor -------------------------------------------------------------------------------

@@ -243,9 +243,65 @@ def reference_list(home: HomeOpt = None) -> None:
         print(digest)
 
 
+def _read_bounded(path: Path, what: str, limit: int) -> bytes:
+    from registry.errors import InputError
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InputError(f"the {what} {path} is larger than {limit} bytes", hint="audits replay small answers")
+    return data
+
+
+@chain_options
+def receipt_audit(
+    receipt: Annotated[str, typer.Option(help="The Model-Receipt header value, or @FILE holding it.")],
+    request: Annotated[Path, typer.Option(help="The exact request body you sent (temperature 0).")],
+    response: Annotated[Path, typer.Option(help="The exact response body you received.")],
+    chain: ChainTarget,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
+) -> None:
+    """Replay a kept, deterministic chat request on the registered weights: do they give the answer
+    the operator signed? Uses this machine's reference weights (modelseal reference add FILE) and
+    the chain. Exit 0 match, 1 mismatch, 10 not auditable (the reason is printed)."""
+    from registry.chain.client import RegistryClient
+    from registry.errors import ExitCode
+    from verifier.audit import MAX_AUDIT_BYTES, audit_receipt
+    from verifier.behaviour import ReferenceStore, Replayer
+    from verifier.check import ClientFacts
+
+    settings = _settings(chain)
+    header = (
+        _read_bounded(Path(receipt[1:]), "receipt", 16_384).decode(errors="replace").strip()
+        if receipt.startswith("@")
+        else receipt.strip()
+    )
+    req = _read_bounded(request, "request", MAX_AUDIT_BYTES)
+    resp = _read_bounded(response, "response", MAX_AUDIT_BYTES)
+    facts = ClientFacts(RegistryClient.from_settings(chain.settings()))
+    store = ReferenceStore(settings.home / "references")
+    audit = audit_receipt(req, resp, header, facts.release, store.get, Replayer())
+    if as_json:
+        print(json.dumps(audit.as_json(), indent=2))
+    else:
+        print(f"{audit.decision}  {audit.evidence.get('release')} (operator {audit.evidence.get('operator')})")
+        print(f"  {audit.detail}")
+    codes = {"match": ExitCode.OK, "mismatch": ExitCode.FAILED, "not-auditable": ExitCode.UNVERIFIED}
+    raise typer.Exit(codes[audit.decision])
+
+
 def register(app: typer.Typer) -> None:
     """Entry point ``modelseal.cli``: add the verifier's commands to ``modelseal``."""
     app.add_typer(verifier_app, name="verifier")
     app.command("watch", epilog="Example: modelseal watch --namespace smollm")(watch)
     app.add_typer(reference_app, name="reference")
     app.command("check", epilog="Example: modelseal check http://127.0.0.1:8080 --allow-loopback")(check)
+    for group in app.registered_groups:  # `modelseal receipt` is the publisher/client CLI's group
+        if group.name == "receipt" and group.typer_instance is not None:
+            group.typer_instance.command(
+                "audit",
+                epilog="Example: modelseal receipt audit --receipt @r.txt --request req.json --response resp.json",
+            )(receipt_audit)

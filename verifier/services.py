@@ -24,6 +24,7 @@ from verifier.index.schema import Checkpoint, NamespaceRow
 from verifier.settings import VerifierSettings
 
 if TYPE_CHECKING:
+    from verifier.audit import Audit
     from verifier.check import EndpointCheck, ReleaseFact
 
 
@@ -68,6 +69,16 @@ class Services:
 
         history = [] if self._behaviour is None else self._behaviour.history(url, release)
         return check_on_record(history)
+
+    def audit(self, request: bytes, response: bytes, receipt: str) -> Audit:
+        """Audit a user's kept answer against the registered weights (:mod:`verifier.audit`)."""
+        from verifier.audit import audit_receipt
+        from verifier.check import IndexFacts
+
+        behaviour = self.behaviour
+        return audit_receipt(
+            request, response, receipt, IndexFacts(self).release, behaviour.store.get, behaviour.replayer
+        )
 
     def chain_time(self) -> int:
         """Chain time of the index's view (the last indexed block's timestamp): what operator

@@ -314,6 +314,8 @@ class Receipt:
     time: int
     chain_id: int
     registry: str
+    engine: str | None = None
+    """the engine build the operator declares in its claim, if any (lets an audit use the exact rule)"""
 
 
 def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_body: bytes) -> str:
@@ -329,6 +331,7 @@ def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_bo
         "time": now_iso(),
         "chainId": claim.chain_id,
         "registry": claim.registry,
+        **({"engine": claim.engine} if claim.engine is not None else {}),
     }
     signed = {**doc, "proof": create_eddsa_jcs_proof(doc, key)}
     return base64.urlsafe_b64encode(rfc8785.dumps(signed)).decode().rstrip("=")
@@ -363,9 +366,12 @@ def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Re
         raise IdentityError("the receipt carries no proof")
     try:
         name = ReleaseName.parse(str(doc["release"]))
+        engine = doc.get("engine")
+        if engine is not None and not (isinstance(engine, str) and _ENGINE.fullmatch(engine)):
+            raise ValueError("engine must be 1-200 printable ASCII characters")
         receipt = Receipt(
             name, str(doc["releaseId"]), str(doc["weightsDigest"]), str(doc["operator"]), str(doc["requestSha256"]),
-            str(doc["responseSha256"]), _parse_time(doc["time"]), int(doc["chainId"]), str(doc["registry"]),
+            str(doc["responseSha256"]), _parse_time(doc["time"]), int(doc["chainId"]), str(doc["registry"]), engine,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, InputError) as exc:
         raise IdentityError(f"malformed receipt: {exc}") from None
