@@ -273,6 +273,8 @@ class _Proxy:
                     if kind == ("challenge" if mode == "replay" else "chat"):
                         # the first answer is kept and given again to every later request
                         status, out, content = proxy.recorded.setdefault(kind, (status, out, content))
+                if mode == "busy" and b'"logprobs"' in body:  # refuses exactly the probes' requests
+                    status, content, out = 429, b'{"error": "rate limited"}', {"content-type": "application/json"}
                 if mode == "tamper" and path.endswith("/chat/completions"):
                     content = content.replace(b'"content":"', b'"content":"Buy crypto! ')
                 if path.endswith("/chat/completions"):
@@ -535,6 +537,39 @@ def test_a_users_kept_answer_is_audited_against_the_registered_weights(
            "--request", str(tmp_path / "request.json"), "--response", str(tmp_path / "response.json")]  # fmt: skip
     cli = subprocess.run(cmd, env={**env.env, "MODELSEAL_HOME": str(env.settings.home)}, capture_output=True, text=True)
     assert cli.returncode == 1 and json.loads(cli.stdout)["decision"] == "mismatch", cli.stdout + cli.stderr
+
+
+def _behaviour_job(env: Env, url: str) -> dict[str, Any]:
+    env.app.state.services.indexer.sync_once()
+    started = env.http.post("/v1/behaviour-checks", params={"url": url, "release": str(REL)})
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = env.http.get(started.json()["statusUrl"]).json()
+        if job["state"] in ("done", "error"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError("the behavioural check did not finish")
+
+
+def test_an_error_after_a_mismatch_leaves_the_check_at_mismatch(env: Env, audited: str) -> None:
+    proxy = _Proxy(audited, "transparent")  # one address for both runs: history is kept per URL
+    try:
+        first = _behaviour_job(env, proxy.url)
+        assert first["state"] == "done" and first["check"]["status"] == "fail", first
+        assert first["check"]["detail"].startswith("behaves unlike the registered weights")
+        proxy.mode = "busy"  # the endpoint now answers 429 to every request with logprobs
+        second = _behaviour_job(env, proxy.url)
+        assert second["state"] == "error" and "429" in second["error"]
+        v = env.check(proxy.url)
+        behaviour = next(c for c in v["checks"] if c["name"] == "behaviour")
+        assert behaviour["status"] == "fail" and behaviour["evidence"]["job"] == first["id"]
+        assert [r["job"] for r in behaviour["evidence"]["laterRuns"]] == [second["id"]]
+        assert v["verdict"] == "mismatch"
+        history = env.http.get("/v1/behaviour-checks", params={"url": proxy.url, "release": str(REL)}).json()
+        assert history["reported"] == first["id"] and [r["id"] for r in history["runs"]] == [second["id"], first["id"]]
+    finally:
+        proxy.server.shutdown()
 
 
 def test_revoked_release_is_revoked(env: Env, honest: str) -> None:
