@@ -150,6 +150,13 @@ def check_origins(values: Any) -> tuple[str, ...]:
     return origins
 
 
+def _engine(value: Any) -> str | None:
+    """An optional engine-build declaration: absent, or 1-200 printable ASCII characters."""
+    if value is not None and not (isinstance(value, str) and _ENGINE.fullmatch(value)):
+        raise ValueError("engine must be 1-200 printable ASCII characters")
+    return value
+
+
 # --- claims --------------------------------------------------------------------------------
 
 
@@ -202,9 +209,7 @@ class Claim:
             chain_id = doc["chainId"]
             if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**64:
                 raise ValueError("chainId must be a positive integer")
-            engine = doc.get("engine")
-            if engine is not None and not (isinstance(engine, str) and _ENGINE.fullmatch(engine)):
-                raise ValueError("engine must be 1-200 printable ASCII characters")
+            engine = _engine(doc.get("engine"))
             claim = cls(
                 release, str(doc["weightsDigest"]), str(doc["operator"]), chain_id, str(doc["registry"]),
                 check_origins(doc["origins"]), engine,
@@ -366,9 +371,7 @@ def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Re
         raise IdentityError("the receipt carries no proof")
     try:
         name = ReleaseName.parse(str(doc["release"]))
-        engine = doc.get("engine")
-        if engine is not None and not (isinstance(engine, str) and _ENGINE.fullmatch(engine)):
-            raise ValueError("engine must be 1-200 printable ASCII characters")
+        engine = _engine(doc.get("engine"))
         receipt = Receipt(
             name, str(doc["releaseId"]), str(doc["weightsDigest"]), str(doc["operator"]), str(doc["requestSha256"]),
             str(doc["responseSha256"]), _parse_time(doc["time"]), int(doc["chainId"]), str(doc["registry"]), engine,
