@@ -115,7 +115,7 @@ def test_wording_names_the_comparison_and_what_it_cannot_exclude() -> None:
     assert "exactly" not in tolerance.detail() and "single changed weight" in tolerance.detail()
     bad = BehaviourResult("mismatch", "exact", summarise([SAME, TINY], "exact"), "e", "e", "d", "n", 1.0)
     words = bad.detail()
-    assert words.startswith("behaves unlike the registered weights: 1 of 2")
+    assert words.startswith("behaves unlike the registered weights: 1 of 2 fresh prompt(s)")
     assert "log-probabilities off by more than" in words and "chat template" in words
     assert "0/" not in words and "answers differ from the registered weights" not in words
     assert bad.check().status == "fail"

@@ -720,7 +720,7 @@ class BehaviourResult:
                     f"{st.logprob_differs} with the same text but log-probabilities off by more than {limit:g}"
                 )
             said = (
-                f"behaves unlike the registered weights: {st.differing} of {n} fresh prompts answered "
+                f"behaves unlike the registered weights: {st.differing} of {n} fresh prompt(s) answered "
                 f"differently from {how} ({'; '.join(parts)}); other weights, or other metadata that "
                 "changes behaviour such as the chat template"
             )
@@ -731,6 +731,8 @@ class BehaviourResult:
                 f"could not decide: {st.differing} of {n} fresh prompts answered a little differently from {how}; "
                 "not enough to tell another engine build or setting from other weights"
             )
+        if self.decision == "mismatch":
+            return said
         return f"{said}. Cannot exclude: {CANNOT_EXCLUDE[(self.comparison, self.text_only)]}"
 
     def check(self) -> Check:
