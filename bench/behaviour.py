@@ -1,6 +1,7 @@
 """Behavioural check: false accusations, detection per endpoint kind, prompts and seconds per verdict.
 
-Run: ``.venv/bin/python bench/behaviour.py [--honest N] [--impostor N]`` (after ``make setup``).
+Run: ``.venv/bin/python bench/behaviour.py [--honest N] [--tolerance N] [--text-only N] [--impostor N]``
+(after ``make setup``; about half an hour with the defaults).
 Serves the real SmolLM2 file and impostors made from it (``tools.impostors``) with real llama.cpp
 servers, and runs whole behavioural checks (``verifier.behaviour.run_behaviour``: fresh prompts
 drawn until the evidence decides) against each, as the verifier does. Endpoint kinds:
@@ -9,8 +10,10 @@ drawn until the evidence decides) against each, as the verifier does. Endpoint k
   so the exact comparison applies;
 * ``honest, undeclared`` - the registered file, no declaration: the tolerance comparison (as for an
   endpoint on another build; a second engine build is not available on this machine yet);
-* ``one-weight``, ``tensor-noise``, ``requantized`` - the impostor kinds of ``tools.impostors``,
+* ``late-ffn-4bit`` (one 4-bit weight of the last FFN), ``one-weight``, ``tensor-noise``,
+  ``requantized``, ``chat-template`` (template only) - the impostor kinds of ``tools.impostors``,
   each declaring the verifier's build (what ``modelseal serve`` on that file declares);
+* ``name-metadata`` - only ``general.name`` changed: the same behaviour, so ``match`` is right;
 * ``requantized, undeclared`` - the requantised copy under the tolerance comparison;
 * ``honest, no logprobs`` / ``tensor-noise, no logprobs`` - a proxy drops the log-probabilities
   from the answers (text-only evidence).
@@ -44,7 +47,8 @@ from verifier.guard import GuardedClient, GuardPolicy
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-IMPOSTORS = ("one-weight", "tensor-noise", "requantized")
+IMPOSTORS = ("late-ffn-4bit", "one-weight", "tensor-noise", "requantized", "chat-template")
+SAME_BEHAVIOUR = ("name-metadata",)  # another file, the same behaviour: a match is the right answer
 
 
 def _strip_logprobs(upstream: str) -> ThreadingHTTPServer:
@@ -75,12 +79,17 @@ def _strip_logprobs(upstream: str) -> ThreadingHTTPServer:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--honest", type=int, default=100, help="checks per honest kind")
-    ap.add_argument("--impostor", type=int, default=20, help="checks per impostor kind")
+    ap.add_argument("--honest", type=int, default=100, help="checks of the honest endpoint, same build")
+    ap.add_argument("--tolerance", type=int, default=30, help="checks per kind under the tolerance rule")
+    ap.add_argument("--text-only", type=int, default=10, help="checks per kind without log-probabilities")
+    ap.add_argument("--impostor", type=int, default=20, help="checks per impostor kind (same build)")
     args = ap.parse_args()
     ours = engine_version()
     tmp = Path(tempfile.mkdtemp(prefix="modelseal-behaviour-"))
-    files = {"honest": MODEL, **{k: make_impostor(MODEL, tmp / f"{k}.gguf", k).dest for k in IMPOSTORS}}
+    files = {
+        "honest": MODEL,
+        **{k: make_impostor(MODEL, tmp / f"{k}.gguf", k).dest for k in (*IMPOSTORS, *SAME_BEHAVIOUR)},
+    }
     procs: list[subprocess.Popen[bytes]] = []
     proxies: list[ThreadingHTTPServer] = []
     urls: dict[str, str] = {}
@@ -95,11 +104,12 @@ def main() -> None:
         # (kind, url key, declared engine, checks, expected decision)
         kinds: list[tuple[str, str, str | None, int, str]] = [
             ("honest, same build", "honest", ours, args.honest, "match"),
-            ("honest, undeclared", "honest", None, args.honest, "match"),
+            ("honest, undeclared", "honest", None, args.tolerance, "match"),
             *[(k, k, ours, args.impostor, "mismatch") for k in IMPOSTORS],
-            ("requantized, undeclared", "requantized", None, args.impostor, "mismatch"),
-            ("honest, no logprobs", "honest, no logprobs", ours, max(1, args.honest // 5), "match"),
-            ("tensor-noise, no logprobs", "tensor-noise, no logprobs", ours, args.impostor, "mismatch"),
+            *[(k, k, ours, args.impostor, "match") for k in SAME_BEHAVIOUR],
+            ("requantized, undeclared", "requantized", None, args.tolerance, "mismatch"),
+            ("honest, no logprobs", "honest, no logprobs", ours, args.text_only, "match"),
+            ("tensor-noise, no logprobs", "tensor-noise, no logprobs", ours, args.text_only, "mismatch"),
         ]
         guard = GuardedClient(GuardPolicy(allow_loopback=True, read_timeout=120, total_timeout=300))
         replayer = Replayer()
@@ -150,9 +160,8 @@ def main() -> None:
     same_build = summary["honest, same build"][2]
     print(f"median seconds per verdict, honest same build: {same_build:.1f} (target <= 10 s)")
     print(
-        "\nNot measured here yet: an honest endpoint on a second engine build (the tolerance row above uses "
-        "the same build without a declaration), a single changed 4-bit weight in a late FFN tensor, "
-        "chat-template-only and name-metadata-only changes."
+        "\nNot measured here yet: an honest endpoint on a second engine build (the tolerance rows above use "
+        "the same build without a declaration)."
     )
 
 

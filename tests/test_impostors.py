@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType, GGUFReader
+from gguf.quants import dequantize
 
 from registry.hashing.model import hash_file
 from tools.impostors import (
     IMPOSTOR_KINDS,
+    METADATA_KINDS,
     NOISE_TENSOR,
     ONE_WEIGHT_TENSOR,
     ImpostorInfo,
@@ -27,6 +29,7 @@ from tools.impostors import (
 )
 
 pytestmark = pytest.mark.slow
+ORIGINAL_KINDS = ("one-weight", "tensor-noise", "requantized")  # loaded in llama.cpp below
 
 PROMPTS = [
     "What is the capital of France?",
@@ -81,7 +84,7 @@ class Built:
 def built(smollm_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
     folder = tmp_path_factory.mktemp("impostors")
     infos = {"identity-copy": rewrite(smollm_model, folder / "identity-copy.gguf")}
-    for kind in IMPOSTOR_KINDS:
+    for kind in ORIGINAL_KINDS:
         infos[kind] = make_impostor(smollm_model, folder / f"{kind}.gguf", kind, seed=0)
     answers = {"original": _answers(smollm_model)}
     for name, info in infos.items():
@@ -110,7 +113,7 @@ def test_the_rewrite_changes_nothing_llama_cpp_can_see(built: Built) -> None:
     assert [a.logprobs for a in copy] == [a.logprobs for a in original]  # every token, every alternative, exactly
 
 
-@pytest.mark.parametrize("kind", IMPOSTOR_KINDS)
+@pytest.mark.parametrize("kind", ORIGINAL_KINDS)
 def test_an_impostor_has_another_digest_and_answers_differently(built: Built, kind: str) -> None:
     info = built.infos[kind]
     assert info.kind == kind and info.dest.is_file() and info.detail
@@ -133,7 +136,7 @@ def _header_and_kv(reader: GGUFReader) -> bytes:
     return bytes(reader.data[: reader.tensors[0].field.offset])
 
 
-@pytest.mark.parametrize("name", ["identity-copy", *IMPOSTOR_KINDS])
+@pytest.mark.parametrize("name", ["identity-copy", *ORIGINAL_KINDS])
 def test_metadata_and_layout_are_copied_and_only_the_named_change_is_made(
     built: Built, source_reader: GGUFReader, name: str
 ) -> None:
@@ -157,3 +160,33 @@ def test_metadata_and_layout_are_copied_and_only_the_named_change_is_made(
     if name == "requantized":
         for s, d in zip(src.tensors, dst.tensors, strict=True):
             assert (s.tensor_type == GGMLQuantizationType.F32) == (d.tensor_type == s.tensor_type), s.name
+
+
+def test_late_ffn_4bit_changes_exactly_one_quantised_weight_by_eight_steps(smollm_model: Path, tmp_path: Path) -> None:
+    info = make_impostor(smollm_model, tmp_path / "late.gguf", "late-ffn-4bit", seed=3)
+    src, dst = GGUFReader(smollm_model), GGUFReader(info.dest)
+    assert _header_and_kv(dst) == _header_and_kv(src)
+    changed = [s.name for s, d in zip(src.tensors, dst.tensors, strict=True) if not np.array_equal(s.data, d.data)]
+    last = max(int(t.name.split(".")[1]) for t in src.tensors if t.name.endswith(".ffn_down.weight"))
+    assert changed == [f"blk.{last}.ffn_down.weight"] == [info.tensor]
+    s, d = (next(t for t in r.tensors if t.name == info.tensor) for r in (src, dst))
+    assert int(np.count_nonzero(s.data != d.data)) == 1  # one byte holds the nibble
+    before, after = (dequantize(t.data, t.tensor_type).reshape(-1) for t in (s, d))
+    moved = np.flatnonzero(before != after)
+    assert moved.size == 1  # one weight; the block's scale and the other 31 weights unchanged
+
+
+@pytest.mark.parametrize("kind", METADATA_KINDS)
+def test_metadata_impostors_change_one_field_and_no_weight(smollm_model: Path, tmp_path: Path, kind: str) -> None:
+    info = make_impostor(smollm_model, tmp_path / f"{kind}.gguf", kind)
+    src, dst = GGUFReader(smollm_model), GGUFReader(info.dest)
+    assert hash_file(info.dest) != hash_file(smollm_model)
+    assert all(np.array_equal(s.data, d.data) for s, d in zip(src.tensors, dst.tensors, strict=True))
+
+    def raw(field: Any) -> bytes:
+        return b"".join(bytes(part) for part in field.parts)
+
+    differing = [n for n in src.fields if n in dst.fields and raw(src.fields[n]) != raw(dst.fields[n])]
+    key = "tokenizer.chat_template" if kind == "chat-template" else "general.name"
+    assert [n for n in differing if not n.startswith("GGUF.")] == [key]
+    assert IMPOSTOR_KINDS[-len(METADATA_KINDS) :] == METADATA_KINDS

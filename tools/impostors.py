@@ -3,7 +3,7 @@
 The behavioural check replays fresh prompts at temperature 0 against the registered weights and
 compares with what an endpoint answers, to catch a reseller serving modified or cheaper weights.
 To measure how well it does, we need impostors whose modification is known exactly. The issue
-names three kinds, and :func:`make_impostor` makes each from a real GGUF with gguf-py:
+names several kinds, and :func:`make_impostor` makes each from a real GGUF with gguf-py:
 
 ``"one-weight"``
     One element of one F32 tensor is multiplied by :data:`ONE_WEIGHT_FACTOR` (-4: sign flipped,
@@ -19,6 +19,20 @@ names three kinds, and :func:`make_impostor` makes each from a real GGUF with gg
     standard deviation) added to one tensor, :data:`NOISE_TENSOR`. A quantised tensor is
     dequantised with :mod:`gguf.quants`, noised, and requantised to its own type; an F32 tensor
     is noised directly.
+
+``"late-ffn-4bit"``
+    One 4-bit quantised weight of the last layer's FFN down-projection (``blk.<last>.ffn_down.weight``,
+    Q4_0 or Q4_1) changed by 8 quantisation steps (its nibble's top bit flipped); the block's scale
+    and every other weight are untouched. Row, block and element are chosen by ``seed``. The
+    smallest change a quantised file can carry.
+
+``"chat-template"``
+    The weights unchanged; only ``tokenizer.chat_template`` edited (SmolLM2's default system line
+    shortened). Metadata that changes behaviour: the model sees other text.
+
+``"name-metadata"``
+    The weights unchanged; only ``general.name`` edited. Metadata that does not change behaviour:
+    its answers match, and only its BLAKE3 tells it from the registered file.
 
 ``"requantized"``
     Every quantised tensor dequantised and requantised to another type that llama.cpp loads
@@ -46,11 +60,14 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 from gguf import GGMLQuantizationType, GGUFEndian, GGUFReader, GGUFValueType, GGUFWriter, Keys
+from gguf.constants import GGML_QUANT_SIZES
 from gguf.gguf_reader import ReaderField, ReaderTensor
 from gguf.quants import dequantize, quantize
 
-ImpostorKind = Literal["one-weight", "tensor-noise", "requantized"]
+ImpostorKind = Literal["one-weight", "tensor-noise", "requantized", "late-ffn-4bit", "chat-template", "name-metadata"]
 IMPOSTOR_KINDS: tuple[ImpostorKind, ...] = get_args(ImpostorKind)
+WEIGHT_KINDS: tuple[ImpostorKind, ...] = ("one-weight", "tensor-noise", "requantized", "late-ffn-4bit")
+METADATA_KINDS: tuple[ImpostorKind, ...] = ("chat-template", "name-metadata")
 
 ONE_WEIGHT_TENSOR = "blk.0.attn_norm.weight"
 ONE_WEIGHT_FACTOR = -4.0
@@ -91,6 +108,12 @@ def make_impostor(source: Path, dest: Path, kind: ImpostorKind, *, seed: int = 0
         replacements, tensor, detail = _tensor_noise(reader, seed)
     elif kind == "requantized":
         replacements, tensor, detail = _requantized(reader)
+    elif kind == "late-ffn-4bit":
+        replacements, tensor, detail = _late_ffn_4bit(reader, seed)
+    elif kind in ("chat-template", "name-metadata"):
+        kv, detail = _metadata(reader, kind)
+        _write(reader, dest, {}, kv)
+        return ImpostorInfo(kind=kind, dest=dest, tensor=None, detail=detail)
     else:
         raise ValueError(f"unknown impostor kind {kind!r}; expected one of {', '.join(IMPOSTOR_KINDS)}")
     _write(reader, dest, replacements)
@@ -137,6 +160,48 @@ def _tensor_noise(reader: GGUFReader, seed: int) -> tuple[dict[str, _Replacement
         f"{t.name} ({t.tensor_type.name}, {t.n_elements} elements){requant}; {changed} elements changed"
     )
     return {t.name: _Replacement(data, t.tensor_type)}, t.name, detail
+
+
+def _late_ffn_4bit(reader: GGUFReader, seed: int) -> tuple[dict[str, _Replacement], str, str]:
+    downs = [t for t in reader.tensors if t.name.startswith("blk.") and t.name.endswith(".ffn_down.weight")]
+    if not downs:
+        raise ValueError("the source has no ffn_down tensors")
+    t = max(downs, key=lambda x: int(x.name.split(".")[1]))
+    if t.tensor_type not in (GGMLQuantizationType.Q4_0, GGMLQuantizationType.Q4_1):
+        raise ValueError(f"{t.name} is {t.tensor_type.name}; late-ffn-4bit needs Q4_0 or Q4_1")
+    block_elems, block_bytes = GGML_QUANT_SIZES[t.tensor_type]
+    data = np.array(t.data, dtype=np.uint8)  # (rows, bytes per row): a copy
+    rng = np.random.default_rng(seed)
+    row = int(rng.integers(data.shape[0]))
+    block = int(rng.integers(data.shape[1] // block_bytes))
+    element = int(rng.integers(block_elems))  # ggml: element j in the low nibble of byte j, j+16 in the high
+    offset = block * block_bytes + (block_bytes - block_elems // 2) + element % (block_elems // 2)
+    shift = 0 if element < block_elems // 2 else 4
+    old = (int(data[row, offset]) >> shift) & 0xF
+    data[row, offset] = np.uint8(int(data[row, offset]) ^ (0x8 << shift))
+    detail = (
+        f"{t.name} ({t.tensor_type.name}): row {row}, block {block}, element {element}: 4-bit value {old} -> "
+        f"{old ^ 0x8} (8 quantisation steps; scale and every other weight unchanged; seed {seed})"
+    )
+    return {t.name: _Replacement(data, t.tensor_type)}, t.name, detail
+
+
+_SMOLLM_SYSTEM = b"You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+
+def _metadata(reader: GGUFReader, kind: str) -> tuple[dict[str, bytes], str]:
+    key = Keys.Tokenizer.CHAT_TEMPLATE if kind == "chat-template" else Keys.General.NAME
+    field = reader.get_field(key)
+    if field is None or field.types[0] != GGUFValueType.STRING:
+        raise ValueError(f"the source has no string {key}")
+    old = bytes(field.parts[-1])
+    if kind == "chat-template":
+        if _SMOLLM_SYSTEM not in old:
+            raise ValueError("chat-template impostors know SmolLM2's template only")
+        new = old.replace(_SMOLLM_SYSTEM, b"You are a helpful assistant")
+    else:
+        new = old + b" (renamed)"
+    return {key: new}, f"{key} edited ({len(old)} -> {len(new)} bytes); weights unchanged"
 
 
 def _requantized(reader: GGUFReader) -> tuple[dict[str, _Replacement], None, str]:
@@ -201,7 +266,9 @@ def _field_value(field: ReaderField) -> tuple[Any, GGUFValueType, GGUFValueType 
     return [v for i in field.data for v in field.parts[i].tolist()], vtype, sub
 
 
-def _write(reader: GGUFReader, dest: Path, replacements: Mapping[str, _Replacement]) -> None:
+def _write(
+    reader: GGUFReader, dest: Path, replacements: Mapping[str, _Replacement], kv: Mapping[str, bytes] | None = None
+) -> None:
     unknown = set(replacements) - {t.name for t in reader.tensors}
     if unknown:
         raise ValueError(f"no such tensors: {sorted(unknown)}")
@@ -216,6 +283,8 @@ def _write(reader: GGUFReader, dest: Path, replacements: Mapping[str, _Replaceme
         if field.name.startswith("GGUF."):  # header values (version, counts), not KV pairs
             continue
         value, vtype, sub = _field_value(field)
+        if kv and field.name in kv:
+            value = kv[field.name]
         writer.add_key_value(field.name, value, vtype, sub_type=sub)
         if field.name == Keys.General.ALIGNMENT:
             writer.data_alignment = int(value)
