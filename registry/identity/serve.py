@@ -116,9 +116,12 @@ def chat_app(model_path: Path, claim: Claim, key: Ed25519Key, *, n_ctx: int = 20
     return IdentityMiddleware(app, claim, key)
 
 
-def start_plain_llama(model_path: Path, *, threads: int = 1, wait: float = 60.0) -> tuple[str, Any]:
+def start_plain_llama(
+    model_path: Path, *, threads: int = 1, wait: float = 60.0, env: dict[str, str] | None = None
+) -> tuple[str, Any]:
     """A plain llama.cpp OpenAI server (no identity) on a free loopback port, for tests and
-    benchmarks; returns its URL and process once ``/v1/models`` answers."""
+    benchmarks; returns its URL and process once ``/v1/models`` answers. ``env`` replaces the
+    environment (e.g. a ``PYTHONPATH`` naming another build of llama-cpp-python)."""
     import subprocess
     import sys
     import time
@@ -130,7 +133,7 @@ def start_plain_llama(model_path: Path, *, threads: int = 1, wait: float = 60.0)
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1"]
     args = ["--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads)]
-    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and proc.poll() is None:
