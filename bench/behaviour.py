@@ -47,8 +47,8 @@ from verifier.guard import GuardedClient, GuardPolicy
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-OTHER_BUILD = Path(".modelseal/bench/llama-native")
-"""Where docs/development.md's recipe puts a second llama-cpp-python build (GGML_NATIVE=ON)."""
+OTHER_BUILD = Path(".modelseal/bench/llama-other")
+"""Where docs/development.md's recipe puts a second llama-cpp-python build (other CPU flags)."""
 
 
 def _other_env(folder: Path) -> dict[str, str]:
