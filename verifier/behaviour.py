@@ -840,6 +840,12 @@ def decisive(job: Job) -> bool:
     return job.check is not None and job.check.status in ("pass", "fail")
 
 
+def reported(history: list[Job]) -> Job | None:
+    """The run a check reports: the latest decisive one (match or mismatch), else the latest."""
+    chosen = [j for j in history if decisive(j)] or history
+    return chosen[-1] if chosen else None
+
+
 def check_on_record(history: list[Job], now: float | None = None) -> Check:
     """The ``behaviour`` check of an endpoint check, from the finished runs on record (oldest
     first): the latest decisive result (match or mismatch) with its age, never hidden by a later
@@ -851,8 +857,8 @@ def check_on_record(history: list[Job], now: float | None = None) -> Check:
             "behaviour", "skip", "no behavioural check has run (POST /v1/behaviour-checks to start one)", required=False
         )
     now = time.time() if now is None else now
-    decided = [j for j in history if decisive(j)]
-    job = (decided or history)[-1]
+    job = reported(history)
+    assert job is not None
     later = [
         {"job": j.id, "state": j.state, "status": j.check.status if j.check else None, "error": j.error,
          "ageSeconds": int(now - (j.finished or j.created))}
@@ -952,6 +958,4 @@ class BehaviourService:
     def latest(self, url: str, release: str) -> Job | None:
         """The most recent *decisive* result (match or mismatch) if there is one, else the most
         recent result: a later error or inconclusive run never hides an earlier mismatch."""
-        kept = self.history(url, release)
-        chosen = [j for j in kept if decisive(j)] or kept
-        return chosen[-1] if chosen else None
+        return reported(self.history(url, release))

@@ -85,10 +85,6 @@ class Services:
         expiry and every other chain fact is judged against."""
         return self.indexer.chain_time(max_age=1.0)
 
-    def latest_behaviour(self, url: str, release: str) -> Any:
-        """The most recent behavioural-check job for this endpoint and release, if any ran."""
-        return None if self._behaviour is None else self._behaviour.latest(url, release)
-
     @property
     def behaviour(self) -> Any:
         """The behavioural-check runner (loads llama.cpp only when first used)."""

@@ -76,10 +76,7 @@ def signer_add(
     keystore_dir: KeysDirOpt = None,
 ) -> None:
     """Let a key sign releases of the namespace, from now on."""
-    the_did = did_from(key, did, keystore_dir)
-    tx = chain.client().add_signer(namespace, the_did)
-    console.out.print(f"{the_did} now signs for {namespace!r}")
-    console.out.print(tx_line(tx))
+    _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=False)
 
 
 @signer_app.command("remove")
@@ -92,9 +89,17 @@ def signer_remove(
     keystore_dir: KeysDirOpt = None,
 ) -> None:
     """Retire a key (rotation): releases it signed before stay valid; it cannot sign new ones."""
-    the_did = did_from(key, did, keystore_dir)
-    tx = chain.client().remove_signer(namespace, the_did)
-    console.out.print(f"{the_did} no longer signs for {namespace!r} (earlier releases keep verifying)")
+    _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=True)
+
+
+def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: bool) -> None:
+    client = chain.client()
+    if remove:
+        tx = client.remove_signer(namespace, the_did)
+        console.out.print(f"{the_did} no longer signs for {namespace!r} (earlier releases keep verifying)")
+    else:
+        tx = client.add_signer(namespace, the_did)
+        console.out.print(f"{the_did} now signs for {namespace!r}")
     console.out.print(tx_line(tx))
 
 
