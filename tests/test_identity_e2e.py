@@ -275,6 +275,10 @@ class _Proxy:
                         status, out, content = proxy.recorded.setdefault(kind, (status, out, content))
                 if mode == "busy" and b'"logprobs"' in body:  # refuses exactly the probes' requests
                     status, content, out = 429, b'{"error": "rate limited"}', {"content-type": "application/json"}
+                if mode == "deep" and path.endswith(("/model-identity", "/challenge")):  # 200 KB, 100,000 levels
+                    content = b"[" * 100_000 + b"]" * 100_000
+                if mode == "deep-challenge" and path.endswith("/challenge"):
+                    content = b"[" * 8000 + b"]" * 8000  # under the size cap: the depth limit refuses it
                 if mode == "tamper" and path.endswith("/chat/completions"):
                     content = content.replace(b'"content":"', b'"content":"Buy crypto! ')
                 if path.endswith("/chat/completions"):
@@ -362,6 +366,29 @@ def test_a_relay_that_rewrites_the_origin_gets_an_answer_for_the_wrong_address(
     v = env.check(relay.url)
     assert v["verdict"] == "mismatch", v
     assert f"the operator signed for {honest}" in _detail(v, "challenge")
+
+
+def test_an_answer_nested_100000_levels_deep_is_refused_not_a_crash(env: Env, honest: str, relay: _Proxy) -> None:
+    """Importing web3 raises the recursion limit to 100,000: a plain json.loads of this answer
+    would overflow the C stack and kill the verifier (SIGSEGV) or the CLI (exit 139)."""
+    relay.mode = "deep"
+    api = env.check(relay.url)
+    assert api["verdict"] == "unverified" and statuses(api)["identity"] == "fail", api
+    assert "200,000 bytes, over the limit" in _detail(api, "identity")
+    proc = subprocess.run(
+        [sys.executable, "-m", "registry", "check", relay.url, "--allow-loopback", "--json"],
+        env=env.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 10, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "unverified"
+    fronted = _Proxy(None, "deep-challenge")
+    fronted.upstream = env.serve("honest", "--public-url", fronted.url)
+    try:
+        api = env.check(fronted.url)
+        assert api["verdict"] == "mismatch" and statuses(api)["challenge"] == "fail", api
+        assert "nests 8000 levels deep, over the limit of 64" in _detail(api, "challenge")
+    finally:
+        fronted.server.shutdown()
 
 
 def test_an_earlier_protocol_version_is_unverified_not_a_crash(env: Env, relay: _Proxy) -> None:

@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -208,12 +209,15 @@ def list_filings(svc: ServicesDep) -> dict[str, Any]:
 
 
 @check.get("/check", operation_id="check")
-def check_endpoint(
+async def check_endpoint(
     svc: ServicesDep,
     url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
     release: Annotated[str | None, Query(description="the release it claims: namespace/model/version")] = None,
 ) -> dict[str, Any]:
-    """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view."""
+    """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view.
+
+    The verifier contacts ``url``: these checks are rate-limited per client and per target host
+    (429) and run a bounded number at a time (503 when the queue is full), both with ``Retry-After``."""
     if not re.match(r"https?://", url):
         raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
     claimed = None
@@ -222,7 +226,9 @@ def check_endpoint(
             claimed = ReleaseName.parse(release)
         except InputError as exc:
             raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
-    return svc.check(url, claimed).verdict.as_json()
+    async with svc.slots.slot():
+        result = await run_in_threadpool(svc.check, url, claimed)
+    return result.verdict.as_json()
 
 
 # --- behavioural checks (long-running: a job with a status URL) ------------------------------

@@ -21,6 +21,7 @@ from verifier import problems, web
 from verifier.api import ROUTERS
 from verifier.index.indexer import BackgroundIndexer, Indexer
 from verifier.index.schema import make_engine
+from verifier.limits import Limits
 from verifier.services import Services
 from verifier.settings import VerifierSettings, get_settings
 
@@ -66,6 +67,7 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
         lifespan=lifespan,
     )
     app.state.services = svc
+    app.add_middleware(Limits, settings=settings)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -20,10 +20,11 @@ differ by more than 0.01 nats. A different text without such evidence from anoth
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from registry import jsontext
+from registry.errors import InputError
 from registry.identity.protocol import decode_receipt, sha256_hex, verify_receipt
 from verifier.behaviour import (
     CANNOT_EXCLUDE,
@@ -112,9 +113,9 @@ def audit_receipt(
             evidence,
         )
     try:
-        request = json.loads(request_body)
-        answer = parse_chat(json.loads(response_body))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        request = jsontext.loads(request_body, what="the request", max_bytes=MAX_AUDIT_BYTES)
+        answer = parse_chat(jsontext.loads(response_body, what="the answer", max_bytes=MAX_AUDIT_BYTES))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, InputError):
         return _not_auditable("the request or the answer is not an OpenAI chat completion in JSON", evidence)
     why = deterministic_request(request)
     if why is not None:

@@ -34,6 +34,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import numbers
 import os
 import random
 import threading
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from registry import jsontext
 from registry.errors import InputError, ModelsealError
 from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
@@ -70,6 +73,8 @@ TOLERANCE_PROMPTS = 12
 TOLERANCE_MISMATCHES = 3
 """Answers beyond the tolerance (and at least half of those drawn) that decide ``mismatch``
 across builds."""
+MAX_ANSWER_BYTES = 1 << 20
+"""A chat completion from a probed endpoint is read up to 1 MiB (16-64 tokens with logprobs is ~20 KB)."""
 
 CANNOT_EXCLUDE: dict[tuple[Comparison, bool], str] = {
     ("exact", False): "a change to the weights that none of these prompts exercised",
@@ -666,13 +671,27 @@ class Replayer:
 
 
 def parse_chat(out: Any) -> Generation:
-    """A Generation from an OpenAI-style chat completion (with or without logprobs)."""
-    choice = out["choices"][0]
-    text = choice["message"]["content"] or ""
-    content = (choice.get("logprobs") or {}).get("content")
-    if content:
-        return Generation(text, tuple(c["token"] for c in content), tuple(float(c["logprob"]) for c in content))
-    return Generation(text, (), None)
+    """A Generation from an OpenAI-style chat completion (with or without logprobs). Anything else,
+    including non-finite or non-numeric logprobs from a hostile endpoint, is an :class:`InputError`."""
+    try:
+        choice = out["choices"][0]
+        text = choice["message"]["content"] or ""
+        content = (choice.get("logprobs") or {}).get("content")
+        if not isinstance(text, str) or not (content is None or isinstance(content, list)):
+            raise TypeError
+        if not content:
+            return Generation(text, (), None)
+        tokens = tuple(c["token"] for c in content)
+        logprobs = tuple(c["logprob"] for c in content)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise InputError("the answer is not an OpenAI chat completion") from None
+    if not all(isinstance(t, str) for t in tokens) or not all(_finite(x) for x in logprobs):
+        raise InputError("the answer's logprobs are not tokens with finite numbers")
+    return Generation(text, tokens, tuple(float(x) for x in logprobs))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
@@ -790,7 +809,7 @@ def run_behaviour(
             resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body, headers=PROBE_HEADERS)
             if resp.status != 200:
                 raise InputError(f"the endpoint answered {resp.status} to a chat completion")
-            endpoint = parse_chat(json.loads(resp.body))
+            endpoint = parse_chat(jsontext.loads(resp.body, what="the chat completion", max_bytes=MAX_ANSWER_BYTES))
             if endpoint.logprobs is None:
                 max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
             results.append(compare(prompt, endpoint, replay.result()))
@@ -941,11 +960,14 @@ class BehaviourService:
         """The engine build the endpoint declares in its identity claim, if it has one. It only
         chooses the comparison: declaring the verifier's own build subjects the endpoint to the
         exact rule; not declaring it gets the tolerance rule, whose limits the verdict states."""
-        from registry.identity.protocol import WELL_KNOWN, Claim
+        from registry.identity.protocol import MAX_CLAIM_BYTES, WELL_KNOWN, Claim
 
         try:
             resp = self.client.request("GET", url.rstrip("/") + WELL_KNOWN)
-            return Claim.from_document(json.loads(resp.body)).engine if resp.status == 200 else None
+            if resp.status != 200:
+                return None
+            claim = jsontext.loads(resp.body, what="the identity claim", max_bytes=MAX_CLAIM_BYTES)
+            return Claim.from_document(claim).engine
         except (ValueError, ModelsealError):
             return None
 

@@ -85,9 +85,15 @@ class OutboundRefused(ModelsealError):
 
 
 class Problem(Exception):
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    """An RFC 9457 problem: ``extra`` members go into the body, ``headers`` onto the response
+    (``Retry-After`` with a 429 or 503)."""
+
+    def __init__(
+        self, status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+        self.headers = dict(headers or {})
 
 
 class NoReference(InputError):

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from registry import jsontext
 from registry.errors import IdentityError, ModelsealError
 from registry.identity.protocol import (
     CHALLENGE_PATH,
     FRESHNESS_SECONDS,
+    MAX_CLAIM_BYTES,
     RECEIPT_HEADER,
     WELL_KNOWN,
     Claim,
@@ -127,7 +129,9 @@ class Prober:
             if not resp.url.split("?")[0].endswith(WELL_KNOWN):
                 raise IdentityError(f"the identity endpoint redirected to {resp.url}, not to a {WELL_KNOWN}")
             base = resp.url.split("?")[0][: -len(WELL_KNOWN)]
-            claim = Claim.from_document(json.loads(resp.body))
+            claim = Claim.from_document(
+                jsontext.loads(resp.body, what="the identity claim", error=IdentityError, max_bytes=MAX_CLAIM_BYTES)
+            )
         except (ValueError, ModelsealError) as exc:
             message = exc.message if isinstance(exc, ModelsealError) else "not JSON"
             return ProbeResult(
@@ -163,9 +167,9 @@ class Prober:
         if origin_of(answer.url) != origin:
             return Check("challenge", "fail", f"the challenge was redirected to {answer.url}", evidence)
         try:
-            doc = json.loads(answer.body)
-        except ValueError:
-            return Check("challenge", "fail", f"challenge refused: the answer is not JSON ({answer.status})", evidence)
+            doc = jsontext.loads(answer.body, what="the challenge answer", error=IdentityError, max_bytes=16384)
+        except IdentityError as exc:
+            return Check("challenge", "fail", f"challenge refused ({answer.status}): {exc.message}", evidence)
         if answer.status == 403 and isinstance(doc, dict):
             return Check("challenge", "fail", _relayed(origin, claim.origins), {**evidence, "answer": doc})
         try:

@@ -45,7 +45,9 @@ def _status_for(exc: ModelsealError) -> tuple[int, str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, str(request.url.path), **exc.extra)
+        response = problem_response(exc.status, exc.slug, exc.title, exc.detail, str(request.url.path), **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(ModelsealError)
     async def _domain(request: Request, exc: ModelsealError) -> JSONResponse:

@@ -21,6 +21,7 @@ from registry.names import ReleaseName
 from registry.verdict import ChainView, Check
 from verifier.index.indexer import BackgroundIndexer, Indexer
 from verifier.index.schema import Checkpoint, NamespaceRow
+from verifier.limits import CheckSlots
 from verifier.settings import VerifierSettings
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Services:
         from verifier.check import make_prober
 
         self.prober = make_prober(settings)
+        self.slots = CheckSlots(settings.max_concurrent_checks, settings.max_queued_checks)
         self._behaviour: Any = None
 
     def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:

@@ -48,6 +48,30 @@ class VerifierSettings(ChainSettings):
         description="let the guarded outbound client contact private-network addresses (RFC 1918, ULA, CGNAT)",
     )
 
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, description="largest request body accepted (413)"
+    )
+    rate_limit: str = Field(default="600/minute", description="requests per client to /v1 (429 beyond)")
+    outbound_rate_limit: str = Field(
+        default="30/minute", description="requests per client that make the verifier contact a URL (checks)"
+    )
+    target_rate_limit: str = Field(
+        default="60/minute", description="checks of one host, from all clients together (the verifier is no cannon)"
+    )
+    max_concurrent_checks: int = Field(default=8, ge=1, le=256, description="outbound checks running at once")
+    max_queued_checks: int = Field(default=32, ge=0, le=10_000, description="checks waiting for a slot (503 beyond)")
+
+    @field_validator("rate_limit", "outbound_rate_limit", "target_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as '30/minute' or '5/second'") from None
+        return value
+
     @field_validator("trust", mode="before")
     @classmethod
     def _trust(cls, value: Any) -> Any:

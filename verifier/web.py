@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -219,7 +220,7 @@ def release_page(namespace: str, model: str, version: str, svc: ServicesDep) -> 
 
 
 @router.get("/check")
-def check_page(svc: ServicesDep, url: str | None = None, release: str | None = None) -> HTMLResponse:
+async def check_page(svc: ServicesDep, url: str | None = None, release: str | None = None) -> HTMLResponse:
     """The app-store check for a person: the verdict word, each named check, the chain view."""
     given_url = (url or "").strip()
     given_release = (release or "").strip()
@@ -240,7 +241,8 @@ def check_page(svc: ServicesDep, url: str | None = None, release: str | None = N
             except InputError as exc:
                 errors.append(f"The release is not a valid name: {exc.message}")
         if not errors:
-            checked = svc.check(given_url, claimed)
+            async with svc.slots.slot():
+                checked = await run_in_threadpool(svc.check, given_url, claimed)
             result, confusions = checked.verdict.as_json(), checked.confusions
     return render(
         "check.html",

@@ -21,6 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from registry import jsontext
 from registry.errors import InputError, OriginNotServed
 from registry.identity.protocol import (
     CHALLENGE_PATH,
@@ -61,7 +62,7 @@ class IdentityMiddleware:
                 await _json(send, 405, {"error": 'POST {"nonce": "<hex>"}'})
                 return
             try:
-                body = json.loads(await _read_body(receive) or b"{}")
+                body = jsontext.loads(await _read_body(receive) or b"{}", what="the challenge", max_bytes=4096)
                 if not isinstance(body, dict):
                     raise InputError('a challenge is a JSON object {"nonce": ..., "origin": ...}')
                 answer = answer_challenge(self.claim, self.key, body.get("nonce"), body.get("origin"))

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import Any
 
 import rfc8785
 
+from registry import jsontext
 from registry.errors import IdentityError, InputError, OriginNotServed, OutdatedClaim, ProofInvalid
 from registry.names import ReleaseName, release_id
 from registry.signing.keys import Ed25519Key
@@ -57,6 +57,10 @@ RECEIPT_HEADER = "Model-Receipt"
 SSE_RECEIPT_EVENT = "model-receipt"
 FRESHNESS_SECONDS = 60
 """How far a challenge answer's or a receipt's ``time`` may be from the verifier's clock."""
+MAX_RECEIPT_BYTES = 8192
+"""A receipt (decoded) is at most 8 KiB; a real one is ~1 KB."""
+MAX_CLAIM_BYTES = 16384
+"""A claim document is at most 16 KiB; a real one is ~1.5 KB."""
 MAX_ORIGINS = 8
 """At most this many origins per claim (and per on-chain authorisation)."""
 MAX_ORIGIN_LENGTH = 255
@@ -345,9 +349,10 @@ def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_bo
 def decode_receipt(header: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(header.strip() + "=" * (-len(header.strip()) % 4))
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise IdentityError("the Model-Receipt header is not base64url JSON") from None
+    except ValueError:
+        raise IdentityError("the Model-Receipt header is not base64url") from None
+    what = "the Model-Receipt header's base64url JSON"
+    doc = jsontext.loads(raw, what=what, error=IdentityError, max_bytes=MAX_RECEIPT_BYTES)
     if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
         raise IdentityError(f"not a {RECEIPT_TYPE} receipt")
     return doc

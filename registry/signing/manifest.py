@@ -28,12 +28,20 @@ from pydantic import (
     model_validator,
 )
 
+from registry import jsontext
 from registry.errors import InputError, ManifestInconsistent, ManifestInvalid
 from registry.hashing.model import Digest, FileEntry, ModelDigest, check_relative_path, weights_digest
 from registry.names import ReleaseName, check_model, check_namespace, check_version
 from registry.signing.keys import did_method
 
 MANIFEST_TYPE = "modelseal/manifest/v1"
+MAX_MANIFEST_BYTES = 1 << 20
+"""A manifest document is at most 1 MiB of JSON (one with 1,000 files and 16 proofs is ~200 KB)."""
+MAX_PROOFS = 16
+"""At most this many proofs on one manifest (the publisher's, co-signers', endorsers')."""
+MAX_PROOF_BYTES = 4096
+"""One proof's canonical JSON is at most this long (an eddsa-jcs-2022 proof is ~400 bytes)."""
+JSON_SAFE_INTEGER = 2**53 - 1
 HexDigest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 LineageRelation = Literal["fine-tune", "quantization", "distillation", "merge", "adapter"]
@@ -62,7 +70,7 @@ class ReleaseBlock(_Strict):
 
 class FileItem(_Strict):
     path: str
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=JSON_SAFE_INTEGER)
     blake3: HexDigest
 
     @field_validator("path")
@@ -124,7 +132,7 @@ class Manifest(_Strict):
     model_card: HexDigest | None = Field(default=None, alias="modelCard")
     lineage: list[LineageItem] | None = Field(default=None, min_length=1)
     filing: FilingBlock | None = None
-    proof: list[dict[str, Any]] | None = None
+    proof: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_PROOFS)
 
     @field_validator("publisher")
     @classmethod
@@ -202,6 +210,13 @@ class Manifest(_Strict):
             raise ManifestInvalid(f"manifest refused at {where}: {msg}") from None
         except InputError as exc:  # a name or path check raised our own error inside a validator
             raise ManifestInvalid(f"manifest refused: {exc.message}", hint=exc.hint) from None
+        for i, proof in enumerate(manifest.proof or ()):
+            try:
+                size = len(rfc8785.dumps(proof))
+            except rfc8785.CanonicalizationError as exc:
+                raise ManifestInvalid(f"manifest refused at proof.{i}: {exc}") from None
+            if size > MAX_PROOF_BYTES:
+                raise ManifestInvalid(f"manifest refused at proof.{i}: {size:,} bytes, over {MAX_PROOF_BYTES:,}")
         unsigned = {k: v for k, v in raw.items() if k != "proof"}
         if manifest.unsigned_document() != unsigned:
             raise ManifestInvalid(
@@ -212,10 +227,7 @@ class Manifest(_Strict):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        try:
-            doc = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
+        doc = jsontext.loads(text, what="manifest", error=ManifestInvalid, max_bytes=MAX_MANIFEST_BYTES)
         return cls.from_dict(doc)
 
     # --- canonical forms -------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Limits and back-pressure: what one client can make the verifier read, do and send.
+
+One ASGI middleware (:class:`Limits`) in front of every route, so no route can forget it:
+
+* **request bodies**: at most ``max_body_bytes`` (413, checked on ``Content-Length`` and again
+  while reading, so a chunked body cannot pass); a JSON body must pass :func:`registry.jsontext.loads`
+  (depth, numbers, strings, duplicate members) before any route parses it (400 otherwise), so no
+  body can crash the process whatever the interpreter's recursion limit;
+* **rate limits** (the ``limits`` library, moving windows in memory): every ``/v1`` request counts
+  against its client's ``rate_limit``; requests that make the verifier contact a URL
+  (:data:`OUTBOUND`) count against the client's ``outbound_rate_limit`` and against the
+  ``target_rate_limit`` of the host they name, so no client can use the verifier to hammer a third
+  party. 429 with ``Retry-After``. ``/v1/health`` is never limited.
+
+Concurrency of the outbound checks themselves is bounded in :class:`CheckSlots` (a queue, then
+503 with ``Retry-After``): a waiting check holds no thread and no database session.
+
+The client is the TCP peer (``scope["client"]``); behind a reverse proxy, run uvicorn with
+``--proxy-headers --forwarded-allow-ips`` so that peer is the real client. The windows live in
+one process: replicas each keep their own (docs/verifier.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry import jsontext
+from verifier.errors import Problem
+from verifier.problems import problem_response
+from verifier.settings import VerifierSettings
+
+OUTBOUND = {
+    ("GET", "/v1/check"),
+    ("POST", "/v1/behaviour-checks"),
+    ("GET", "/check"),  # the web page's check
+}
+"""Requests that make the verifier contact the URL they name (``url=``)."""
+UNLIMITED = {"/v1/health"}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _target(scope: Scope) -> str | None:
+    """The host a check would contact: from the ``url`` query parameter."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    urls = query.get("url")
+    if not urls:
+        return None
+    try:
+        return (urlsplit(urls[0]).hostname or "").lower() or None
+    except ValueError:
+        return None
+
+
+class RateLimits:
+    """Per-client and per-target moving windows (``limits``' in-memory storage)."""
+
+    def __init__(self, settings: VerifierSettings) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.general: RateLimitItem = parse(settings.rate_limit)
+        self.outbound: RateLimitItem = parse(settings.outbound_rate_limit)
+        self.target: RateLimitItem = parse(settings.target_rate_limit)
+
+    def hit(self, scope: Scope) -> tuple[str, int] | None:
+        """Count this request; ``(what, retry after seconds)`` if a limit refuses it."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        checks: list[tuple[RateLimitItem, str, str]] = [(self.general, f"client:{client}", "requests from you")]
+        if (scope.get("method", "GET"), scope.get("path", "")) in OUTBOUND:
+            checks.append((self.outbound, f"outbound:{client}", "checks from you"))
+            target = _target(scope)
+            if target is not None:
+                checks.append((self.target, f"target:{target}", f"checks of {target}"))
+        for item, key, what in checks:
+            if not self._limiter.test(item, key):
+                return what + f" (limit {item})", self._retry_after(item, key)
+        for item, key, _ in checks:
+            self._limiter.hit(item, key)
+        return None
+
+    def _retry_after(self, item: RateLimitItem, key: str) -> int:
+        reset = self._limiter.get_window_stats(item, key).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+class Limits:
+    """The middleware: rate limits, then the body limit and the JSON guard, then the app."""
+
+    def __init__(self, app: ASGIApp, settings: VerifierSettings) -> None:
+        self.app = app
+        self.max_body = settings.max_body_bytes
+        self.rates = RateLimits(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path not in UNLIMITED:
+            refused = self.rates.hit(scope)
+            if refused is not None:
+                what, retry = refused
+                response = problem_response(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    f"too many {what}; try again in {retry} s",
+                    path,
+                    retryAfter=retry,
+                )
+                response.headers["Retry-After"] = str(retry)
+                await response(scope, receive, send)
+                return
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(scope, receive, send, int(declared))
+            return
+        try:
+            body = await self._read(receive)
+        except _TooLarge:
+            await self._too_large(scope, receive, send, None)
+            return
+        if body and "json" in (_header(scope, b"content-type") or "").lower():
+            try:
+                jsontext.loads(body, what="the request body", max_bytes=self.max_body)
+            except jsontext.JSONRefused as exc:
+                response = problem_response(400, "invalid-json", "The body is not acceptable JSON", exc.message, path)
+                await response(scope, receive, send)
+                return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(parts)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, size: int | None) -> None:
+        told = f"{size:,} bytes" if size is not None else "more bytes"
+        response = problem_response(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body is {told}; this verifier accepts at most {self.max_body:,}",
+            scope.get("path", ""),
+        )
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+
+class CheckSlots:
+    """At most ``concurrent`` outbound checks at once, at most ``queued`` waiting for a slot; a
+    check beyond that is refused at once (503, ``Retry-After``). Waiting is an ``await``: it holds
+    no worker thread and no database session, so reads and ``/v1/health`` are never starved."""
+
+    def __init__(self, concurrent: int, queued: int) -> None:
+        self.concurrent, self.queued = concurrent, queued
+        self._semaphore: asyncio.Semaphore | None = None
+        self.waiting = 0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._semaphore is None:  # bound to the running loop on first use
+            self._semaphore = asyncio.Semaphore(self.concurrent)
+        if self._semaphore.locked() and self.waiting >= self.queued:
+            raise Problem(
+                503,
+                "busy",
+                "Too many checks in progress",
+                f"{self.concurrent} checks are running and {self.waiting} are waiting; try again shortly",
+                retryAfter=5,
+                headers={"Retry-After": "5"},
+            )
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._semaphore.release()
