@@ -54,9 +54,17 @@ class ChainView:
     registry: str
     block: int
     behind: int = 0
+    stale: bool = False
+    """the chain did not answer: the facts are those of ``block``, however old"""
 
     def as_json(self) -> dict[str, Any]:
-        return {"chainId": self.chain_id, "registry": self.registry, "block": self.block, "behind": self.behind}
+        return {
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "block": self.block,
+            "behind": self.behind,
+            "stale": self.stale,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,141 @@ def test_depth_counts_brackets_outside_strings_only(levels: int, pair: bytes, no
     inner = json.dumps(noise).encode()  # brackets and quotes inside a string never count
     nested = pair[:1] * levels + (inner if pair == b"[]" else b"") + pair[1:] * levels
     assert jsontext.depth(nested) == levels
+
+
+# --- 2. one transaction stalls every verifier's index -----------------------------------------
+
+U64_MAX = 2**64 - 1
+
+
+@pytest.mark.parametrize("expiry", [U64_MAX, 300_000_000_000], ids=["2^64-1", "year 11476"])
+def test_extreme_expiries_index_render_and_never_stall(
+    anvil_url: str, database_url: str, expiry: int, tmp_path: Path
+) -> None:
+    """Anyone can claim a namespace and authorise an operator until 2^64 - 1: the index must keep
+    the exact value, render it, and go on to index what others publish afterwards."""
+    from eth_account import Account
+    from sqlalchemy.orm import Session
+    from web3 import Web3
+
+    from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+    from registry.names import ReleaseName
+    from registry.signing.keys import Ed25519Key
+    from verifier.index import queries
+    from verifier.index.indexer import Indexer
+    from verifier.index.schema import OperatorRow, make_engine
+
+    w3 = Web3(Web3.HTTPProvider(anvil_url))
+    attacker, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[5]))
+    other = RegistryClient(
+        w3, attacker.address, account=Account.from_key(ANVIL_DEV_KEYS[4]), deploy_block=attacker.deploy_block
+    )
+    attacker.claim_namespace("squat")
+    did = Ed25519Key.generate().did
+    attacker.authorize_operator("squat", "chat", None, did, expiry)
+    other.claim_namespace("honest-lab")
+    signer = Ed25519Key.generate().did
+    other.add_signer("honest-lab", signer)
+    later = ReleaseName("honest-lab", "chat", "1.0")
+    other.publish(later, b"\x01" * 32, b"\x02" * 32, signer)
+
+    engine = make_engine(database_url)
+    idx = Indexer(engine, w3, attacker.address, deploy_block=attacker.deploy_block)
+    idx.sync_once()
+    with Session(engine) as s:
+        assert s.query(OperatorRow).one().expires_at == expiry  # exact, not clamped
+        assert queries.find_release(s, "honest-lab", "chat", "1.0") is not None  # indexing went on
+        ns = queries.get_namespace(s, "squat", idx.chain_time())
+    assert ns is not None
+    assert ns["operators"][0]["expiresAt"].startswith("+584554051223-" if expiry == U64_MAX else "+11476-")
+    assert ns["operators"][0]["active"] is True
+
+
+def test_the_cli_refuses_an_expiry_beyond_uint64_and_renders_one_within(cli: Any) -> None:
+    from registry.cli.options import parse_expiry
+    from registry.errors import InputError
+
+    assert parse_expiry(str(U64_MAX), 0) == U64_MAX
+    for text in (str(2**64), "999999999999999999999d", "1" * 40):
+        with pytest.raises(InputError):
+            parse_expiry(text, 1_700_000_000)
+
+
+def test_an_index_of_version_1_is_shifted_once_on_upgrade(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from verifier.index.schema import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:  # what version 1 wrote: plain integers, no version column value
+        conn.execute(
+            text(
+                "INSERT INTO checkpoint (id, chain_id, registry_address, block_number, block_hash, version) "
+                "VALUES (1, 31337, '0x0', 5, '0xab', NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO operators (scope_id, operator_did_hash, namespace, model, version, operator_did, "
+                "expires_at, revoked_at) VALUES ('s', 'o', 'n', 'm', '', 'did:key:z', 1800000000, 0)"
+            )
+        )
+    from sqlalchemy.orm import Session
+
+    from verifier.index.schema import OperatorRow
+
+    for _ in range(2):  # the second open must not shift again
+        engine = make_engine(url)
+        with Session(engine) as s:
+            op = s.query(OperatorRow).one()
+            assert (op.expires_at, op.revoked_at) == (1_800_000_000, 0)
+
+
+# --- 3. a chain outage wipes the index --------------------------------------------------------
+
+
+def test_an_rpc_outage_is_not_a_reorg_and_reads_go_on_stale(world: World) -> None:
+    from web3 import Web3
+
+    from registry.errors import ChainError
+
+    svc = world.app.state.services
+    release_url = f"/v1/releases/{world.manifest.release_name}"
+    assert world.http.get(release_url).status_code == 200
+    good = svc.indexer.w3.provider
+    svc.indexer.w3.provider = Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2})  # nothing there
+    try:
+        time.sleep(1.1)  # past the cached head
+        with pytest.raises(ChainError, match="does not answer"):
+            svc.indexer.sync_once()
+        assert world.http.get(release_url).status_code == 200  # not rolled back to block 0
+        assert world.http.get("/v1/feed").json()["events"]
+        health = world.http.get("/v1/health").json()
+        assert health["status"] == "degraded" and "has not answered" in health["detail"]
+        assert health["chain"]["stale"] is True and health["chain"]["indexedBlock"] > 0
+        verify = world.http.post("/v1/manifests/verify", json=world.manifest.document())
+        assert verify.status_code == 200 and verify.json()["verdict"] == "verified", verify.text
+        check = world.http.get("/v1/check", params={"url": "http://127.0.0.1:9/"})
+        assert check.status_code == 200 and check.json()["chain"]["stale"] is True
+    finally:
+        svc.indexer.w3.provider = good
+    svc.indexer.sync_once()
+    assert world.http.get("/v1/health").json()["status"] == "ok"
+
+
+# --- 9. leaks ---------------------------------------------------------------------------------
+
+
+def test_health_never_shows_the_databases_words(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    svc = world.app.state.services
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise OperationalError("SELECT secret FROM checkpoint WHERE id = 1", {}, Exception("disk I/O error /srv/x"))
+
+    monkeypatch.setattr(svc.indexer, "indexed_block", broken)
+    body = world.http.get("/v1/health").json()
+    assert body["status"] == "degraded" and body["detail"] == "the index database cannot be read"
+    assert "SELECT" not in json.dumps(body) and "/srv" not in json.dumps(body)

@@ -7,6 +7,7 @@ plain ``def`` routes (FastAPI's thread pool).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from registry.errors import InputError
@@ -25,6 +27,7 @@ from verifier.index import queries
 from verifier.index.schema import ManifestRow
 from verifier.services import Services, get_services
 
+log = logging.getLogger("modelseal.verifier")
 ServicesDep = Annotated[Services, Depends(get_services)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
@@ -57,15 +60,25 @@ def _digest(value: str) -> str:
 @health.get("/v1/health", operation_id="health")
 def get_health(svc: ServicesDep) -> dict[str, Any]:
     """Service, chain and index state. ``status`` is ``ok``, or ``degraded`` with the reason."""
-    status = "ok"
-    detail = None
+    status, detail = "ok", None
     try:
-        chain = svc.indexer.status().as_json()
-    except Exception as exc:
-        status, detail, chain = "degraded", f"chain unreachable: {type(exc).__name__}", None
-    if svc.background is not None and svc.background.last_error:
+        st = svc.indexer.status()
+    except SQLAlchemyError as exc:  # the driver's words (SQL, paths) go to the log, not to clients
+        log.warning("health: index database: %s", exc)
+        return {
+            "status": "degraded",
+            "detail": "the index database cannot be read",
+            "chain": None,
+            "version": svc.version,
+        }
+    if st.unreachable_for is not None:
+        status = "degraded"
+        detail = (
+            f"the chain has not answered for {st.unreachable_for:.0f} s; serving the index as of block {st.indexed}"
+        )
+    elif svc.background is not None and svc.background.last_error:
         status, detail = "degraded", svc.background.last_error
-    return {"status": status, "detail": detail, "chain": chain, "version": svc.version}
+    return {"status": status, "detail": detail, "chain": st.as_json(), "version": svc.version}
 
 
 # --- namespaces ----------------------------------------------------------------------------

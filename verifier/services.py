@@ -106,7 +106,7 @@ class Services:
 
     def chain_view(self) -> ChainView:
         st = self.indexer.status(max_age=1.0)
-        return ChainView(st.chain_id, st.registry, st.indexed, st.behind)
+        return ChainView(st.chain_id, st.registry, st.indexed, st.behind, st.stale)
 
     def confusions(self, s: Session, name: str) -> list[dict[str, Any]]:
         """Registered namespaces ``name`` could be mistaken for (a cached index: new namespaces

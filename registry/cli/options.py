@@ -198,18 +198,28 @@ def did_from(key: str | None, did: str | None, keystore_dir: Path | None) -> str
 
 
 def parse_expiry(text: str, now: int) -> int:
-    """``90d``, ``12h``, ``30m``, an ISO date/time (UTC) or unix seconds -> unix seconds."""
-    m = re.fullmatch(r"(\d+)([smhdw])", text)
+    """``90d``, ``12h``, ``30m``, an ISO date/time (UTC) or unix seconds -> unix seconds (a uint64)."""
+    value = _expiry_seconds(text, now)
+    if not 0 <= value < 2**64:
+        raise InputError(
+            f"expiry {text!r} is outside what the chain records (0 to 2^64 - 1 unix seconds)",
+            hint="use a duration like 90d or 12h, or a date like 2027-01-31",
+        )
+    return value
+
+
+def _expiry_seconds(text: str, now: int) -> int:
+    m = re.fullmatch(r"([0-9]{1,30})([smhdw])", text)
     if m:
         unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
         return now + int(m.group(1)) * unit
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,30}", text):
         return int(text)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(
-            f"cannot read expiry {text!r}",
+            f"cannot read expiry {text[:80]!r}",
             hint="use a duration like 90d or 12h, a date like 2027-01-31, or unix seconds",
         ) from None
     if when.tzinfo is None:

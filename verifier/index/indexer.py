@@ -32,6 +32,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from registry.chain.artifacts import load_artifact
 from registry.errors import ChainError
@@ -70,9 +71,17 @@ class IndexStatus:
     target: int
     confirmations: int
 
+    unreachable_for: float | None = None
+    """seconds since the chain last answered, when it does not answer now (the head is then the
+    last one seen, and the index is served as it is: stale)"""
+
     @property
     def behind(self) -> int:
         return max(0, self.head - self.indexed)
+
+    @property
+    def stale(self) -> bool:
+        return self.unreachable_for is not None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +91,8 @@ class IndexStatus:
             "indexedBlock": self.indexed,
             "behind": self.behind,
             "confirmations": self.confirmations,
+            "stale": self.stale,
+            "unreachableSeconds": None if self.unreachable_for is None else round(self.unreachable_for, 1),
         }
 
 
@@ -116,6 +127,7 @@ class Indexer:
         self._head: tuple[int, float] | None = None
         self._indexed: tuple[int, float] | None = None
         self._time: tuple[int, float] | None = None
+        self._unreachable_since: float | None = None
 
     # --- checkpoint ---
 
@@ -156,26 +168,50 @@ class Indexer:
             cp = self._checkpoint(s)
             block, stamp = (cp.block_number, cp.block_time) if cp else (None, None)
         if stamp is None:
-            stamp = int(self.w3.eth.get_block(block if block is not None else "latest")["timestamp"])
+            try:
+                stamp = _chain_uint(
+                    self.w3.eth.get_block(block if block is not None else "latest")["timestamp"], "a block time"
+                )
+            except ChainError:
+                raise
+            except Exception as exc:
+                raise ChainError(f"the chain does not answer ({type(exc).__name__})") from None
         self._time = (stamp, now)
         return stamp
 
     def head(self, max_age: float = 1.0) -> int:
-        """The chain head, read at most once per ``max_age`` seconds (requests share it)."""
+        """The chain head, read at most once per ``max_age`` seconds (requests share it). Raises
+        :class:`ChainError` when the chain does not answer (:meth:`status` then serves the last head)."""
         now = time.monotonic()
         if self._head is None or now - self._head[1] > max_age:
-            self._head = (int(self.w3.eth.block_number), now)
+            try:
+                number = _chain_uint(self.w3.eth.block_number, "the head block number")
+            except ChainError:
+                raise
+            except Exception as exc:
+                self._unreachable_since = self._unreachable_since or now
+                raise ChainError(f"the chain does not answer ({type(exc).__name__})") from None
+            self._head, self._unreachable_since = (number, now), None
         return self._head[0]
 
     def status(self, max_age: float = 1.0) -> IndexStatus:
-        head = self.head(max_age)
+        """Head and index position. While the chain does not answer, the last head seen (or the
+        indexed block) with ``unreachable_for`` set: the index keeps being served, marked stale."""
+        indexed = self.indexed_block(max_age)
+        try:
+            head, unreachable = self.head(max_age), None
+        except ChainError:
+            head = self._head[0] if self._head is not None else indexed
+            since = self._unreachable_since or time.monotonic()
+            unreachable = time.monotonic() - since
         return IndexStatus(
             self._chain_id,
             self.address,
             head,
-            self.indexed_block(max_age),
+            indexed,
             max(head - self.confirmations, 0),
             self.confirmations,
+            unreachable,
         )
 
     # --- sync ---
@@ -200,7 +236,7 @@ class Indexer:
     def _index_range(self, start: int, end: int) -> int:
         logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": end})
         end_block = self.w3.eth.get_block(end)
-        end_hash, end_time = end_block["hash"].to_0x_hex(), int(end_block["timestamp"])
+        end_hash, end_time = end_block["hash"].to_0x_hex(), _chain_uint(end_block["timestamp"], "a block time")
         added = 0
         with Session(self.engine) as s, s.begin(), s.no_autoflush:
             cp = self._checkpoint(s)
@@ -272,10 +308,15 @@ class Indexer:
         self.rollback_to(fork, fork_hash)
 
     def _hash_at(self, number: int) -> str | None:
+        """The hash of block ``number`` on the chain now; None if the chain has no such block
+        (it got shorter: a reorg). A chain that does not answer is a :class:`ChainError`, never
+        taken for a reorg: an outage must not roll the index back."""
         try:
             return str(self.w3.eth.get_block(number)["hash"].to_0x_hex())
-        except Exception:
+        except BlockNotFound:
             return None
+        except Exception as exc:
+            raise ChainError(f"the chain does not answer ({type(exc).__name__}); the index is kept as it is") from None
 
     def rollback_to(self, block: int, block_hash: str) -> None:
         """Forget everything after ``block`` and rebuild the state tables from the events left."""
@@ -361,6 +402,14 @@ class _EventSpec:
         for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
             args[name] = _norm(typ, value)
         return args
+
+
+def _chain_uint(value: Any, what: str) -> int:
+    """A block number or time from the RPC, which is untrusted like any input: a non-negative
+    integer that fits a signed 64-bit column, or a :class:`ChainError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ChainError(f"the chain answered {what} that is not a block number or time: {str(value)[:40]}")
+    return int(value)
 
 
 def _norm(typ: str, value: Any) -> Any:
@@ -491,6 +540,8 @@ class BackgroundIndexer:
                 self.indexer.sync_once()
                 self.last_error = None
             except Exception as exc:  # keep following the chain; health reports the error
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("indexer step failed: %s", self.last_error)
+                log.warning("indexer step failed: %s: %s", type(exc).__name__, exc)
+                # what /v1/health shows: our own errors' words, never a driver's (SQL, paths)
+                told = exc.message if isinstance(exc, ChainError) else f"{type(exc).__name__} (see the verifier's log)"
+                self.last_error = f"indexing stopped: {told}"
             self._stop.wait(self.poll_seconds)

@@ -12,6 +12,12 @@ The index holds two kinds of rows:
 so a reorg can be traced back to the last common block. ``manifests`` holds uploaded manifests,
 which are not chain data and survive reorgs. SQLite (WAL) by default; any SQLAlchemy URL works,
 PostgreSQL is tested.
+
+**Chain integers.** The contract's times are ``uint64`` and a transaction chooses some of them (an
+operator's expiry may be 2^64 - 1), but SQLite's and PostgreSQL's integers are signed 64-bit.
+Columns holding such values are :class:`Uint64`: stored shifted by -2^63, which maps 0..2^64-1
+onto the whole signed range and keeps the order, so comparisons in SQL still work (raw SQL readers
+see the shifted values). Index version 2 introduced this; :func:`_upgrade` shifts an older index.
 """
 
 from __future__ import annotations
@@ -33,6 +39,28 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+INDEX_VERSION = 2
+"""1: first release; 2: :class:`Uint64` columns."""
+_SHIFT = 2**63
+
+
+class Uint64(TypeDecorator[int]):
+    """A ``uint64`` in a signed BIGINT column, order preserved (stored value = value - 2^63)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if not 0 <= value < 2**64:
+            raise ValueError(f"{value} is not a uint64")
+        return int(value) - _SHIFT
+
+    def process_result_value(self, value: int | None, dialect: Any) -> int | None:
+        return None if value is None else int(value) + _SHIFT
 
 
 class Base(DeclarativeBase):
@@ -48,6 +76,8 @@ class Checkpoint(Base):
     block_hash: Mapped[str] = mapped_column(String(66))
     block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """timestamp of the checkpoint block: the chain time of the index's view (expiry is judged by it)"""
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True, default=INDEX_VERSION)
+    """the index layout (:data:`INDEX_VERSION`)"""
 
 
 class Block(Base):
@@ -66,7 +96,7 @@ class EventRow(Base):
     log_index: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str | None] = mapped_column(String(64), index=True)
-    time: Mapped[int | None] = mapped_column(BigInteger)
+    time: Mapped[int | None] = mapped_column(Uint64)
     args: Mapped[str] = mapped_column(Text)  # JSON, bytes as 0x-hex
     alerts: Mapped[str | None] = mapped_column(Text)  # JSON, e.g. {"confusableWith": [...]}
     links: Mapped[list[EventLink]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
@@ -94,8 +124,8 @@ class SignerRow(Base):
     did_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(64), index=True)
     did: Mapped[str] = mapped_column(String(256))
-    valid_from: Mapped[int] = mapped_column(BigInteger)
-    valid_until: Mapped[int] = mapped_column(BigInteger, default=0)
+    valid_from: Mapped[int] = mapped_column(Uint64)
+    valid_until: Mapped[int] = mapped_column(Uint64, default=0)
 
 
 class ReleaseRow(Base):
@@ -109,10 +139,10 @@ class ReleaseRow(Base):
     manifest_digest: Mapped[str] = mapped_column(String(64), index=True)
     signer_did_hash: Mapped[str] = mapped_column(String(66))
     publisher: Mapped[str] = mapped_column(String(42))
-    published_at: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[int] = mapped_column(Uint64)
     block_number: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66))
-    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    revoked_at: Mapped[int] = mapped_column(Uint64, default=0)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -124,8 +154,8 @@ class OperatorRow(Base):
     model: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(64))  # "" = every version of the model
     operator_did: Mapped[str] = mapped_column(String(256))
-    expires_at: Mapped[int] = mapped_column(BigInteger)
-    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[int] = mapped_column(Uint64)
+    revoked_at: Mapped[int] = mapped_column(Uint64, default=0)
     origins: Mapped[str | None] = mapped_column(Text, nullable=True)
     """JSON list of the origins the authorisation is pinned to ([] or NULL: not pinned)"""
 
@@ -137,8 +167,8 @@ class EndorsementRow(Base):
     kind_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
     data_digest: Mapped[str] = mapped_column(String(66))
-    time: Mapped[int] = mapped_column(BigInteger)
-    revoked_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    time: Mapped[int] = mapped_column(Uint64)
+    revoked_at: Mapped[int] = mapped_column(Uint64, default=0)
 
 
 class ManifestRow(Base):
@@ -165,16 +195,51 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    fresh = not inspect(engine).has_table("checkpoint")
     Base.metadata.create_all(engine)
     _add_missing_columns(engine)
+    _upgrade(engine, fresh)
     return engine
 
 
 def _add_missing_columns(engine: Engine) -> None:
     """Bring an index written by an earlier version up to this schema. Only nullable columns were
     added so far, and the indexer fills them at its next step."""
-    wanted = {("checkpoint", "block_time", "BIGINT"), ("operators", "origins", "TEXT")}
+    wanted = {
+        ("checkpoint", "block_time", "BIGINT"),
+        ("operators", "origins", "TEXT"),
+        ("checkpoint", "version", "INTEGER"),
+    }
     for table, column, sql_type in sorted(wanted):
         if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
             with engine.begin() as conn:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+
+
+UINT64_COLUMNS = (
+    ("events", "time"),
+    ("signers", "valid_from"),
+    ("signers", "valid_until"),
+    ("releases", "published_at"),
+    ("releases", "revoked_at"),
+    ("operators", "expires_at"),
+    ("operators", "revoked_at"),
+    ("endorsements", "time"),
+    ("endorsements", "revoked_at"),
+)
+
+
+def _upgrade(engine: Engine, fresh: bool) -> None:
+    """Bring an index of an earlier :data:`INDEX_VERSION` up to this one, in one transaction.
+    Version 1 stored ``uint64`` values unshifted (those it could store at all)."""
+    with engine.begin() as conn:
+        version = conn.execute(text("SELECT version FROM checkpoint WHERE id = 1")).scalar()
+        has_checkpoint = conn.execute(text("SELECT count(*) FROM checkpoint")).scalar()
+        if fresh or not has_checkpoint:
+            version = INDEX_VERSION
+        elif version is None or version < 2:
+            for table, column in UINT64_COLUMNS:  # -2^63 written so that no literal overflows int64
+                conn.execute(text(f"UPDATE {table} SET {column} = {column} + (-9223372036854775807 - 1)"))
+            version = 2
+        if has_checkpoint:
+            conn.execute(text("UPDATE checkpoint SET version = :v WHERE id = 1"), {"v": version})
