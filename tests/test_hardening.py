@@ -327,3 +327,63 @@ def test_health_never_shows_the_databases_words(world: World, monkeypatch: pytes
     body = world.http.get("/v1/health").json()
     assert body["status"] == "degraded" and body["detail"] == "the index database cannot be read"
     assert "SELECT" not in json.dumps(body) and "/srv" not in json.dumps(body)
+
+
+# --- 4. manifest upload is poisonable -----------------------------------------------------------
+
+
+def _forged(doc: dict[str, Any]) -> dict[str, Any]:
+    value = doc["proof"][0]["proofValue"]
+    forged = value[:-3] + ("222" if value[-3:] != "222" else "333")
+    return {**doc, "proof": [{**doc["proof"][0], "proofValue": forged}]}
+
+
+def test_a_forged_proof_is_refused_and_never_displaces_the_publishers(world: World) -> None:
+    from registry.signing.keys import Ed25519Key
+    from registry.signing.proofs import sign_manifest
+
+    genuine = world.manifest.document()
+    resp = world.http.post("/v1/manifests", json=_forged(genuine))
+    body = problem(resp, 422)
+    assert body["type"].endswith("/manifest-not-signed-by-anchoring-key") and body["ignored"][0]["proof"] == 0
+    assert world.http.get(f"/v1/manifests/{world.manifest.digest.hex}").status_code == 404  # nothing stored
+
+    stranger = sign_manifest(world.manifest, Ed25519Key.generate())  # the genuine proof plus a stranger's
+    resp = world.http.post("/v1/manifests", json=stranger.document())
+    assert resp.status_code == 201 and resp.json()["proofs"] == 1
+    assert "is not a signer of 'deepseek' on chain" in resp.json()["ignored"][0]["reason"]
+    served = world.http.get(f"/v1/manifests/{world.manifest.digest.hex}").json()
+    assert served["proof"] == genuine["proof"]
+
+    # an attacker re-uploading with a forged second proof changes nothing; the publisher's upload still works
+    poisoned = {**genuine, "proof": [*genuine["proof"], _forged(genuine)["proof"][0]]}
+    assert world.http.post("/v1/manifests", json=poisoned).json()["ignored"][0]["proof"] == 1
+    assert world.http.post("/v1/manifests", json=genuine).status_code == 200
+    assert world.http.get(f"/v1/manifests/{world.manifest.digest.hex}").json()["proof"] == genuine["proof"]
+
+
+def test_a_co_signers_proof_is_kept_alongside_the_publishers(world: World) -> None:
+    from registry.signing.keys import Ed25519Key
+    from registry.signing.proofs import sign_manifest
+
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 201
+    co = Ed25519Key.generate()
+    world.client.add_signer("deepseek", co.did)  # a second signer of the namespace, on chain
+    world.sync()
+    cosigned = sign_manifest(world.manifest, co)
+    resp = world.http.post("/v1/manifests", json=cosigned.document())
+    assert resp.status_code == 200 and resp.json()["proofs"] == 2 and resp.json()["ignored"] == []
+    stored = world.http.get(f"/v1/manifests/{world.manifest.digest.hex}").json()["proof"]
+    assert [p["verificationMethod"].partition("#")[0] for p in stored] == [world.key.did, co.did]
+
+
+def test_proofs_per_manifest_are_bounded(world: World) -> None:
+    from registry.signing.keys import Ed25519Key
+    from registry.signing.manifest import MAX_PROOFS
+    from registry.signing.proofs import sign_manifest
+
+    many = world.manifest
+    for _ in range(MAX_PROOFS):
+        many = sign_manifest(many, Ed25519Key.generate())
+    body = problem(world.http.post("/v1/manifests", json=many.document()), 422)
+    assert "proof" in body["detail"] and str(MAX_PROOFS) in body["detail"]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from registry.errors import InputError
@@ -160,24 +160,38 @@ def _parse(doc: dict[str, Any]) -> Manifest:
 
 @manifests.post("", status_code=201, operation_id="uploadManifest")
 def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
-    """Store a manifest; accepted only when its digest is anchored for its release."""
+    """Store a signed manifest for its release: 201 when first stored, 200 when it was already.
+
+    Accepted only when its digest is anchored for its release and one of its proofs verifies by
+    the key the chain recorded for that release (a signer of the namespace when anchored). Other
+    proofs are kept when they verify and are by a signer of the namespace, and set aside (listed
+    under ``ignored``) otherwise; proofs stored earlier stay. At most 16 proofs, one per signer."""
+    from verifier.manifests import accept_upload
+
     manifest = _parse(doc)
-    name = manifest.release_name
-    with svc.session() as s, s.begin():
-        r = queries.find_release(s, name.namespace, name.model, name.version)
-        if r is None or r.manifest_digest != manifest.digest.hex:
-            raise Problem(
-                422,
-                "manifest-not-anchored",
-                "Manifest not anchored",
-                f"no release anchors manifest digest {manifest.digest.hex}"
-                + ("" if r is None else f" ({name} anchors {r.manifest_digest})"),
-            )
-        existing = s.get(ManifestRow, manifest.digest.hex)
-        if existing is None:
-            s.add(ManifestRow(digest=manifest.digest.hex, document=json.dumps(manifest.document())))
-    body = {"manifestDigest": manifest.digest.hex, "release": str(name), "url": f"/v1/manifests/{manifest.digest.hex}"}
-    return JSONResponse(body, status_code=201 if existing is None else 200)
+    for attempt in (1, 2):  # two first uploads at once: the one that lost merges into the winner's row
+        try:
+            with svc.session() as s, s.begin():
+                row = s.get(ManifestRow, manifest.digest.hex)
+                stored = Manifest.from_json(row.document) if row is not None else None
+                upload = accept_upload(s, manifest, stored)
+                if row is None:
+                    s.add(ManifestRow(digest=manifest.digest.hex, document=json.dumps(upload.manifest.document())))
+                elif upload.changed:
+                    row.document = json.dumps(upload.manifest.document())
+            break
+        except IntegrityError:
+            if attempt == 2:
+                detail = "the stored manifest changed meanwhile; upload again"
+                raise Problem(409, "conflict", "Upload conflict", detail) from None
+    body = {
+        "manifestDigest": manifest.digest.hex,
+        "release": str(manifest.release_name),
+        "url": f"/v1/manifests/{manifest.digest.hex}",
+        "proofs": len(upload.manifest.proof or ()),
+        "ignored": list(upload.ignored),
+    }
+    return JSONResponse(body, status_code=201 if upload.created else 200)
 
 
 @manifests.get("/{digest}", operation_id="getManifest")

@@ -9,18 +9,21 @@ reached. The endpoint verdict is :mod:`verifier.check`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import ModelsealError
 from registry.names import ReleaseName, did_id
-from registry.signing.manifest import Manifest
-from registry.signing.proofs import normalize_did, verify_manifest
+from registry.signing.manifest import MAX_PROOFS, Manifest
+from registry.signing.proofs import normalize_did, verify_manifest, verify_one
 from registry.verdict import ChainView, Check, Verdict
 from verifier.check import ReleaseFact, revocation_check
+from verifier.errors import Problem
 from verifier.index import queries
-from verifier.index.schema import ReleaseRow
+from verifier.index.schema import ReleaseRow, SignerRow
 
 
 def _hex32(b: bytes) -> str:
@@ -100,3 +103,78 @@ def _lineage(s: Session, manifest: Manifest) -> list[Check]:
             )
         ]
     return [Check("lineage", "pass", f"{len(manifest.lineage)} lineage reference(s) resolve")]
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What ``POST /v1/manifests`` did: the proof set now stored, and each proof it set aside."""
+
+    manifest: Manifest
+    created: bool
+    changed: bool
+    ignored: tuple[dict[str, Any], ...]
+
+
+def accept_upload(s: Session, manifest: Manifest, stored: Manifest | None) -> Upload:
+    """Decide what to store for an uploaded manifest, first-writer-wins no more.
+
+    The upload is refused (:class:`~verifier.errors.Problem` 422) unless its digest is the one
+    anchored for its release and it carries a proof that verifies by the key the chain recorded
+    for that release, a signer of the namespace when it was anchored. Its other proofs are kept if
+    they verify and are by a key the chain knows as a signer of the namespace; any other proof is
+    set aside with the reason. Proofs already stored stay; the merged set has one proof per
+    signer, the anchoring signer's first, at most :data:`~registry.signing.manifest.MAX_PROOFS`."""
+    name = manifest.release_name
+    r = queries.find_release(s, name.namespace, name.model, name.version)
+    if r is None or r.manifest_digest != manifest.digest.hex:
+        raise Problem(
+            422,
+            "manifest-not-anchored",
+            "Manifest not anchored",
+            f"no release anchors manifest digest {manifest.digest.hex}"
+            + ("" if r is None else f" ({name} anchors {r.manifest_digest})"),
+        )
+    fresh, ignored = _vetted(s, r, manifest, manifest.proof or ())
+    if not any(h == r.signer_did_hash for h, _ in fresh) or not queries.signer_valid_at(
+        s, r.namespace_id, r.signer_did_hash, r.published_at
+    ):
+        raise Problem(
+            422,
+            "manifest-not-signed-by-anchoring-key",
+            "Not signed by the key that anchored it",
+            f"no proof verifies by the key the chain recorded for {name} (a signer of {name.namespace!r} when "
+            "anchored)",
+            ignored=ignored or None,
+        )
+    kept: dict[str, dict[str, Any]] = {}
+    earlier, _ = _vetted(s, r, manifest, () if stored is None else stored.proof or ())  # stored by an older version?
+    for signer, proof in sorted([*earlier, *fresh], key=lambda sp: sp[0] != r.signer_did_hash):  # stable
+        if signer not in kept and len(kept) < MAX_PROOFS:
+            kept[signer] = proof
+    merged = Manifest.from_dict({**manifest.unsigned_document(), "proof": list(kept.values())})
+    changed = stored is None or merged.document() != stored.document()
+    return Upload(merged, stored is None, changed, tuple(ignored))
+
+
+def _vetted(
+    s: Session, r: ReleaseRow, manifest: Manifest, proofs: Any
+) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """The proofs that verify over ``manifest`` by a key the chain knows as a signer of its
+    namespace, as (signer DID hash, proof); and why each other one was set aside."""
+    good: list[tuple[str, dict[str, Any]]] = []
+    ignored: list[dict[str, Any]] = []
+    for i, proof in enumerate(proofs):
+        try:
+            result = verify_one(manifest, proof)
+        except ModelsealError as exc:
+            ignored.append({"proof": i, "reason": exc.message})
+            continue
+        signer = _hex32(did_id(normalize_did(result.signer)))
+        if s.get(SignerRow, (r.namespace_id, signer)) is None:
+            ignored.append({"proof": i, "reason": f"{result.signer} is not a signer of {r.namespace!r} on chain"})
+            continue
+        good.append((signer, proof))
+    return good, ignored
