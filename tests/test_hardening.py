@@ -387,3 +387,131 @@ def test_proofs_per_manifest_are_bounded(world: World) -> None:
         many = sign_manifest(many, Ed25519Key.generate())
     body = problem(world.http.post("/v1/manifests", json=many.document()), 422)
     assert "proof" in body["detail"] and str(MAX_PROOFS) in body["detail"]
+
+
+# --- 7. half state on publish, and faults on the way to the chain --------------------------------
+
+
+class RpcProxy:
+    """A JSON-RPC proxy in front of anvil that fails on purpose. ``mode``: ``pass``; ``lose-answer``
+    (forwards eth_sendRawTransaction, then drops the connection: mined, but the sender never
+    hears); ``refuse-send`` (drops eth_sendRawTransaction without forwarding it)."""
+
+    def __init__(self, upstream: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import httpx
+
+        self.upstream, self.mode = upstream, "pass"
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                sending = b"eth_sendRawTransaction" in body
+                if sending and proxy.mode == "refuse-send":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                resp = httpx.post(proxy.upstream, content=body, headers={"content-type": "application/json"})
+                if sending and proxy.mode == "lose-answer":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                self.send_response(resp.status_code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def publisher(anvil_url: str, tmp_path: Path, model_dir: Path) -> Any:
+    import os
+    import subprocess
+
+    from eth_account import Account
+    from web3 import Web3
+
+    from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+    from registry.signing.keys import Ed25519Key, Keystore
+
+    client, _ = RegistryClient.deploy(Web3(Web3.HTTPProvider(anvil_url)), Account.from_key(ANVIL_DEV_KEYS[3]))
+    key = Ed25519Key.generate()
+    Keystore(tmp_path / "keys").save("pub", key)
+    client.claim_namespace("faulty")
+    client.add_signer("faulty", key.did)
+    proxy = RpcProxy(anvil_url)
+    env = {
+        **os.environ,
+        "MODELSEAL_RPC_URL": proxy.url,
+        "MODELSEAL_REGISTRY": client.address,
+        "MODELSEAL_KEYS": str(tmp_path / "keys"),
+        "MODELSEAL_HOME": str(tmp_path / "home"),
+        "MODELSEAL_PRIVATE_KEY": "0x" + ANVIL_DEV_KEYS[3].hex(),
+    }
+    env.pop("MODELSEAL_DEBUG", None)
+
+    def publish(*extra: str) -> subprocess.CompletedProcess[str]:
+        args = ["publish", str(model_dir), "--namespace", "faulty", "--model", "chat", "--key", "pub", "--json"]
+        return subprocess.run(
+            [sys.executable, "-m", "registry", *args, *extra], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    yield client, proxy, publish, tmp_path / "home"
+    proxy.server.shutdown()
+
+
+def _anchored(client: Any, version: str) -> str | None:
+    from registry.names import ReleaseName
+
+    info = client.release(ReleaseName("faulty", "chat", version))
+    return None if info is None else info.manifest_digest.hex()
+
+
+def test_a_publish_whose_answer_is_lost_is_finished_by_running_it_again(publisher: Any) -> None:
+    client, proxy, publish, home = publisher
+    proxy.mode = "lose-answer"
+    first = publish("--version", "1.0")
+    assert first.returncode == 3, first.stderr
+    assert "run the same command again" in first.stderr and "Traceback" not in first.stderr
+    anchored = _anchored(client, "1.0")
+    assert anchored is not None  # mined, though the sender never heard
+    assert (home / "manifests" / f"{anchored}.json").is_file()  # and its manifest was kept before sending
+    proxy.mode = "pass"
+    again = publish("--version", "1.0")
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["alreadyPublished"] is True and out["manifestDigest"] == anchored
+    assert not list((home / "manifests" / "pending").glob("*.json"))
+
+
+def test_a_publish_that_never_reached_the_chain_anchors_the_same_manifest_on_rerun(publisher: Any) -> None:
+    client, proxy, publish, home = publisher
+    proxy.mode = "refuse-send"
+    first = publish("--version", "2.0")
+    assert first.returncode == 3 and "may not have been sent" in first.stderr, first.stderr
+    assert _anchored(client, "2.0") is None
+    pending = list((home / "manifests" / "pending").glob("*.json"))
+    assert len(pending) == 1
+    signed = Manifest.from_json(pending[0].read_text())
+    proxy.mode = "pass"
+    again = publish("--version", "2.0")
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["alreadyPublished"] is False and out["manifestDigest"] == signed.digest.hex == _anchored(client, "2.0")
+
+
+def test_output_to_a_missing_folder_is_refused_before_any_transaction(publisher: Any, tmp_path: Path) -> None:
+    client, _, publish, _ = publisher
+    proc = publish("--version", "3.0", "-o", str(tmp_path / "no" / "such" / "m.json"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert _anchored(client, "3.0") is None

@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 
 from registry.chain.artifacts import Artifact, Deployment, load_artifact
-from registry.errors import ChainError, ModelsealError, RegistryRevert, UnsafeAccount
+from registry.errors import ChainError, ModelsealError, RegistryRefused, RegistryRevert, UnsafeAccount
 from registry.names import ReleaseName, did_id, model_id, namespace_id
 from registry.names import release_id as compute_release_id
 
@@ -413,12 +413,23 @@ class RegistryClient:
             ctx,
         )
         signed = self.account.sign_transaction(tx)
-        tx_hash = self._call(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction), ctx)
+        sent = "0x" + bytes(signed.hash).hex()
+        lost = "run the same command again: it finishes the job, or says it is already done"
+        try:
+            tx_hash = self._call(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction), ctx)
+        except RegistryRefused:
+            raise
+        except ChainError as exc:  # it may have reached the chain before the connection failed
+            raise ChainError(f"transaction {sent} may not have been sent: {exc.message}", hint=lost) from None
         try:
             receipt: TxReceipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.confirm_timeout)
         except TimeExhausted:
             raise ChainError(
-                f"transaction {tx_hash.to_0x_hex()} not mined within {self.confirm_timeout:.0f} s"
+                f"transaction {tx_hash.to_0x_hex()} not mined within {self.confirm_timeout:.0f} s", hint=lost
+            ) from None
+        except Exception as exc:
+            raise ChainError(
+                f"transaction {sent} was sent, then the chain stopped answering ({type(exc).__name__})", hint=lost
             ) from None
         if receipt["status"] != 1:
             # replay at the mined block to learn why (with explicit gas, a revert is mined, not raised)

@@ -2,9 +2,14 @@
 
 :func:`publish_model` hashes a model, writes and signs its manifest, checks that the signing key
 is an active signer of the namespace on chain (so no gas is spent on a release the contract
-would refuse for that reason), anchors the digests and keeps the signed manifest in the data
-folder (:mod:`registry.signing.store`), where ``modelseal verify`` finds it.
-The chain itself stays the judge: every other refusal comes back as a decoded revert.
+would refuse for that reason), keeps the signed manifest in the data folder
+(:mod:`registry.signing.store`, where ``modelseal verify`` finds it) and only then anchors the
+digests. The chain itself stays the judge: every other refusal comes back as a decoded revert.
+
+It is resumable: the manifest is written before the transaction, so a publish cut short (the
+chain stopped answering, the process was killed) is finished by running it again: the same
+signed manifest is anchored, or, if the first transaction was mined after all, the release is
+reported as already published with that manifest. Nothing is anchored without its manifest kept.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.errors import NotASigner
+from registry.errors import NotASigner, RegistryRefused
 from registry.hashing.model import DEFAULT_IGNORE, Digest, ProgressFn, hash_model
 from registry.names import ReleaseName, release_id
 from registry.signing.keys import SigningKey
 from registry.signing.manifest import Manifest
 from registry.signing.proofs import sign_manifest, verify_manifest
-from registry.signing.store import save_manifest
+from registry.signing.store import clear_pending, find_manifest, find_pending, save_manifest, save_pending
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,7 +38,8 @@ class Published:
     release_id: bytes
     manifest: Manifest
     manifest_path: Path
-    tx: TxResult
+    tx: TxResult | None
+    """None when the release was found already anchored with this manifest (an earlier run's)"""
 
 
 def publish_model(
@@ -55,10 +61,40 @@ def publish_model(
     manifest = Manifest.create(
         release, key.did, md, license=license, model_card=model_card, lineage=lineage, filing=filing
     )
-    signed = sign_manifest(manifest, key)
+    rid = release_id(release)
+    earlier = find_pending(home, rid)
+    if earlier is not None and not _same_release(earlier, manifest, key.did):
+        earlier = None  # another model or other options: that attempt is superseded
+    anchored = client.release(release)
+    if anchored is not None:
+        kept = find_manifest(home, anchored.manifest_digest)
+        if kept is None and earlier is not None and earlier.digest.value == anchored.manifest_digest:
+            kept = earlier
+        if kept is None or kept.weights.digest != md.weights.hex:
+            raise RegistryRefused(
+                f"{release} is already published (manifest {anchored.manifest_digest.hex()})",
+                hint="publish a new version; a version is anchored once, for good",
+            )
+        path = save_manifest(home, kept)
+        clear_pending(home, rid)
+        return Published(release, rid, kept, path, None)
+    signed = earlier if earlier is not None else sign_manifest(manifest, key)
     verify_manifest(signed)
     if not client.is_signer_at(release.namespace, key.did, client.now()):
         raise NotASigner(f"{key.did} is not an active signer of namespace {release.namespace!r}")
+    save_pending(home, rid, signed)  # before the transaction: an anchored release always has its manifest
     tx = client.publish(release, signed.digest.value, md.weights.value, key.did)
     path = save_manifest(home, signed)
-    return Published(release, release_id(release), signed, path, tx)
+    clear_pending(home, rid)
+    return Published(release, rid, signed, path, tx)
+
+
+def _same_release(earlier: Manifest, fresh: Manifest, signer: str) -> bool:
+    """Whether an earlier attempt's signed manifest says what this one would (all but ``created``)
+    and is signed by the same key."""
+    strip = {"created"}
+    same_content = {k: v for k, v in earlier.unsigned_document().items() if k not in strip} == {
+        k: v for k, v in fresh.unsigned_document().items() if k not in strip
+    }
+    signers = {str(p.get("verificationMethod", "")).partition("#")[0] for p in earlier.proof or ()}
+    return same_content and signer in signers

@@ -24,7 +24,7 @@ from registry.cli.options import (
     tx_json,
     tx_line,
 )
-from registry.errors import ExitCode
+from registry.errors import ExitCode, PathRefused
 from registry.times import iso
 
 ReleaseArg = Annotated[str, typer.Argument(metavar="RELEASE", help="namespace/model/version")]
@@ -51,6 +51,8 @@ def publish(
     from registry.names import ReleaseName
 
     release = ReleaseName(namespace, model, version)
+    if output is not None and not output.parent.is_dir():  # refused before anything is sent
+        raise PathRefused(f"cannot write {output}: folder {output.parent} does not exist", hint="create it first")
     signing_key = keystore(keystore_dir).load(key)
     client = chain.client()
     result = publish_model(
@@ -64,7 +66,13 @@ def publish(
         follow_symlinks=follow_symlinks,
     )
     if output is not None:
-        output.write_text(result.manifest.to_json())
+        try:
+            output.write_text(result.manifest.to_json())
+        except OSError as exc:
+            raise PathRefused(
+                f"{release} is published, but writing {output} failed: {exc.strerror}",
+                hint=f"the signed manifest is kept at {result.manifest_path}; copy it from there",
+            ) from None
     if as_json:
         print_json(
             {
@@ -73,15 +81,17 @@ def publish(
                 "manifestDigest": result.manifest.digest.hex,
                 "weightsDigest": result.manifest.weights.digest,
                 "manifest": str(result.manifest_path),
-                **tx_json(result.tx),
+                "alreadyPublished": result.tx is None,
+                **(tx_json(result.tx) if result.tx is not None else {}),
             }
         )
         return
-    console.out.print(f"published {release}")
+    console.out.print(f"{'already published' if result.tx is None else 'published'} {release}")
     console.out.print(f"release id      0x{result.release_id.hex()}")
     console.out.print(f"weights digest  {result.manifest.weights.digest}")
     console.out.print(f"manifest digest {result.manifest.digest.hex} (kept at {result.manifest_path})")
-    console.out.print(tx_line(result.tx))
+    if result.tx is not None:
+        console.out.print(tx_line(result.tx))
 
 
 @chain_options

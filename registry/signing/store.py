@@ -3,6 +3,11 @@
 ``modelseal publish`` keeps every manifest it anchors here, and ``modelseal verify`` looks a
 release's manifest up here by the digest the chain records. A stored file is re-parsed and its
 digest re-checked on every read, so an edited file is refused, never trusted.
+
+``manifests/pending/<release id>.json`` names the manifest a publish is about to anchor, written
+before its transaction is sent: a publish interrupted after signing (the chain stopped answering,
+the process was killed) finds it again and anchors that same manifest (its digest covers its
+``created`` time), or sees that it was anchored meanwhile.
 """
 
 from __future__ import annotations
@@ -38,3 +43,32 @@ def find_manifest(home: Path, manifest_digest: bytes) -> Manifest | None:
     if manifest.digest.value != manifest_digest:
         raise InputError(f"stored manifest {path} does not have the digest its name says", hint="delete it")
     return manifest
+
+
+def _pending_path(home: Path, release_id: bytes) -> Path:
+    return manifest_store(home) / "pending" / f"{release_id.hex()}.json"
+
+
+def save_pending(home: Path, release_id: bytes, manifest: Manifest) -> Path:
+    """Record ``manifest`` as the one about to be anchored for the release (and keep it by digest)."""
+    save_manifest(home, manifest)
+    path = _pending_path(home, release_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(manifest.to_json())
+    os.replace(tmp, path)
+    return path
+
+
+def find_pending(home: Path, release_id: bytes) -> Manifest | None:
+    """The manifest an earlier, unfinished publish of this release signed; None if there is none
+    (or it is unreadable: then a new one is signed)."""
+    path = _pending_path(home, release_id)
+    try:
+        return Manifest.from_json(path.read_text()) if path.is_file() else None
+    except InputError:
+        return None
+
+
+def clear_pending(home: Path, release_id: bytes) -> None:
+    _pending_path(home, release_id).unlink(missing_ok=True)
