@@ -129,10 +129,21 @@ def test_verify_says_which_release_then_unregistered_then_revoked(cli: Cli, publ
     assert wrong.returncode == 1 and "these are not the weights of" in wrong.stdout
 
 
+def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
+    cli: Cli, published: Path, tmp_path: Path
+) -> None:
+    args = ("publish", "--namespace", "smollm", "--model", "smollm2-135m-instruct", "--version", "1.0.0",
+            "--key", "publisher", "--json")  # fmt: skip
+    again = json.loads(cli.ok(args[0], published, *args[1:]))
+    assert again["alreadyPublished"] is True and "tx" not in again
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"not the registered weights")
+    proc = cli(args[0], other, *args[1:])
+    assert proc.returncode == 4 and "is already published" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_refusals_are_explained_in_words(cli: Cli, published: Path) -> None:
     cases = [
-        (("publish", published, "--namespace", "smollm", "--model", "smollm2-135m-instruct", "--version", "1.0.0",
-          "--key", "publisher"), None, "already exists"),
         (("publish", published, "--namespace", "smollm", "--model", "x", "--version", "2", "--key", "publisher"),
          2, "does not control namespace 'smollm'"),
         (("operator", "authorize", "smollm/smollm2-135m-instruct", "--did", OPERATOR_DID),
