@@ -223,7 +223,11 @@ contract ModelRegistry is IModelRegistry {
         bytes32 nsId = keccak256(bytes(ns));
         _checkController(nsId);
         _checkName(NameKind.Model, model, _MODEL_CHARS, _MAX_NAME_LENGTH);
-        if (bytes(version_).length != 0) _checkName(NameKind.Version, version_, _PRINTABLE_CHARS, _MAX_NAME_LENGTH);
+        _checkNotDotSegment(NameKind.Model, model);
+        if (bytes(version_).length != 0) {
+            _checkName(NameKind.Version, version_, _PRINTABLE_CHARS, _MAX_NAME_LENGTH);
+            _checkNotDotSegment(NameKind.Version, version_);
+        }
         _checkName(NameKind.Did, operatorDid, _PRINTABLE_CHARS, _MAX_DID_LENGTH);
         if (expiresAt <= _now()) revert ExpiryNotInFuture(expiresAt, _now());
         scopeId = _scopeId(ns, model, version_);
@@ -352,7 +356,9 @@ contract ModelRegistry is IModelRegistry {
     ) private returns (bytes32 relId) {
         _checkController(nsId);
         _checkName(NameKind.Model, model, _MODEL_CHARS, _MAX_NAME_LENGTH);
+        _checkNotDotSegment(NameKind.Model, model);
         _checkName(NameKind.Version, version_, _PRINTABLE_CHARS, _MAX_NAME_LENGTH);
+        _checkNotDotSegment(NameKind.Version, version_);
         relId = _releaseId(ns, model, version_);
         if (manifestDigest == 0 || weightsDigest == 0) revert ZeroDigest(relId, manifestDigest, weightsDigest);
 
@@ -444,6 +450,13 @@ contract ModelRegistry is IModelRegistry {
     function _checkName(NameKind kind, string calldata name, uint256 allowed, uint256 maxLength) private pure {
         uint256 n = bytes(name).length;
         if (n == 0 || n > maxLength || !_allBytesIn(bytes(name), allowed)) revert InvalidName(kind, name);
+    }
+
+    /// @dev Reverts with {InvalidName} (`kind`) if `name` is "." or "..": as a path segment it would
+    /// make a link such as /r/ns/../1 lead somewhere else (browsers remove dot segments).
+    function _checkNotDotSegment(NameKind kind, string calldata name) private pure {
+        bytes calldata b = bytes(name);
+        if (b.length <= 2 && b[0] == "." && b[b.length - 1] == ".") revert InvalidName(kind, name);
     }
 
     /// @dev Whether every byte `c` of `b` has bit `c` set in `allowed`. Assembly because this runs

@@ -341,8 +341,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     }
 
     function test_publishRelease_reverts_on_invalid_model_names() public {
-        string[8] memory bad = ["", "Model", "a b", "a/b", "a+b", unicode"modèle", "a\x00", "x"];
-        bad[7] = _repeat("m", 65);
+        string[10] memory bad = ["", "Model", "a b", "a/b", "a+b", unicode"modèle", "a\x00", ".", "..", "x"];
+        bad[9] = _repeat("m", 65);
         vm.startPrank(ALICE);
         for (uint256 i; i < bad.length; ++i) {
             vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, bad[i]));
@@ -352,8 +352,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     }
 
     function test_publishRelease_reverts_on_invalid_versions() public {
-        string[7] memory bad = ["", "1.0 beta", "1.0\t", "\x7f", unicode"1.0-é", "1\n", "x"];
-        bad[6] = _repeat("1", 65);
+        string[9] memory bad = ["", "1.0 beta", "1.0\t", "\x7f", unicode"1.0-é", "1\n", ".", "..", "x"];
+        bad[8] = _repeat("1", 65);
         vm.startPrank(ALICE);
         for (uint256 i; i < bad.length; ++i) {
             vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, bad[i]));

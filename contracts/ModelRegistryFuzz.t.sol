@@ -143,19 +143,20 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
                 registry.claimNamespace(ns);
             }
             string memory one = string(abi.encodePacked(b));
-            if (!_isModelChar(uint8(c))) {
+            if (!_isModelChar(uint8(c)) || c == 0x2e) {  // "." alone is a dot segment
                 vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, one));
             }
             registry.publishRelease(NS, one, "model-rule", MANIFEST, WEIGHTS, didHash);
-            if (!_isPrintable(uint8(c))) {
+            if (!_isPrintable(uint8(c)) || c == 0x2e) {
                 vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, one));
             }
             registry.publishRelease(NS, "version-rule", one, MANIFEST, WEIGHTS, didHash);
         }
         vm.stopPrank();
-        // 37 namespace bytes ([a-z0-9-]), 39 model bytes ([a-z0-9._-]), 94 version bytes (0x21..0x7E)
+        // 37 namespace bytes ([a-z0-9-]), 39 model bytes ([a-z0-9._-]), 94 version bytes (0x21..0x7E);
+        // "." alone is neither a model nor a version (a dot segment)
         _eq(namespaces, 37, "accepted namespaces");
-        _eq(registry.releasesByWeights(WEIGHTS).length, 39 + 94, "accepted releases");
+        _eq(registry.releasesByWeights(WEIGHTS).length, 38 + 93, "accepted releases");
     }
 
     function testFuzz_namespace_rule(bytes calldata raw) public {
@@ -294,6 +295,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
 
     function _refAll(bytes memory b, bool model) internal pure returns (bool) {
         if (b.length < 1 || b.length > 64) return false;
+        if (keccak256(b) == keccak256(".") || keccak256(b) == keccak256("..")) return false; // dot segments
         for (uint256 i; i < b.length; ++i) {
             if (model ? !_isModelChar(uint8(b[i])) : !_isPrintable(uint8(b[i]))) return false;
         }

@@ -7,7 +7,9 @@ check that.
 
 * namespace: ``[a-z0-9-]``, 2..64 characters, no leading, trailing or double hyphen;
 * model: ``[a-z0-9._-]``, 1..64 characters;
-* version: printable ASCII without spaces (0x21..0x7E), 1..64 characters.
+* version: printable ASCII without spaces (0x21..0x7E), 1..64 characters;
+* neither a model nor a version may be ``.`` or ``..``: as a path segment in a link
+  (``/r/ns/../1``) a browser would remove it and land elsewhere.
 
 Because neither a namespace nor a model may contain ``/``, the string ``ns/model/version`` names
 one release unambiguously, and the ids are the keccak256 of those strings.
@@ -44,12 +46,18 @@ def check_namespace(name: str) -> str:
     return name
 
 
+def _not_dot_segment(kind: str, name: str) -> str:
+    if name in (".", ".."):
+        raise InvalidName(f"{kind} {name!r} is not allowed: it is a path segment that means 'here' or 'up'")
+    return name
+
+
 def check_model(name: str) -> str:
     if not _MODEL.fullmatch(name):
         if not (1 <= len(name) <= 64):
             raise InvalidName(f"model {name!r} must be 1 to 64 characters long, not {len(name)}")
         raise InvalidName(_explain("model", name, "abcdefghijklmnopqrstuvwxyz0123456789._-"))
-    return name
+    return _not_dot_segment("model", name)
 
 
 def check_version(name: str) -> str:
@@ -57,7 +65,7 @@ def check_version(name: str) -> str:
         if not (1 <= len(name) <= 64):
             raise InvalidName(f"version {name!r} must be 1 to 64 characters long, not {len(name)}")
         raise InvalidName(_explain("version", name, "".join(chr(c) for c in range(0x21, 0x7F))))
-    return name
+    return _not_dot_segment("version", name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -515,3 +516,106 @@ def test_output_to_a_missing_folder_is_refused_before_any_transaction(publisher:
     proc = publish("--version", "3.0", "-o", str(tmp_path / "no" / "such" / "m.json"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
     assert _anchored(client, "3.0") is None
+
+
+# --- 8. the CLI reads without bounds ----------------------------------------------------------
+
+
+def test_cli_refuses_devices_pipes_and_missing_files_in_one_line(cli: Any, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # opening it for reading would block for ever without O_NONBLOCK
+    kept = tmp_path / "kept.json"
+    kept.write_text("{}")
+    cases = [
+        ("verify-manifest", "/dev/zero"),
+        ("verify-manifest", str(fifo)),
+        ("verify-manifest", str(tmp_path)),
+        ("receipt", "verify", "--receipt", "@/dev/zero", "--request", str(kept), "--response", str(kept), "--offline"),
+        ("receipt", "verify", "--receipt", "abc", "--request", "/dev/zero", "--response", str(kept), "--offline"),
+        (
+            "receipt",
+            "verify",
+            "--receipt",
+            "@" + str(tmp_path / "missing"),
+            "--request",
+            str(kept),
+            "--response",
+            str(kept),
+        ),
+    ]
+    for args in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "registry", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,  # a hang is a failure, not a stuck suite
+            env={**os.environ, "MODELSEAL_HOME": str(tmp_path / "home")},
+        )
+        assert proc.returncode == 2, (args, proc.returncode, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("hint: "), args
+
+
+def test_a_large_manifest_file_is_refused_by_size(tmp_path: Path) -> None:
+    from registry.cli.options import read_manifest
+    from registry.signing.manifest import MAX_MANIFEST_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_MANIFEST_BYTES + 1))
+    with pytest.raises(ManifestInvalid, match="over the limit"):
+        read_manifest(big)
+
+
+# --- 9. leaks and small holes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0xzz", "12", "0x" + "00" * 32, "0x" + "ff" * 32, "not a key at all"])
+def test_a_malformed_private_key_is_one_line_without_echoing_it(value: str) -> None:
+    from registry.chain.client import account_from_key
+    from registry.errors import UnsafeAccount
+
+    with pytest.raises(UnsafeAccount) as caught:
+        account_from_key(value, 1)
+    assert value not in caught.value.diagnostics() and "64 hex digits" in caught.value.message
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_segments_are_no_model_or_version(name: str) -> None:
+    from registry.errors import InvalidName
+    from registry.names import ReleaseName
+
+    with pytest.raises(InvalidName, match="path segment"):
+        ReleaseName("acme", name, "1")
+    with pytest.raises(InvalidName, match="path segment"):
+        ReleaseName("acme", "chat", name)
+    assert ReleaseName("acme", "..x", ".1.").model == "..x"  # only the bare segments are refused
+
+
+def test_the_contract_refuses_dot_segments_too(world: World) -> None:
+    from registry.errors import RegistryRefused
+
+    for model, version in ((".", "1"), ("..", "1"), ("chat", ".."), ("chat", ".")):
+        with pytest.raises(RegistryRefused):
+            world.client._transact(  # straight to the contract, past the CLI's own check
+                "publishRelease", "deepseek", model, version, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+            )
+
+
+def test_a_refused_internal_name_never_tells_its_address() -> None:
+    from verifier.errors import OutboundRefused
+    from verifier.guard import GuardedClient, GuardPolicy
+
+    client = GuardedClient(GuardPolicy(), resolver=lambda host, port: ["10.20.30.40"])
+    with pytest.raises(OutboundRefused) as caught:
+        client.resolve("db.corp.internal", 443)
+    assert caught.value.reason == "private" and "10.20.30.40" not in caught.value.message
+    assert "db.corp.internal resolves to a private-network address" in caught.value.message
+
+
+def test_the_confusables_cache_holds_short_names_only(world: World) -> None:
+    svc = world.app.state.services
+    for i in range(50):
+        resp = world.http.get(f"/v1/namespaces/{'x' * 5000}{i}/confusables")
+        assert resp.status_code == 200
+    assert all(len(k) <= 64 for k in svc._answers)

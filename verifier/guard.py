@@ -82,6 +82,17 @@ _THIS_NETWORK: Final = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.0.0
 _NAT64: Final = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix: an IPv4 address inside
 
 
+_WORDS = {
+    "metadata": "a cloud metadata address",
+    "loopback": "a loopback address",
+    "private": "a private-network address",
+    "link-local": "a link-local address",
+    "multicast": "a multicast address",
+    "unspecified": "an unspecified address",
+    "reserved": "a reserved or non-public address",
+}
+
+
 @dataclass(frozen=True)
 class GuardPolicy:
     """What the guarded client may contact, and how long and how much it waits for.
@@ -311,16 +322,7 @@ class GuardedClient:
             return
         if reason == "private" and self.policy.allow_private:
             return
-        words = {
-            "metadata": "a cloud metadata address",
-            "loopback": "a loopback address",
-            "private": "a private-network address",
-            "link-local": "a link-local address",
-            "multicast": "a multicast address",
-            "unspecified": "an unspecified address",
-            "reserved": "a reserved or non-public address",
-        }[reason]
-        raise OutboundRefused(reason, f"{ip} is {words}; the verifier does not contact it")
+        raise OutboundRefused(reason, f"{ip} is {_WORDS[reason]}; the verifier does not contact it")
 
     def resolve(self, host: str, port: int) -> list[str]:
         """The addresses of ``host``, each checked; refused if any one of them is forbidden.
@@ -358,7 +360,10 @@ class GuardedClient:
             except OutboundRefused as exc:
                 if literal is not None:
                     raise
-                raise OutboundRefused(exc.reason, f"{host} resolves to {exc.message}") from None
+                # never which address: that would map the verifier's internal network for anyone
+                words = _WORDS.get(exc.reason, "an address the verifier does not contact")
+                told = f"{host} resolves to {words}; the verifier does not contact it"
+                raise OutboundRefused(exc.reason, told) from None
         return addresses
 
     def _target(self, url: httpx.URL | str, deadline: float) -> tuple[httpx.URL, list[str]]:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from verifier.check import EndpointCheck, ReleaseFact
 
 
+MAX_NAME_CHARS = 64
+
+
 class Services:
     def __init__(
         self,
@@ -110,9 +113,12 @@ class Services:
 
     def confusions(self, s: Session, name: str) -> list[dict[str, Any]]:
         """Registered namespaces ``name`` could be mistaken for (a cached index: new namespaces
-        are added to it; it is rebuilt only if a namespace went away, i.e. a reorg)."""
+        are added to it; it is rebuilt only if a namespace went away, i.e. a reorg). Answers are
+        cached for at most 10,000 names of at most 64 characters (a namespace's longest): a longer
+        text is no namespace and is answered without the cache, from its first 64 characters."""
         from verifier.confusables import ConfusableIndex
 
+        name = name[:MAX_NAME_CHARS]
         with self._lock:
             now = time.monotonic()
             if self._names is None or now - self._names_checked > 1.0:  # look for new names at most once a second

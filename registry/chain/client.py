@@ -275,10 +275,22 @@ def account_from_key(private_key: str | bytes, chain_id: int) -> LocalAccount:
     """A sending account; anvil's public dev keys are refused outside dev chains."""
     from eth_account import Account
 
-    raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else private_key
+    bad = UnsafeAccount(
+        "MODELSEAL_PRIVATE_KEY is not a secp256k1 private key (64 hex digits, optionally 0x-prefixed)",
+        hint="set it to the sending account's private key; the value is not shown here",
+    )
+    try:
+        raw = bytes.fromhex(private_key.strip().removeprefix("0x")) if isinstance(private_key, str) else private_key
+    except ValueError:
+        raise bad from None
+    if len(raw) != 32:
+        raise bad
     if raw in ANVIL_DEV_KEYS and chain_id not in DEV_CHAIN_IDS:
         raise UnsafeAccount(f"refusing a well-known anvil dev key on chain {chain_id}, which is not a dev chain")
-    acct: LocalAccount = Account.from_key(raw)
+    try:
+        acct: LocalAccount = Account.from_key(raw)
+    except (ValueError, TypeError):  # zero, or not below the curve order
+        raise bad from None
     return acct
 
 

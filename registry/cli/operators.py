@@ -33,6 +33,9 @@ from registry.times import iso
 operator_app = typer.Typer(help="Authorise and revoke operators (who may serve a model).", no_args_is_help=True)
 receipt_app = typer.Typer(help="Check Model-Receipt headers you kept.", no_args_is_help=True)
 
+KEPT_BODY_LIMIT = 16 * 1024 * 1024
+"""Largest kept request or response body `receipt verify` reads (16 MiB)."""
+
 
 @operator_app.command(
     "authorize", epilog="Example: modelseal operator authorize smollm/chat/1.0.0 --key operator --expires 90d"
@@ -175,7 +178,7 @@ def _served_origins(public_url: list[str] | None, host: str, port: int) -> tuple
 
 
 @receipt_app.command(
-    "verify", epilog="Example: modelseal receipt verify --receipt receipt.txt --request req.json --response resp.json"
+    "verify", epilog="Example: modelseal receipt verify --receipt @receipt.txt --request req.json --response resp.json"
 )
 @chain_options
 def receipt_verify(
@@ -192,10 +195,16 @@ def receipt_verify(
     and response, then (unless --offline) the release and operator on chain. Shows the receipt's
     age. A receipt proves which release answered, not at which address: a reseller passing the
     operator's receipts through unchanged keeps them verifiable here."""
+    from registry.files import read_limited
     from registry.identity.protocol import split_sse_receipt, verify_receipt
 
-    header = Path(receipt[1:]).read_text().strip() if receipt.startswith("@") else receipt.strip()
-    req, resp = request.read_bytes(), response.read_bytes()
+    if receipt.startswith("@"):
+        raw = read_limited(receipt[1:], 64 * 1024, what="receipt file")
+        header = raw.decode("ascii", errors="replace").strip()
+    else:
+        header = receipt.strip()
+    req = read_limited(request, KEPT_BODY_LIMIT, what="request file")
+    resp = read_limited(response, KEPT_BODY_LIMIT, what="response file")
     if header == "sse":
         resp, header = split_sse_receipt(resp)
     r = verify_receipt(header, req, resp)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from registry.errors import InputError
+from registry.errors import InputError, ManifestInvalid
 
 if TYPE_CHECKING:
     from registry.chain.client import RegistryClient, TxResult
@@ -154,15 +154,10 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def read_manifest(path: Path) -> Manifest:
-    from registry.signing.manifest import Manifest
+    from registry.files import read_limited
+    from registry.signing.manifest import MAX_MANIFEST_BYTES, Manifest
 
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"no such manifest: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read manifest {path}: {exc}") from None
-    return Manifest.from_json(text)
+    return Manifest.from_json(read_limited(path, MAX_MANIFEST_BYTES, what="manifest", error=ManifestInvalid))
 
 
 def hash_with_progress(path: Path, ignore: list[str] | None, follow: bool, quiet: bool) -> ModelDigest:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,8 @@ PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 _OLD_PREDICATE_TYPE = "https://model_signing/Digests/v0.1"
 _DIGEST_BYTES = {"blake3": 32, "sha256": 32, "blake2b": 64}
 _HINT = "give the signature file written by `model_signing sign` (e.g. model.sig)"
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+"""Largest OMS bundle read (64 MiB: a statement lists one digest per file)."""
 
 Status = Literal["match", "differs", "missing", "unsigned"]
 """``missing``: signed by OMS, not in modelseal's file list; ``unsigned``: the reverse."""
@@ -73,13 +74,9 @@ class OmsSignature:
 
     @classmethod
     def read(cls, path: Path) -> OmsSignature:
-        try:
-            text = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"no such OMS signature: {path}", hint=_HINT) from None
-        except OSError as exc:
-            raise InputError(f"cannot read OMS signature {path}: {exc.strerror}", hint=_HINT) from None
-        return cls.from_json(text, source=str(path))
+        from registry.files import read_limited
+
+        return cls.from_json(read_limited(path, MAX_BUNDLE_BYTES, what="OMS signature"), source=str(path))
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "OMS signature") -> OmsSignature:
@@ -88,16 +85,19 @@ class OmsSignature:
         def bad(why: str, hint: str = _HINT) -> InputError:
             return InputError(f"{source} is not an OMS model signature: {why}", hint=hint)
 
+        from registry import jsontext
+
         try:
-            bundle = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
-            raise bad("not JSON") from None
+            bundle = jsontext.loads(text, what=source, max_bytes=MAX_BUNDLE_BYTES)
+        except InputError as exc:
+            raise bad(exc.message) from None
         envelope = _field(bundle, "dsseEnvelope", dict, bad)
         if envelope.get("payloadType") != PAYLOAD_TYPE:
             raise bad(f"DSSE payloadType is {envelope.get('payloadType')!r}, not {PAYLOAD_TYPE!r}")
         try:
-            statement = json.loads(base64.b64decode(_field(envelope, "payload", str, bad), validate=True))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+            payload = base64.b64decode(_field(envelope, "payload", str, bad), validate=True)
+            statement = jsontext.loads(payload, what="the DSSE payload", max_bytes=MAX_BUNDLE_BYTES)
+        except (binascii.Error, ValueError, InputError):
             raise bad("the DSSE payload is not base64 JSON") from None
         if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
             raise bad("the payload is not an in-toto v1 statement")

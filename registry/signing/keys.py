@@ -294,7 +294,10 @@ def load_key_file(path: Path) -> SigningKey:
             f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); refusing to use it"
         )
     try:
-        record = json.loads(path.read_text())
+        from registry import jsontext
+        from registry.files import read_limited
+
+        record = jsontext.loads(read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file")
         kind = record["type"]
         if kind == "ed25519":
             key: SigningKey = Ed25519Key.from_private_multibase(record["privateKeyMultibase"])
@@ -303,7 +306,9 @@ def load_key_file(path: Path) -> SigningKey:
             key = EthereumKey(bytes.fromhex(record["privateKey"].removeprefix("0x")), did.chain_id)
         else:
             raise KeystoreError(f"key file {path} has unknown type {kind!r}")
-    except (ValueError, KeyError, TypeError, InvalidDID):
+    except KeystoreError:
+        raise
+    except (ValueError, KeyError, TypeError, InvalidDID, InputError):
         raise KeystoreError(f"key file {path} is damaged or not a modelseal key") from None
     if record.get("did") != key.did:
         raise KeystoreError(f"key file {path} names {record.get('did')!r} but holds the key of {key.did}")

@@ -36,10 +36,13 @@ def save_manifest(home: Path, manifest: Manifest) -> Path:
 
 def find_manifest(home: Path, manifest_digest: bytes) -> Manifest | None:
     """A stored manifest with that digest, re-checked on read; None if absent."""
+    from registry.files import read_limited
+    from registry.signing.manifest import MAX_MANIFEST_BYTES
+
     path = manifest_store(home) / f"{manifest_digest.hex()}.json"
     if not path.is_file():
         return None
-    manifest = Manifest.from_json(path.read_text())
+    manifest = Manifest.from_json(read_limited(path, MAX_MANIFEST_BYTES, what="stored manifest"))
     if manifest.digest.value != manifest_digest:
         raise InputError(f"stored manifest {path} does not have the digest its name says", hint="delete it")
     return manifest
@@ -65,7 +68,9 @@ def find_pending(home: Path, release_id: bytes) -> Manifest | None:
     (or it is unreadable: then a new one is signed)."""
     path = _pending_path(home, release_id)
     try:
-        return Manifest.from_json(path.read_text()) if path.is_file() else None
+        from registry.files import read_limited
+
+        return Manifest.from_json(read_limited(path, 1 << 20, what="pending manifest")) if path.is_file() else None
     except InputError:
         return None
 
