@@ -160,7 +160,7 @@ def test_edited_resource_list_is_refused(signed: Path, cli: CliRun, model_dir: P
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json", "not JSON"),
+        ("not json", "it is not valid JSON"),
         ('{"mediaType": "x"}', "dsseEnvelope"),
         ('{"dsseEnvelope": {"payloadType": "text/plain", "payload": ""}}', "payloadType"),
         ('{"dsseEnvelope": {"payloadType": "application/vnd.in-toto+json", "payload": "!!"}}', "base64"),

@@ -11,12 +11,13 @@ import logging
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.convertors import Convertor, register_url_convertor
 
 from registry.errors import InputError
 from registry.names import ReleaseName
@@ -25,13 +26,45 @@ from verifier.audit import MAX_AUDIT_BYTES
 from verifier.errors import Problem
 from verifier.index import queries
 from verifier.index.schema import ManifestRow
+from verifier.problems import problem_responses
 from verifier.services import Services, get_services
 
 log = logging.getLogger("modelseal.verifier")
+
+
+class _DigestConvertor(Convertor[str]):
+    """A path segment that is a digest, so ``/v1/manifests/verify`` is never read as one."""
+
+    regex = "(?:0x)?[0-9a-fA-F]{64}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("digest", _DigestConvertor())
 ServicesDep = Annotated[Services, Depends(get_services)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
 DIGEST = re.compile(r"[0-9a-f]{64}")
+DigestPath = Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="a BLAKE3 digest: 64 hex digits")]
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://"
+RELEASE_PATTERN = (  # registry.names' rules (the contract's), as one ECMA-262 regular expression
+    r"^(?=[a-z0-9-]{2,64}/)[a-z0-9]+(?:-[a-z0-9]+)*/(?!\.\.?/)[a-z0-9._-]{1,64}/(?!\.\.?$)[!-~]{1,64}$"
+)
+UrlQuery = Annotated[
+    str, Query(min_length=8, max_length=2048, pattern=URL_PATTERN, description="the chatbot's base URL (http or https)")
+]
+ReleaseQuery = Annotated[  # validated by ReleaseName.parse (pydantic's regex engine has no look-ahead)
+    str,
+    Query(
+        max_length=200,
+        json_schema_extra={"pattern": RELEASE_PATTERN},
+        description="the release it claims: namespace/model/version",
+    ),
+]
 
 health = APIRouter(tags=["health"])
 namespaces = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
@@ -90,7 +123,7 @@ def list_namespaces(svc: ServicesDep, q: str | None = None, limit: Limit = 50, o
         return {"namespaces": queries.list_namespaces(s, q, limit, offset)}
 
 
-@namespaces.get("/{name}", operation_id="getNamespace")
+@namespaces.get("/{name}", operation_id="getNamespace", responses=problem_responses(404))
 def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
     """A namespace: controller, signers (with history), operators, releases, recent events, and
     names it could be mistaken for."""
@@ -127,7 +160,7 @@ def list_releases(
         return {"releases": queries.list_releases(s, namespace, q, limit, offset)}
 
 
-@releases.get("/{namespace}/{model}/{version:path}", operation_id="getRelease")
+@releases.get("/{namespace}/{model}/{version:path}", operation_id="getRelease", responses=problem_responses(404))
 def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
     """A release with its signer, operators, endorsements, manifest (if uploaded) and history."""
     with svc.session() as s:
@@ -135,8 +168,8 @@ def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> d
         return queries.release_detail(s, r, svc.chain_time(), svc.settings.trust)
 
 
-@weights.get("/{digest}", operation_id="releasesByWeights")
-def by_weights(digest: str, svc: ServicesDep) -> dict[str, Any]:
+@weights.get("/{digest:digest}", operation_id="releasesByWeights", responses=problem_responses(404))
+def by_weights(digest: DigestPath, svc: ServicesDep) -> dict[str, Any]:
     """Every release anchoring these weights, in publish order."""
     d = _digest(digest)
     with svc.session() as s:
@@ -158,7 +191,7 @@ def _parse(doc: dict[str, Any]) -> Manifest:
         raise Problem(422, "invalid-manifest", "Invalid manifest", exc.message, hint=exc.hint) from None
 
 
-@manifests.post("", status_code=201, operation_id="uploadManifest")
+@manifests.post("", status_code=201, operation_id="uploadManifest", responses=problem_responses(409, 422))
 def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
     """Store a signed manifest for its release: 201 when first stored, 200 when it was already.
 
@@ -194,8 +227,8 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=201 if upload.created else 200)
 
 
-@manifests.get("/{digest}", operation_id="getManifest")
-def get_manifest(digest: str, svc: ServicesDep) -> dict[str, Any]:
+@manifests.get("/{digest:digest}", operation_id="getManifest", responses=problem_responses(404))
+def get_manifest(digest: DigestPath, svc: ServicesDep) -> dict[str, Any]:
     d = _digest(digest)
     with svc.session() as s:
         doc = queries.manifest_document(s, d)
@@ -204,7 +237,7 @@ def get_manifest(digest: str, svc: ServicesDep) -> dict[str, Any]:
     return doc
 
 
-@manifests.post("/verify", operation_id="verifyManifest")
+@manifests.post("/verify", operation_id="verifyManifest", responses=problem_responses(422))
 def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
     """Verify a manifest against the chain: anchored, weights, signatures against the signers valid
     at anchoring time, revocation, lineage."""
@@ -218,7 +251,11 @@ def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
 # --- endorsements and filings ---------------------------------------------------------------
 
 
-@endorsements.get("/releases/{namespace}/{model}/{version:path}/endorsements", operation_id="listEndorsements")
+@endorsements.get(
+    "/releases/{namespace}/{model}/{version:path}/endorsements",
+    operation_id="listEndorsements",
+    responses=problem_responses(404),
+)
 def list_endorsements(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
     with svc.session() as s:
         r = _release_or_404(s, namespace, model, version)
@@ -235,46 +272,49 @@ def list_filings(svc: ServicesDep) -> dict[str, Any]:
 # --- the app-store check -------------------------------------------------------------------
 
 
-@check.get("/check", operation_id="check")
+@check.get("/check", operation_id="check", responses=problem_responses(422, 503))
 async def check_endpoint(
     svc: ServicesDep,
-    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
-    release: Annotated[str | None, Query(description="the release it claims: namespace/model/version")] = None,
+    url: UrlQuery,
+    release: ReleaseQuery | None = None,
 ) -> dict[str, Any]:
     """Is the chatbot at ``url`` really ``release``? One verdict with named checks and the chain view.
 
     The verifier contacts ``url``: these checks are rate-limited per client and per target host
     (429) and run a bounded number at a time (503 when the queue is full), both with ``Retry-After``."""
-    if not re.match(r"https?://", url):
-        raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
-    claimed = None
-    if release:
-        try:
-            claimed = ReleaseName.parse(release)
-        except InputError as exc:
-            raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
+    claimed = _parse_url_and_release(url, release or None)
     async with svc.slots.slot():
         result = await run_in_threadpool(svc.check, url, claimed)
     return result.verdict.as_json()
 
 
+def _parse_url_and_release(url: str, release: str | None) -> ReleaseName | None:
+    """The two query parameters of the check routes, refused (422) as their schema says."""
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        raise Problem(422, "invalid-url", "Invalid URL", f"{url[:200]!r} is not an http(s) URL")
+    if release is None:
+        return None
+    try:
+        return ReleaseName.parse(release)
+    except InputError as exc:
+        raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
+
+
 # --- behavioural checks (long-running: a job with a status URL) ------------------------------
 
 
-@check.post("/behaviour-checks", status_code=202, operation_id="startBehaviourCheck")
+@check.post(
+    "/behaviour-checks", status_code=202, operation_id="startBehaviourCheck", responses=problem_responses(404, 422)
+)
 def start_behaviour(
     svc: ServicesDep,
-    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
-    release: Annotated[str, Query(description="the release it claims: namespace/model/version")],
+    url: UrlQuery,
+    release: ReleaseQuery,
 ) -> JSONResponse:
     """Start a behavioural check: fresh prompts to the endpoint, replayed on the reference weights.
     Answers 202 with the job; poll ``GET /v1/behaviour-checks/{id}``."""
-    if not re.match(r"https?://", url):
-        raise Problem(422, "invalid-url", "Invalid URL", f"{url!r} is not an http(s) URL")
-    try:
-        name = ReleaseName.parse(release)
-    except InputError as exc:
-        raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
+    name = _parse_url_and_release(url, release)
+    assert name is not None
     with svc.session() as s:
         r = _release_or_404(s, name.namespace, name.model, name.version)
         weights = r.weights_digest
@@ -286,18 +326,19 @@ def start_behaviour(
 @check.get("/behaviour-checks", operation_id="listBehaviourChecks")
 def list_behaviour(
     svc: ServicesDep,
-    url: Annotated[str, Query(min_length=1, max_length=2048, description="the chatbot's base URL")],
-    release: Annotated[str, Query(description="the release it claims: namespace/model/version")],
+    url: UrlQuery,
+    release: ReleaseQuery,
 ) -> dict[str, Any]:
     """Every finished behavioural check of this endpoint and release that is kept, newest first, and
     the one ``/v1/check`` reports (the latest decisive result)."""
+    _parse_url_and_release(url, release)
     behaviour = svc.behaviour
     latest = behaviour.latest(url, release)
     runs = [j.as_json() for j in reversed(behaviour.history(url, release))]
     return {"url": url, "release": release, "reported": latest.id if latest else None, "runs": runs}
 
 
-@check.get("/behaviour-checks/{job_id}", operation_id="getBehaviourCheck")
+@check.get("/behaviour-checks/{job_id}", operation_id="getBehaviourCheck", responses=problem_responses(404))
 def get_behaviour(job_id: str, svc: ServicesDep) -> dict[str, Any]:
     job = svc.behaviour.jobs.get(job_id)
     if job is None:
@@ -319,7 +360,7 @@ class ReceiptAuditBody(BaseModel):
     receipt: str = Field(min_length=1, max_length=16_384, description="the Model-Receipt header value")
 
 
-@check.post("/receipt-audits", operation_id="auditReceipt")
+@check.post("/receipt-audits", operation_id="auditReceipt", responses=problem_responses(422))
 def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
     """Replay a kept, deterministic (temperature 0) chat request on the registered weights and say
     whether they give the answer the operator signed: ``match``, ``mismatch`` (with the evidence:
@@ -344,4 +385,6 @@ def get_feed(
         return queries.feed(s, namespace, cursor, limit)
 
 
-ROUTERS = (health, namespaces, releases, weights, manifests, endorsements, check, monitor)
+# endorsements before releases: ".../{version}/endorsements" must not be read as a version ending
+# in "/endorsements" by the release route's {version:path}
+ROUTERS = (health, namespaces, endorsements, releases, weights, manifests, check, monitor)

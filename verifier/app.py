@@ -69,6 +69,7 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
     app.state.services = svc
     app.add_middleware(Limits, settings=settings)
     problems.install(app)
+    problems.install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     web.install(app)

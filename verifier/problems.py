@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from registry.errors import ChainError, InputError, KeystoreError, ModelsealError, VerificationError
 from verifier.errors import Problem
@@ -40,6 +42,17 @@ def _status_for(exc: ModelsealError) -> tuple[int, str, str]:
     if isinstance(exc, InputError | KeystoreError):
         return 422, "invalid-input", "The input was refused"
     return 400, "bad-request", "Bad request"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this path; Starlette's own ``Allow`` names only the first
+    route whose path matched (``GET`` and ``POST /v1/behaviour-checks`` are two routes)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return sorted(allowed)
 
 
 def install(app: FastAPI) -> None:
@@ -74,7 +87,11 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
         slug, title = titles.get(exc.status_code, ("http-error", "HTTP error"))
-        return problem_response(exc.status_code, slug, title, str(exc.detail), str(request.url.path))
+        response = problem_response(exc.status_code, slug, title, str(exc.detail), str(request.url.path))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Allow: every method of every route at this path (RFC 9110)
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -85,3 +102,72 @@ def install(app: FastAPI) -> None:
             f"unexpected {type(exc).__name__}; this is a bug",
             str(request.url.path),
         )
+
+
+# --- the contract: every error response documented as problem details -----------------------
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem: what went wrong, in words, with a stable ``type`` URI per kind."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="a URI naming the kind of problem (stable; see docs/verifier.md)")
+    title: str = Field(description="the kind of problem, in words")
+    status: int = Field(description="the HTTP status")
+    detail: str = Field(description="what happened, in words")
+    instance: str | None = Field(default=None, description="the path that was asked for")
+    hint: str | None = Field(default=None, description="what to do next")
+    errors: list[dict[str, str]] | None = Field(default=None, description="each invalid parameter")
+    retryAfter: int | None = Field(default=None, description="seconds to wait (429, 503), as in Retry-After")
+
+
+_DESCRIPTIONS = {
+    400: "The body is not acceptable JSON (syntax, depth, numbers, duplicate members)",
+    404: "Not found",
+    405: "Method not allowed (Allow lists the methods)",
+    409: "Conflict",
+    413: "The request body is too large",
+    422: "The request is well formed but refused",
+    429: "Too many requests (Retry-After says when to try again)",
+    503: "Busy or the chain is unavailable (Retry-After says when to try again)",
+}
+_RETRY = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: these statuses answered with problem details."""
+    return {status: {"description": _DESCRIPTIONS.get(status, "Problem")} for status in statuses}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make the published OpenAPI say what the service does: every 4xx/5xx response is
+    ``application/problem+json`` (:class:`ProblemDetails`); every ``/v1`` operation but health may
+    answer 429, every operation with a body 400 and 413; 429 and 503 carry ``Retry-After``."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        for path, item in schema.get("paths", {}).items():
+            for op in item.values():
+                responses = op.setdefault("responses", {})
+                extra = [429] if path.startswith("/v1/") and path != "/v1/health" else []
+                if "requestBody" in op:
+                    extra += [400, 413]
+                for status in extra:
+                    responses.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
+                for status, response in responses.items():
+                    if status[:1] in ("4", "5"):
+                        response["content"] = problem
+                        if status in ("429", "503"):
+                            response["headers"] = _RETRY
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

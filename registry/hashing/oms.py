@@ -88,7 +88,7 @@ class OmsSignature:
         from registry import jsontext
 
         try:
-            bundle = jsontext.loads(text, what=source, max_bytes=MAX_BUNDLE_BYTES)
+            bundle = jsontext.loads(text, what="it", max_bytes=MAX_BUNDLE_BYTES)
         except InputError as exc:
             raise bad(exc.message) from None
         envelope = _field(bundle, "dsseEnvelope", dict, bad)
