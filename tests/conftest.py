@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from registry.chain.devchain import free_port
 from registry.signing.keys import Ed25519Key, Keystore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,62 +151,22 @@ def chain(request: pytest.FixtureRequest) -> Chain:
 # The indexer tests run on SQLite and on a real PostgreSQL 15 started here (initdb + pg_ctl in a
 # temp folder, bound to 127.0.0.1 on a free port, stopped at the end of the session).
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import shutil
+def postgres_server() -> Iterator[str]:
+    from tools.postgres import throwaway_postgres
 
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"PostgreSQL 15 is expected at {PG_BIN} (Debian package postgresql-15, installed by `make test`)")
-    import tempfile
-
-    # not under pytest's tmp folder: that is private to root, and initdb runs as `postgres`
-    root = Path(tempfile.mkdtemp(prefix="modelseal-pg-"))
-    as_root = os.geteuid() == 0
-    if as_root:
-        shutil.chown(root, "postgres", "postgres")
-
-    def run(*args: str) -> None:
-        cmd = [str(PG_BIN / args[0]), *args[1:]]
-        if as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=root)
-
-    port = free_port()
-    data = root / "data"
-    run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
-    run(
-        "pg_ctl",
-        "-D",
-        str(data),
-        "-o",
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
-        "-w",
-        "-l",
-        str(root / "log"),
-        "start",
-    )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'index.sqlite'}"
-    import uuid
+    from tools.postgres import new_database
 
-    import sqlalchemy
-
-    server = request.getfixturevalue("postgres_server")
-    name = "t" + uuid.uuid4().hex[:12]
-    admin = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return f"{server}/{name}"
+    return new_database(request.getfixturevalue("postgres_server"))
