@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -619,3 +620,82 @@ def test_the_confusables_cache_holds_short_names_only(world: World) -> None:
         resp = world.http.get(f"/v1/namespaces/{'x' * 5000}{i}/confusables")
         assert resp.status_code == 200
     assert all(len(k) <= 64 for k in svc._answers)
+
+
+# --- faults: the database ------------------------------------------------------------------------
+
+
+def test_a_full_database_stops_indexing_cleanly_and_it_resumes(anvil_url: str, tmp_path: Path) -> None:
+    """SQLite's page limit stands in for a full disk: the batch is rolled back whole, nothing is
+    half-written, and once there is room again the index catches up to exactly the chain."""
+    from eth_account import Account
+    from sqlalchemy import event, func, select, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+    from web3 import Web3
+
+    from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+    from registry.names import ReleaseName
+    from registry.signing.keys import Ed25519Key
+    from verifier.index.indexer import Indexer
+    from verifier.index.schema import EventRow, make_engine
+
+    w3 = Web3(Web3.HTTPProvider(anvil_url))
+    client, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[2]))
+    client.claim_namespace("disk")
+    did = Ed25519Key.generate().did
+    client.add_signer("disk", did)
+    for i in range(30):
+        client.publish(ReleaseName("disk", "chat", f"1.{i}"), os.urandom(32), os.urandom(32), did)
+    url = f"sqlite:///{tmp_path / 'full.sqlite'}"
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        pages = conn.execute(text("PRAGMA page_count")).scalar()
+    limit = {"pages": int(pages or 0) + 2}
+
+    @event.listens_for(engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    engine.dispose()
+    idx = Indexer(engine, w3, client.address, deploy_block=client.deploy_block, batch_blocks=10_000)
+    with pytest.raises(OperationalError, match="full"):
+        idx.sync_once()
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == 0  # the batch left nothing behind
+        assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    limit["pages"] = 1_000_000
+    engine.dispose()
+    idx.sync_once()
+    logs = w3.eth.get_logs({"address": client.address, "fromBlock": client.deploy_block, "toBlock": "latest"})
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == len(logs)
+
+
+def test_a_locked_database_is_a_503_without_its_words(world: World) -> None:
+    """Another process holds the index database's write lock: an upload waits its busy timeout,
+    then answers 503 with Retry-After (nothing stored, no SQL shown); reads go on (WAL)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    svc = world.app.state.services
+    path = svc.engine.url.database
+
+    @event.listens_for(svc.engine, "connect")
+    def _short(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout = 200")
+
+    svc.engine.dispose()
+    holder = sqlite3.connect(path, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long transaction elsewhere would hold it
+    try:
+        resp = world.http.post("/v1/manifests", json=world.manifest.document())
+        body = problem(resp, 503)
+        assert body["type"].endswith("/database-unavailable") and resp.headers["Retry-After"] == "5"
+        assert "INSERT" not in resp.text and str(path) not in resp.text
+        assert world.http.get(f"/v1/releases/{world.manifest.release_name}").status_code == 200
+    finally:
+        holder.rollback()
+        holder.close()
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 201

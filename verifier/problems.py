@@ -8,18 +8,21 @@ mapped to HTTP here, in one place; routes raise :class:`Problem` or let
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from registry.errors import ChainError, InputError, KeystoreError, ModelsealError, VerificationError
 from verifier.errors import Problem
 
+log = logging.getLogger("modelseal.verifier")
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://modelseal.dev/problems/"
 
@@ -93,6 +96,20 @@ def install(app: FastAPI) -> None:
             response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.warning("index database: %s", exc)  # the driver's words (SQL, paths) stay in the log
+        response = problem_response(
+            503,
+            "database-unavailable",
+            "The index database is unavailable",
+            "the index database could not be read or written (locked, full or down); nothing was changed",
+            str(request.url.path),
+            retryAfter=5,
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -157,7 +174,7 @@ def install_openapi(app: FastAPI) -> None:
         for path, item in schema.get("paths", {}).items():
             for op in item.values():
                 responses = op.setdefault("responses", {})
-                extra = [429] if path.startswith("/v1/") and path != "/v1/health" else []
+                extra = [429, 503] if path.startswith("/v1/") and path != "/v1/health" else []
                 if "requestBody" in op:
                     extra += [400, 413]
                 for status in extra:
