@@ -105,7 +105,7 @@ def test_release_by_name_and_by_weights(world: World) -> None:
     by_w = world.http.get(f"/v1/weights/{world.manifest.weights.digest}").json()
     assert [r["release"] for r in by_w["releases"]] == [str(REL)]
     problem(world.http.get("/v1/weights/" + "00" * 32), 404)
-    problem(world.http.get("/v1/weights/not-hex"), 422)
+    problem(world.http.get("/v1/weights/not-hex"), 404)  # no digest, no such resource
     problem(world.http.get("/v1/releases/deepseek/chat/9.9"), 404)
 
 
