@@ -11,16 +11,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from servers import serve_app
 from test_api import World
 
-from registry.chain.devchain import free_port
 from verifier.app import create_app
 
 SEED = 20261129
@@ -35,19 +32,8 @@ def live(anvil_url: str, tmp_path: Path, model_dir: Path) -> Iterator[tuple[str,
     settings = world.settings.model_copy(update={"rate_limit": "100000/minute", "outbound_rate_limit": "100000/minute",
                                                  "target_rate_limit": "100000/minute"})  # fmt: skip
     app = create_app(settings, services=world.app.state.services)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", world
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve_app(app) as url:
+        yield url, world
 
 
 def test_the_api_keeps_its_openapi_contract(live: tuple[str, World], tmp_path: Path) -> None:

@@ -699,3 +699,62 @@ def test_a_locked_database_is_a_503_without_its_words(world: World) -> None:
         holder.rollback()
         holder.close()
     assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 201
+
+
+# --- 5. back-pressure: slow checks never starve reads or health ----------------------------------
+
+
+def test_slow_checks_queue_then_refuse_and_never_block_health_or_reads(world: World) -> None:
+    """45 checks of a chatbot that does not answer: 8 run, 32 wait (holding no thread and no
+    database session), the rest are refused at once with 503; meanwhile /v1/health and release
+    reads answer. Nothing here is timed: the chatbot answers only once the reads have."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+    from servers import serve_app
+
+    from verifier.app import create_app
+
+    release = threading.Event()
+
+    class Hanging(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            release.wait(60)
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+    chatbot = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    threading.Thread(target=chatbot.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{chatbot.server_address[1]}/"
+    settings = world.settings.model_copy(update={"allow_loopback_targets": True, "outbound_rate_limit": "1000/minute",
+                                                 "target_rate_limit": "1000/minute"})  # fmt: skip
+    services = world.app.state.services
+    services.settings = settings
+    from verifier.check import make_prober
+
+    services.prober = make_prober(settings)
+    app = create_app(settings, services=services)
+    try:
+        with serve_app(app) as base, ThreadPoolExecutor(max_workers=45) as pool:
+            checks = [pool.submit(httpx.get, f"{base}/v1/check", params={"url": target}, timeout=90) for _ in range(45)]
+            deadline = time.monotonic() + 30
+            while services.slots.waiting < 32 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert services.slots.waiting == 32  # the queue is full: 8 running, 32 waiting
+            health = httpx.get(f"{base}/v1/health", timeout=10)
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            assert httpx.get(f"{base}/v1/releases/{world.manifest.release_name}", timeout=10).status_code == 200
+            refused = [f.result() for f in checks if f.done()]
+            assert len(refused) == 5 and all(r.status_code == 503 and r.headers["Retry-After"] for r in refused)
+            release.set()
+            answered = [f.result() for f in checks]
+            assert sorted(r.status_code for r in answered) == [200] * 40 + [503] * 5
+    finally:
+        release.set()
+        chatbot.shutdown()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -14,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from eth_account import Account
 from fastapi.testclient import TestClient
+from servers import serve_app
 from test_api import REL, World
 
 from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
-from registry.chain.devchain import free_port
 from registry.errors import ChainError
 from registry.names import ReleaseName
 from verifier.problems import PROBLEM_JSON
@@ -302,20 +300,8 @@ def test_values_from_the_chain_and_the_query_are_escaped(world: World) -> None:
 @pytest.fixture
 def live_server(world: World) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, in a background thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve_app(world.app) as url:
+        yield url
 
 
 @pytest.fixture
