@@ -758,3 +758,9 @@ def test_slow_checks_queue_then_refuse_and_never_block_health_or_reads(world: Wo
     finally:
         release.set()
         chatbot.shutdown()
+
+
+def test_feed_cursor_beyond_the_index_range_is_a_422_not_a_500(world: World) -> None:
+    """Found by schemathesis: a cursor past 2^63 - 1 overflowed SQLite's integer."""
+    problem(world.http.get("/v1/feed", params={"cursor": 2**64}), 422)
+    assert world.http.get("/v1/feed", params={"cursor": 2**63 - 1}).json()["events"] == []

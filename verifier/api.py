@@ -376,7 +376,7 @@ def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
 def get_feed(
     svc: ServicesDep,
     namespace: str | None = None,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last event id seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Events that matter to a publisher, oldest first after ``cursor``. With ``namespace``: its
