@@ -11,7 +11,7 @@ MODEL       := $(DATA)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := b3sum postgresql-15 chromium chromium-driver
 
-.PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean bench
+.PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean bench fuzz
 
 test: setup lint typecheck soltest pytest
 
@@ -75,9 +75,14 @@ pytest: python contracts model
 	MODELSEAL_TEST_MODEL=$(MODEL) $(VENV)/bin/pytest
 
 # --- benchmarks (not tests): every bench/*.py, results written to docs/benchmarks.md ----------
+# and the long fuzz: the property and API-contract tests with ten times the examples of `make test`
 
-bench: setup
+bench: setup fuzz
 	$(PY) bench/run.py
+
+fuzz: python contracts model
+	MODELSEAL_TEST_MODEL=$(MODEL) MODELSEAL_HYPOTHESIS_EXAMPLES=2000 MODELSEAL_SCHEMATHESIS_EXAMPLES=150 \
+	  $(VENV)/bin/pytest tests/test_properties.py tests/test_api_contract.py
 
 clean:
 	rm -rf $(VENV) node_modules artifacts cache $(DATA)
