@@ -197,6 +197,14 @@ def test_operator_authorisation_pinned_to_origins(cli: Cli, published: Path) -> 
     assert client.operator_origins(rel.namespace, rel.model, rel.version, OPERATOR_DID) == ()
 
 
+def test_an_expiry_of_2_64_minus_1_is_sent_and_shown_and_one_past_it_refused(cli: Cli, published: Path) -> None:
+    out = cli.ok("operator", "authorize", REL, "--did", OPERATOR_DID, "--expires", str(2**64 - 1))
+    assert "until +584554051223-11-09T07:00:15Z" in out  # the year 584,554,051,223: no crash after mining
+    refused = cli("operator", "authorize", REL, "--did", OPERATOR_DID, "--expires", str(2**64))
+    assert refused.returncode == 2 and "outside what the chain records" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_anvil_dev_keys_refused_outside_dev_chains() -> None:
     with pytest.raises(UnsafeAccount, match="not a dev chain"):
         account_from_key(ANVIL_DEV_KEYS[0], 1)
