@@ -4,6 +4,7 @@ against real llama.cpp servers: the honest weights match, each impostor kind is 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,7 +71,7 @@ def test_probe_requests_carry_only_standard_openai_parameters() -> None:
 
 
 def _gen(text: str, lps: list[float] | None) -> Generation:
-    toks = tuple(text.split())
+    toks = tuple(re.findall(r" ?\S+", text))  # tokens carry their leading space, as real ones do
     return Generation(text, toks, tuple(lps) if lps is not None else None)
 
 
@@ -99,13 +100,31 @@ def test_text_only_needs_more_answers_and_never_matches_on_few() -> None:
     assert result.check().evidence["textOnly"] is True
 
 
-def test_across_builds_small_noise_is_tolerated_and_only_repeated_differences_accuse() -> None:
-    assert decide([NOISE] * 12, "tolerance", final=False) == "match"
+BUILD = compare("p", _gen("a x", [-0.1, -0.9]), _gen("a b", [-0.05, -0.8]))  # a near tie flipped: 0.075 nats
+FAR = compare("p", _gen("a b c", [-0.9, -1.2, -0.3]), _gen("a b c", [-0.1, -0.2, -0.3]))  # 0.6 nats: other weights
+EARLY = compare("p", _gen("x y z", None), _gen("a b c", [-0.1, -0.2, -0.3]))  # text parts at the first token
+LATE = compare("p", _gen("a b x", None), _gen("a b c", [-0.1, -0.2, -0.3]))  # parts at the third
+
+
+def test_across_builds_text_alone_never_accuses_and_only_many_far_answers_do() -> None:
+    assert BUILD.mean_gap is not None and not BUILD.differs("tolerance") and BUILD.differs("exact")
+    assert decide([BUILD] * 12, "tolerance", final=False) == "match"  # other text, build-sized gaps
     assert decide([NOISE] * 11, "tolerance", final=False) is None
-    assert decide([FLIP, FLIP], "tolerance", final=False) is None  # two are not enough across builds
-    assert decide([FLIP, FLIP, FLIP], "tolerance", final=False) == "mismatch"
-    one_flip = [FLIP] + [NOISE] * 11
-    assert decide(one_flip, "tolerance", final=False) == "inconclusive"  # never an accusation, never a match
+    assert decide([FAR] * 5, "tolerance", final=False) is None  # five are not enough across builds
+    assert decide([FAR] * 6, "tolerance", final=False) == "mismatch"
+    assert decide([FAR] * 2 + [NOISE] * 10, "tolerance", final=False) == "match"  # as honest builds can
+    assert decide([FAR] * 3 + [NOISE] * 9, "tolerance", final=False) == "inconclusive"  # never both ways
+    assert decide([FAR] * 3 + [NOISE] * 7, "tolerance", final=False) == "inconclusive"  # 6 out of reach
+
+
+def test_across_builds_without_logprobs_only_early_parting_counts() -> None:
+    assert EARLY.agreed_tokens == 0 and LATE.agreed_tokens == 2
+    assert EARLY.differs("tolerance") and not LATE.differs("tolerance") and LATE.differs("exact")
+    assert decide([LATE] * 12, "tolerance", final=False) == "match"
+    assert decide([EARLY] * 8 + [LATE] * 4, "tolerance", final=False) == "inconclusive"
+    assert decide([EARLY] * 9, "tolerance", final=False) == "mismatch"
+    result = BehaviourResult("match", "tolerance", summarise([LATE] * 12, "tolerance"), "e", None, "d", "n", 1.0)
+    assert "by text alone" in result.detail() and "exactly" not in result.detail()
 
 
 def test_wording_names_the_comparison_and_what_it_cannot_exclude() -> None:
@@ -113,6 +132,7 @@ def test_wording_names_the_comparison_and_what_it_cannot_exclude() -> None:
     assert "exactly" in exact.detail() and "same engine build" in exact.detail()
     tolerance = BehaviourResult("match", "tolerance", summarise([NOISE] * 12, "tolerance"), "e", None, "d", "n", 1.0)
     assert "exactly" not in tolerance.detail() and "single changed weight" in tolerance.detail()
+    assert "0.15 nats per token" in tolerance.detail()
     bad = BehaviourResult("mismatch", "exact", summarise([SAME, TINY], "exact"), "e", "e", "d", "n", 1.0)
     words = bad.detail()
     assert words.startswith("behaves unlike the registered weights: 1 of 2 fresh prompt(s)")
