@@ -120,10 +120,12 @@ def test_across_builds_text_alone_never_accuses_and_only_many_far_answers_do() -
 def test_across_builds_without_logprobs_only_early_parting_counts() -> None:
     assert EARLY.agreed_tokens == 0 and LATE.agreed_tokens == 2
     assert EARLY.differs("tolerance") and not LATE.differs("tolerance") and LATE.differs("exact")
-    assert decide([LATE] * 12, "tolerance", final=False) == "match"
-    assert decide([EARLY] * 8 + [LATE] * 4, "tolerance", final=False) == "inconclusive"
-    assert decide([EARLY] * 9, "tolerance", final=False) == "mismatch"
-    result = BehaviourResult("match", "tolerance", summarise([LATE] * 12, "tolerance"), "e", None, "d", "n", 1.0)
+    assert decide([LATE] * 12, "tolerance", final=False) is None  # text alone: 20 answers across builds
+    assert decide([LATE] * 20, "tolerance", final=False) == "match"
+    assert decide([EARLY] * 4 + [LATE] * 16, "tolerance", final=False) == "match"  # honest builds part early too
+    assert decide([EARLY] * 12 + [LATE] * 8, "tolerance", final=False) == "inconclusive"
+    assert decide([EARLY] * 13, "tolerance", final=False) == "mismatch"
+    result = BehaviourResult("match", "tolerance", summarise([LATE] * 20, "tolerance"), "e", None, "d", "n", 1.0)
     assert "by text alone" in result.detail() and "exactly" not in result.detail()
 
 
