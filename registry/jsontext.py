@@ -32,7 +32,9 @@ MAX_DEPTH = 64
 MAX_BYTES = 1 << 20
 """Default size cap: 1 MiB (a manifest with a few hundred files and proofs is under 200 KB)."""
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string token, or an unterminated one to the end of the input; possessive, so every `"` is tried
+# once and the scan stays linear (a body of 2 million `\"` would otherwise take hours).
+_STRING = re.compile(rb'"(?:[^"\\]|\\(?:.|\Z))*+(?:"|\Z)', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 _DELTA = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 

@@ -191,6 +191,16 @@ def _parse(doc: dict[str, Any]) -> Manifest:
         raise Problem(422, "invalid-manifest", "Invalid manifest", exc.message, hint=exc.hint) from None
 
 
+def _stored_manifest(row: ManifestRow | None) -> Manifest | None:
+    """The stored manifest, or None if there is none or it no longer parses (an upload replaces it)."""
+    if row is None:
+        return None
+    try:
+        return Manifest.from_json(row.document)
+    except InputError:
+        return None
+
+
 @manifests.post("", status_code=201, operation_id="uploadManifest", responses=problem_responses(409, 422))
 def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
     """Store a signed manifest for its release: 201 when first stored, 200 when it was already.
@@ -206,7 +216,7 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
         try:
             with svc.session() as s, s.begin():
                 row = s.get(ManifestRow, manifest.digest.hex)
-                stored = Manifest.from_json(row.document) if row is not None else None
+                stored = _stored_manifest(row)
                 upload = accept_upload(s, manifest, stored)
                 if row is None:
                     s.add(ManifestRow(digest=manifest.digest.hex, document=json.dumps(upload.manifest.document())))

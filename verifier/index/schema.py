@@ -22,6 +22,7 @@ see the shifted values). Index version 2 introduced this; :func:`_upgrade` shift
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import (
@@ -231,15 +232,42 @@ UINT64_COLUMNS = (
 
 def _upgrade(engine: Engine, fresh: bool) -> None:
     """Bring an index of an earlier :data:`INDEX_VERSION` up to this one, in one transaction.
-    Version 1 stored ``uint64`` values unshifted (those it could store at all)."""
+
+    Version 1 stored ``uint64`` values unshifted (those it could store at all), and kept manifest
+    uploads unchecked (first writer wins). The version bump is the lock: it is a conditional
+    ``UPDATE`` in the same transaction as the change, so of two processes starting together only
+    the one whose bump changed the row shifts the values; the other waits for its lock, then sees
+    version 2 and does nothing."""
     with engine.begin() as conn:
-        version = conn.execute(text("SELECT version FROM checkpoint WHERE id = 1")).scalar()
-        has_checkpoint = conn.execute(text("SELECT count(*) FROM checkpoint")).scalar()
-        if fresh or not has_checkpoint:
-            version = INDEX_VERSION
-        elif version is None or version < 2:
-            for table, column in UINT64_COLUMNS:  # -2^63 written so that no literal overflows int64
-                conn.execute(text(f"UPDATE {table} SET {column} = {column} + (-9223372036854775807 - 1)"))
-            version = 2
-        if has_checkpoint:
-            conn.execute(text("UPDATE checkpoint SET version = :v WHERE id = 1"), {"v": version})
+        if fresh or not conn.execute(text("SELECT count(*) FROM checkpoint")).scalar():
+            return  # the indexer writes version 2 with the checkpoint
+        bumped = conn.execute(
+            text("UPDATE checkpoint SET version = :v WHERE id = 1 AND (version IS NULL OR version < :v)"),
+            {"v": INDEX_VERSION},
+        ).rowcount
+        if bumped != 1:
+            return
+        for table, column in UINT64_COLUMNS:  # -2^63 written so that no literal overflows int64
+            conn.execute(text(f"UPDATE {table} SET {column} = {column} + (-9223372036854775807 - 1)"))
+        _revet_manifests(conn)
+
+
+def _revet_manifests(conn: Any) -> None:
+    """Keep of each stored manifest only what an upload is accepted with now
+    (:func:`verifier.manifests.accept_upload`); drop a manifest that would be refused."""
+    from sqlalchemy.orm import Session
+
+    from registry.errors import ModelsealError
+    from registry.signing.manifest import Manifest
+    from verifier.errors import Problem
+    from verifier.manifests import accept_upload
+
+    session = Session(bind=conn)
+    for row in session.query(ManifestRow).all():
+        try:
+            vetted = accept_upload(session, Manifest.from_json(row.document), None).manifest
+        except (ModelsealError, Problem):
+            session.delete(row)
+            continue
+        row.document = json.dumps(vetted.document())
+    session.flush()
