@@ -777,3 +777,21 @@ def test_the_depth_scan_is_linear_on_unterminated_strings(body: bytes) -> None:
     the event loop held). Each of these 4 MB bodies must be refused quickly, not in hours."""
     with pytest.raises(jsontext.JSONRefused):
         jsontext.loads(body, max_bytes=8 << 20)
+
+
+def test_the_target_limit_cannot_be_dodged_by_a_second_url_or_spelling(world: World) -> None:
+    """Found in review: the limit keyed on the first `url`, the route used the last."""
+    from fastapi.testclient import TestClient
+
+    from verifier.app import create_app
+    from verifier.limits import _client, _target
+
+    resp = world.http.get("/v1/check", params=[("url", "https://decoy.example/"), ("url", "https://victim.example/")])
+    assert problem(resp, 422)["detail"] == "give one url parameter, not several"
+    assert {_target([u]) for u in ("https://Victim.Example./x", "https://victim.example:8443/")} == {"victim.example"}
+    assert _client({"client": ("2001:db8:1:2:aa::1", 1)}) == _client({"client": ("2001:db8:1:2:ffff::9", 1)})
+    assert _client({"client": ("::ffff:192.0.2.7", 1)}) == "192.0.2.7"
+    settings = world.settings.model_copy(update={"target_rate_limit": "1/minute"})
+    http = TestClient(create_app(settings, services=world.app.state.services), root_path="/verifier")
+    assert http.get("/v1/check", params={"url": "https://victim.example/"}).status_code == 200
+    assert http.get("/v1/check", params={"url": "https://VICTIM.example./"}).status_code == 429  # behind a prefix too

@@ -6,11 +6,14 @@ One ASGI middleware (:class:`Limits`) in front of every route, so no route can f
   while reading, so a chunked body cannot pass); a JSON body must pass :func:`registry.jsontext.loads`
   (depth, numbers, strings, duplicate members) before any route parses it (400 otherwise), so no
   body can crash the process whatever the interpreter's recursion limit;
-* **rate limits** (the ``limits`` library, moving windows in memory): every ``/v1`` request counts
-  against its client's ``rate_limit``; requests that make the verifier contact a URL
+* **rate limits** (the ``limits`` library, moving windows in memory): every request but
+  ``/v1/health`` counts against its client's ``rate_limit`` (an IPv6 client by its /64); requests
+  that make the verifier contact a URL
   (:data:`OUTBOUND`) count against the client's ``outbound_rate_limit`` and against the
-  ``target_rate_limit`` of the host they name, so no client can use the verifier to hammer a third
-  party. 429 with ``Retry-After``. ``/v1/health`` is never limited.
+  ``target_rate_limit`` of the host they name (one ``url`` parameter only; the host folded to one
+  key), so no client can use the verifier to hammer a third party. 429 with ``Retry-After``.
+  ``/v1/health`` is never limited. Redirects a target answers with are not counted against the
+  host they lead to (the guarded client follows at most a few, to public addresses only).
 
 Concurrency of the outbound checks themselves is bounded in :class:`CheckSlots` (a queue, then
 503 with ``Retry-After``): a waiting check holds no thread and no database session.
@@ -23,6 +26,7 @@ one process: replicas each keep their own (docs/verifier.md).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections.abc import AsyncIterator
@@ -59,16 +63,34 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _target(scope: Scope) -> str | None:
-    """The host a check would contact: from the ``url`` query parameter."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    urls = query.get("url")
-    if not urls:
-        return None
+def _route_path(scope: Scope) -> str:
+    """The path the routes see (without a ``--root-path`` prefix), as Starlette matches it."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _target(urls: list[str]) -> str | None:
+    """The host a check would contact, as one key per host (case, trailing dot and IDNA folded)."""
     try:
-        return (urlsplit(urls[0]).hostname or "").lower() or None
-    except ValueError:
+        host = (urlsplit(urls[-1]).hostname or "").rstrip(".")
+        return host.encode("idna").decode("ascii").lower() or None
+    except (ValueError, UnicodeError):
         return None
+
+
+def _client(scope: Scope) -> str:
+    """The rate-limit key of the TCP peer: an IPv4 address, or an IPv6 address's /64 (one host
+    commonly holds a whole /64, and would otherwise get a window per address)."""
+    host = str((scope.get("client") or ("unknown", 0))[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 class RateLimits:
@@ -80,13 +102,13 @@ class RateLimits:
         self.outbound: RateLimitItem = parse(settings.outbound_rate_limit)
         self.target: RateLimitItem = parse(settings.target_rate_limit)
 
-    def hit(self, scope: Scope) -> tuple[str, int] | None:
+    def hit(self, scope: Scope, urls: list[str]) -> tuple[str, int] | None:
         """Count this request; ``(what, retry after seconds)`` if a limit refuses it."""
-        client = (scope.get("client") or ("unknown", 0))[0]
+        client = _client(scope)
         checks: list[tuple[RateLimitItem, str, str]] = [(self.general, f"client:{client}", "requests from you")]
-        if (scope.get("method", "GET"), scope.get("path", "")) in OUTBOUND:
+        if (scope.get("method", "GET"), _route_path(scope)) in OUTBOUND:
             checks.append((self.outbound, f"outbound:{client}", "checks from you"))
-            target = _target(scope)
+            target = _target(urls)
             if target is not None:
                 checks.append((self.target, f"target:{target}", f"checks of {target}"))
         for item, key, what in checks:
@@ -113,9 +135,16 @@ class Limits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
+        path = _route_path(scope)
+        urls = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("url", [])
+        if len(urls) > 1:  # the route reads the last, a limit keyed on the first would miss it
+            response = problem_response(
+                422, "invalid-request", "The request is not valid", "give one url parameter, not several", path
+            )
+            await response(scope, receive, send)
+            return
         if path not in UNLIMITED:
-            refused = self.rates.hit(scope)
+            refused = self.rates.hit(scope, urls)
             if refused is not None:
                 what, retry = refused
                 response = problem_response(
