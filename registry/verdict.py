@@ -66,6 +66,20 @@ class ChainView:
             "stale": self.stale,
         }
 
+    def freshness(self) -> list[Check]:
+        """A required ``skip`` while the chain does not answer: the facts are those of ``block``,
+        and a revocation or an expiry since then would not show, so nothing is ``verified``."""
+        if not self.stale:
+            return []
+        return [
+            Check(
+                "chain-fresh",
+                "skip",
+                f"the chain does not answer: these facts are as of block {self.block}; a revocation or expiry "
+                "since then would not show",
+            )
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

@@ -271,11 +271,11 @@ def test_an_index_of_version_1_is_shifted_once_on_upgrade(tmp_path: Path) -> Non
                 "expires_at, revoked_at) VALUES ('s', 'o', 'n', 'm', '', 'did:key:z', 1800000000, 0)"
             )
         )
+    from concurrent.futures import ThreadPoolExecutor
+
     from sqlalchemy.orm import Session
 
     from verifier.index.schema import OperatorRow
-
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:  # four processes starting together: one shifts, once
         list(pool.map(lambda _: make_engine(url).dispose(), range(4)))
@@ -309,13 +309,19 @@ def test_an_rpc_outage_is_not_a_reorg_and_reads_go_on_stale(world: World) -> Non
         assert health["status"] == "degraded" and "has not answered" in health["detail"]
         assert health["chain"]["stale"] is True and health["chain"]["indexedBlock"] > 0
         verify = world.http.post("/v1/manifests/verify", json=world.manifest.document())
-        assert verify.status_code == 200 and verify.json()["verdict"] == "verified", verify.text
+        assert verify.status_code == 200, verify.text
+        # served, but never `verified` on facts that may be out of date (a revocation would not show)
+        assert verify.json()["verdict"] == "unverified" and verify.json()["chain"]["stale"] is True
+        fresh = {c["name"]: c for c in verify.json()["checks"]}["chain-fresh"]
+        assert fresh["status"] == "skip" and fresh["required"] is True
         check = world.http.get("/v1/check", params={"url": "http://127.0.0.1:9/"})
         assert check.status_code == 200 and check.json()["chain"]["stale"] is True
     finally:
         svc.indexer.w3.provider = good
     svc.indexer.sync_once()
     assert world.http.get("/v1/health").json()["status"] == "ok"
+    time.sleep(1.1)  # past the cached head
+    assert world.http.post("/v1/manifests/verify", json=world.manifest.document()).json()["verdict"] == "verified"
 
 
 # --- 9. leaks ---------------------------------------------------------------------------------
@@ -795,3 +801,24 @@ def test_the_target_limit_cannot_be_dodged_by_a_second_url_or_spelling(world: Wo
     http = TestClient(create_app(settings, services=world.app.state.services), root_path="/verifier")
     assert http.get("/v1/check", params={"url": "https://victim.example/"}).status_code == 200
     assert http.get("/v1/check", params={"url": "https://VICTIM.example./"}).status_code == 429  # behind a prefix too
+
+
+def test_an_rpc_node_behind_the_index_is_no_reorg(world: World) -> None:
+    """Found in review: a load-balanced RPC may hand the verifier a node that is behind; its
+    missing blocks are no proof of a reorg, so the index must stay as it is (served stale)."""
+    from web3 import Web3
+
+    from registry.chain.devchain import throwaway_anvil
+    from registry.errors import ChainError
+
+    svc = world.app.state.services
+    good = svc.indexer.w3.provider
+    with throwaway_anvil() as behind:  # a node at block 0 of a chain with the same id
+        svc.indexer.w3.provider = Web3.HTTPProvider(behind)
+        try:
+            with pytest.raises(ChainError, match="below the indexed block"):
+                svc.indexer.sync_once()
+        finally:
+            svc.indexer.w3.provider = good
+    assert world.http.get(f"/v1/releases/{world.manifest.release_name}").status_code == 200
+    svc.indexer.sync_once()

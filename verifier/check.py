@@ -156,6 +156,7 @@ def judge(
             )
         )
     checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])
+    checks.extend(view.freshness())
     word = Verdict.decide(checks)
     if word == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
         word = "unverified"  # a registered release alone does not prove what the URL serves

@@ -77,6 +77,7 @@ def verify_manifest_doc(s: Session, manifest: Manifest, view: ChainView) -> Verd
         )
     checks.append(revocation_check(ReleaseFact(r.id, r.weights_digest, r.revoked_at or 0, r.revoke_reason)))
     checks.extend(_lineage(s, manifest))
+    checks.extend(view.freshness())
     return Verdict(Verdict.decide(checks), tuple(checks), str(name), view, {"manifestDigest": manifest.digest.hex})
 
 

@@ -295,6 +295,12 @@ class Indexer:
             cp = self._checkpoint(s)
             if cp is None:
                 return
+            head = self.head(max_age=0)
+            if cp.block_number > head:  # no proof of a reorg: a node behind (or resyncing) looks the same
+                raise ChainError(
+                    f"the chain's head {head} is below the indexed block {cp.block_number} (a node behind, or a "
+                    "shorter chain); the index is kept until the chain passes it"
+                )
             if self._hash_at(cp.block_number) == cp.block_hash:
                 return
             known = s.scalars(select(Block).where(Block.number <= cp.block_number).order_by(Block.number.desc())).all()
@@ -307,14 +313,14 @@ class Indexer:
         log.warning("reorg: checkpoint %s orphaned; rolling back to block %s", cp.block_number, fork)
         self.rollback_to(fork, fork_hash)
 
-    def _hash_at(self, number: int) -> str | None:
-        """The hash of block ``number`` on the chain now; None if the chain has no such block
-        (it got shorter: a reorg). A chain that does not answer is a :class:`ChainError`, never
-        taken for a reorg: an outage must not roll the index back."""
+    def _hash_at(self, number: int) -> str:
+        """The hash of block ``number`` (at or below the head) on the chain now. Only another hash
+        at the same height is taken for a reorg; a chain that does not answer, or lacks a block
+        below its own head, is a :class:`ChainError`: an outage must not roll the index back."""
         try:
             return str(self.w3.eth.get_block(number)["hash"].to_0x_hex())
         except BlockNotFound:
-            return None
+            raise ChainError(f"the chain has no block {number} below its head; the index is kept as it is") from None
         except Exception as exc:
             raise ChainError(f"the chain does not answer ({type(exc).__name__}); the index is kept as it is") from None
 
