@@ -822,3 +822,42 @@ def test_an_rpc_node_behind_the_index_is_no_reorg(world: World) -> None:
             svc.indexer.w3.provider = good
     assert world.http.get(f"/v1/releases/{world.manifest.release_name}").status_code == 200
     svc.indexer.sync_once()
+
+
+def test_behavioural_checks_wait_in_a_bounded_queue(tmp_path: Path, smollm_model: Path) -> None:
+    """Found in review: every POST started a thread waiting for the one runner, without bound."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from registry.names import ReleaseName
+    from verifier.behaviour import MAX_PENDING_CHECKS, BehaviourService
+    from verifier.guard import GuardedClient, GuardPolicy
+
+    release = threading.Event()
+
+    class Hanging(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            release.wait(60)
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    service = BehaviourService(tmp_path, GuardedClient(GuardPolicy(allow_loopback=True)))
+    digest = service.store.add(smollm_model).hex
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        jobs = [service.submit(url, ReleaseName("ab", "b", "1"), digest) for _ in range(MAX_PENDING_CHECKS)]
+        with pytest.raises(Problem) as refused:
+            service.submit(url, ReleaseName("ab", "b", "1"), digest)
+        assert refused.value.status == 503 and refused.value.headers["Retry-After"]
+        assert len(jobs) == MAX_PENDING_CHECKS
+    finally:
+        release.set()
+        server.shutdown()

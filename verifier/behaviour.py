@@ -56,7 +56,7 @@ from registry.errors import InputError, ModelsealError
 from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
 from registry.verdict import Check
-from verifier.errors import NoReference
+from verifier.errors import NoReference, Problem
 
 Decision = Literal["match", "mismatch", "inconclusive"]
 Comparison = Literal["exact", "tolerance"]
@@ -93,6 +93,8 @@ TEXT_TOLERANCE_ALLOWED = 4
 """Early-parting answers still compatible with ``match``, text only, across builds."""
 TEXT_TOLERANCE_MISMATCHES = 13
 """Early-parting answers that decide ``mismatch``, text only, across builds."""
+MAX_PENDING_CHECKS = 16
+"""Behavioural checks running or waiting at once (they run one at a time); more are refused (503)."""
 MAX_ANSWER_BYTES = 1 << 20
 """A chat completion from a probed endpoint is read up to 1 MiB (16-64 tokens with logprobs is ~20 KB)."""
 
@@ -982,6 +984,16 @@ class BehaviourService:
             )
         job = Job(os.urandom(8).hex(), url, str(release))
         with self._lock:
+            waiting = sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
+            if waiting >= MAX_PENDING_CHECKS:  # one runs at a time: beyond this, refuse at once
+                raise Problem(
+                    503,
+                    "busy",
+                    "Too many behavioural checks in progress",
+                    f"{waiting} behavioural checks are running or waiting; try again later",
+                    retryAfter=60,
+                    headers={"Retry-After": "60"},
+                )
             self.jobs[job.id] = job
             if len(self.jobs) > 1000:  # forget the oldest finished jobs by id; each URL's history stays
                 for old in sorted(self.jobs.values(), key=lambda j: j.created)[:100]:
