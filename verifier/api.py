@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
@@ -212,19 +213,27 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
     from verifier.manifests import accept_upload
 
     manifest = _parse(doc)
-    for attempt in (1, 2):  # two first uploads at once: the one that lost merges into the winner's row
+    for attempt in (1, 2, 3):  # uploads at once: the one that lost merges into the winner's row
         try:
             with svc.session() as s, s.begin():
                 row = s.get(ManifestRow, manifest.digest.hex)
                 stored = _stored_manifest(row)
                 upload = accept_upload(s, manifest, stored)
+                document = json.dumps(upload.manifest.document())
                 if row is None:
-                    s.add(ManifestRow(digest=manifest.digest.hex, document=json.dumps(upload.manifest.document())))
+                    s.add(ManifestRow(digest=manifest.digest.hex, document=document))
                 elif upload.changed:
-                    row.document = json.dumps(upload.manifest.document())
+                    swapped = s.execute(
+                        update(ManifestRow)
+                        .where(ManifestRow.digest == row.digest, ManifestRow.document == row.document)
+                        .values(document=document)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if getattr(swapped, "rowcount", 1) != 1:
+                        raise IntegrityError("the stored manifest changed meanwhile", None, Exception("merge"))
             break
         except IntegrityError:
-            if attempt == 2:
+            if attempt == 3:
                 detail = "the stored manifest changed meanwhile; upload again"
                 raise Problem(409, "conflict", "Upload conflict", detail) from None
     body = {

@@ -173,8 +173,13 @@ def _vetted(
         except ModelsealError as exc:
             ignored.append({"proof": i, "reason": exc.message})
             continue
-        signer = _hex32(did_id(normalize_did(result.signer)))
-        if s.get(SignerRow, (r.namespace_id, signer)) is None:
+        forms = {normalize_did(result.signer)}  # the chain may hold the publisher's DID as written
+        if normalize_did(manifest.publisher) in forms:
+            forms.add(manifest.publisher)
+        signer = next(
+            (h for h in (_hex32(did_id(f)) for f in sorted(forms)) if s.get(SignerRow, (r.namespace_id, h))), None
+        )
+        if signer is None:
             ignored.append({"proof": i, "reason": f"{result.signer} is not a signer of {r.namespace!r} on chain"})
             continue
         good.append((signer, proof))

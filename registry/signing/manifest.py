@@ -217,6 +217,12 @@ class Manifest(_Strict):
                 raise ManifestInvalid(f"manifest refused at proof.{i}: {exc}") from None
             if size > MAX_PROOF_BYTES:
                 raise ManifestInvalid(f"manifest refused at proof.{i}: {size:,} bytes, over {MAX_PROOF_BYTES:,}")
+        size = len(manifest.to_json().encode())
+        if size > MAX_MANIFEST_BYTES:  # what is made or accepted here must read back (files, uploads)
+            raise ManifestInvalid(
+                f"manifest is {size:,} bytes as written, over the limit of {MAX_MANIFEST_BYTES:,}",
+                hint="a release of this many files is beyond this format version; publish fewer, larger files",
+            )
         unsigned = {k: v for k, v in raw.items() if k != "proof"}
         if manifest.unsigned_document() != unsigned:
             raise ManifestInvalid(
