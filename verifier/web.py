@@ -292,7 +292,7 @@ def _html_errors(original: Handler) -> Handler:
         detail = str(body.get("detail") or "")
         if response.status_code == 404 and detail == "Not Found":
             detail = "There is no page at this address."
-        return render(
+        page = render(
             "error.html",
             status=response.status_code,
             code=response.status_code,
@@ -300,6 +300,10 @@ def _html_errors(original: Handler) -> Handler:
             detail=detail,
             site=None,
         )
+        for name in ("Allow", "Retry-After"):  # what the status means needs them on the page too
+            if name in response.headers:
+                page.headers[name] = response.headers[name]
+        return page
 
     return handler
 
