@@ -71,6 +71,8 @@ def _route_path(scope: Scope) -> str:
 
 def _target(urls: list[str]) -> str | None:
     """The host a check would contact, as one key per host (case, trailing dot and IDNA folded)."""
+    if not urls:
+        return None
     try:
         host = (urlsplit(urls[-1]).hostname or "").rstrip(".")
         return host.encode("idna").decode("ascii").lower() or None
