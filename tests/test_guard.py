@@ -649,3 +649,24 @@ def test_a_policy_refuses_nonsense() -> None:
         GuardPolicy(total_timeout=0)
     with pytest.raises(ValueError):
         GuardPolicy(schemes=frozenset({"http", "ftp"}))
+
+
+def test_keep_alive_reuses_one_connection_per_host_name_never_across_names(
+    connections: list[str], port: int
+) -> None:
+    """Behavioural probes reuse their connection, like an OpenAI client; two host names at one
+    address never share a connection (its TLS session was verified for one name only)."""
+    table = {"a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"]}
+    policy = GuardPolicy(allow_loopback=True)
+    pooled = GuardedClient(policy, resolver=resolver(table), keep_alive=True)
+    for _ in range(3):
+        assert pooled.request("GET", f"http://a.test:{port}/ok").status == 200
+    assert len(connections) == 1  # three requests, one connection
+    echoed = json.loads(pooled.request("GET", f"http://a.test:{port}/echo").body)
+    assert echoed.get("Connection", "keep-alive").lower() != "close"
+    pooled.request("GET", f"http://b.test:{port}/ok")
+    assert len(connections) == 2  # another name: its own connection
+    plain = GuardedClient(policy, resolver=resolver(table))
+    for _ in range(2):
+        plain.request("GET", f"http://a.test:{port}/ok")
+    assert len(connections) == 4  # the default closes after each request

@@ -93,6 +93,10 @@ TEXT_TOLERANCE_ALLOWED = 4
 """Early-parting answers still compatible with ``match``, text only, across builds."""
 TEXT_TOLERANCE_MISMATCHES = 13
 """Early-parting answers that decide ``mismatch``, text only, across builds."""
+PROBE_PAUSE = (0.1, 0.8)
+"""Seconds between one answer and the next prompt, drawn uniformly: a client's think time, not a
+fixed cadence (the wait overlaps the replay, so it costs little)."""
+_PACE = random.SystemRandom()
 MAX_PENDING_CHECKS = 16
 """Behavioural checks running or waiting at once (they run one at a time); more are refused (503)."""
 MAX_ANSWER_BYTES = 1 << 20
@@ -881,10 +885,12 @@ def run_behaviour(
             endpoint = parse_chat(jsontext.loads(resp.body, what="the chat completion", max_bytes=MAX_ANSWER_BYTES))
             if endpoint.logprobs is None:
                 max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
+            next_at = time.monotonic() + _PACE.uniform(*PROBE_PAUSE)  # no machine-regular cadence
             results.append(compare(prompt, endpoint, replay.result()))
             decision = decide(results, comparison, final=len(results) >= cap)
             if decision is not None:
                 break
+            time.sleep(max(0.0, next_at - time.monotonic()))  # mostly hidden behind the replay
     finally:
         pool.shutdown(wait=True)
     assert decision is not None

@@ -197,7 +197,7 @@ def check(
 
         if fact is None:
             return Check("behaviour", "skip", f"{subject} is not registered")
-        runner = BehaviourService(settings.home, GuardedClient(GuardPolicy.for_behaviour(settings)))
+        runner = BehaviourService(settings.home, GuardedClient(GuardPolicy.for_behaviour(settings), keep_alive=True))
         return runner.check_now(url, subject, fact.weights_digest)
 
     prober = make_prober(settings)

@@ -274,6 +274,11 @@ class GuardedClient:
     inject one. ``ssl_context`` replaces the default trust store (certifi) for HTTPS, for an
     operator with its own CA or a test with a local one; host names are always verified.
     Thread-safe: requests share nothing but the transport, which keeps no connection between them.
+
+    ``keep_alive=True`` (behavioural probes: an ordinary OpenAI client reuses its connection) keeps
+    connections open, in one pool **per host name**: a pooled connection is keyed by IP, and a TLS
+    session verified for one host name must never carry a request for another host at that IP. A
+    reused connection was opened to an address checked for that very host name.
     """
 
     def __init__(
@@ -282,18 +287,41 @@ class GuardedClient:
         *,
         resolver: Resolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = False,
     ) -> None:
         self.policy = policy
+        self.keep_alive = keep_alive
         self._resolver: Resolver = resolver if resolver is not None else _system_resolver
+        self._ssl_context = ssl_context
         # The bare transport, not httpx.Client: no proxy from the environment, no cookie jar, no
-        # auth from the URL, no automatic redirects. No keep-alive: a pooled connection is keyed
-        # by IP, and a TLS session verified for one host name must not carry a request for another.
-        self._transport = httpx.HTTPTransport(
-            verify=ssl_context if ssl_context is not None else True,
+        # auth from the URL, no automatic redirects.
+        self._transport = self._new_transport(keep_alive=False)
+        self._pools: dict[str, httpx.HTTPTransport] = {}
+        self._pools_lock = threading.Lock()
+
+    def _new_transport(self, *, keep_alive: bool) -> httpx.HTTPTransport:
+        limits = (
+            httpx.Limits(max_connections=4, max_keepalive_connections=2, keepalive_expiry=30)
+            if keep_alive
+            else httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        )
+        return httpx.HTTPTransport(
+            verify=self._ssl_context if self._ssl_context is not None else True,
             trust_env=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            limits=limits,
             retries=0,
         )
+
+    def _transport_for(self, host: str) -> httpx.HTTPTransport:
+        if not self.keep_alive:
+            return self._transport
+        with self._pools_lock:
+            pool = self._pools.get(host)
+            if pool is None:
+                if len(self._pools) >= 64:  # a long-lived service checks many hosts: keep a few pools
+                    self._pools.pop(next(iter(self._pools))).close()
+                pool = self._pools[host] = self._new_transport(keep_alive=True)
+            return pool
 
     @classmethod
     def from_settings(cls, settings: VerifierSettings) -> GuardedClient:
@@ -459,7 +487,8 @@ class GuardedClient:
         hop_headers = httpx.Headers(headers)
         hop_headers["Host"] = url.netloc.decode("ascii")
         hop_headers["Accept-Encoding"] = "identity"
-        hop_headers["Connection"] = "close"
+        if not self.keep_alive:
+            hop_headers["Connection"] = "close"
         hop_headers.setdefault("User-Agent", _USER_AGENT)
         failures: list[str] = []
         for address in addresses:
@@ -489,7 +518,7 @@ class GuardedClient:
             )
             try:
                 try:
-                    response = self._transport.handle_request(request)
+                    response = self._transport_for(host).handle_request(request)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                     failures.append(f"{address}: {str(exc) or type(exc).__name__}")
                     continue

@@ -99,7 +99,7 @@ class Services:
         with self._lock:
             if self._behaviour is None:
                 policy = GuardPolicy.for_behaviour(self.settings)
-                self._behaviour = BehaviourService(self.settings.home, GuardedClient(policy))
+                self._behaviour = BehaviourService(self.settings.home, GuardedClient(policy, keep_alive=True))
             return self._behaviour
 
     @contextmanager
