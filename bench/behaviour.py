@@ -105,6 +105,9 @@ def main() -> None:
     ap.add_argument("--impostor", type=int, default=20, help="checks per impostor kind (same build)")
     ap.add_argument("--other", type=int, default=100, help="checks per kind on the second engine build")
     ap.add_argument(
+        "--seeds", type=int, default=5, help="impostor files per kind (seeds 0..N-1), checks split among them"
+    )
+    ap.add_argument(
         "--other-build",
         type=Path,
         default=OTHER_BUILD if OTHER_BUILD.is_dir() else None,
@@ -115,9 +118,11 @@ def main() -> None:
     args = ap.parse_args()
     ours = engine_version()
     tmp = Path(tempfile.mkdtemp(prefix="modelseal-behaviour-"))
+    seeded = {f"{k}@{s}": (k, s) for k in IMPOSTORS if k != "requantized" for s in range(1, args.seeds)}
     files = {
         "honest": MODEL,
         **{k: make_impostor(MODEL, tmp / f"{k}.gguf", k).dest for k in (*IMPOSTORS, *SAME_BEHAVIOUR)},
+        **{name: make_impostor(MODEL, tmp / f"{k}-{s}.gguf", k, seed=s).dest for name, (k, s) in seeded.items()},
     }
     procs: list[subprocess.Popen[bytes]] = []
     proxies: list[ThreadingHTTPServer] = []
@@ -160,9 +165,13 @@ def main() -> None:
         source = PromptSource(os.urandom(32))
         results: dict[str, list[BehaviourResult]] = {}
         for kind, key, declared, checks, _ in kinds:
+            # an impostor kind's checks are spread over its seeds' files (seed 0 is `key` itself)
+            keys = [key, *(n for n, (k, _) in seeded.items() if k == key)] if key in IMPOSTORS else [key]
             results[kind] = [
-                run_behaviour(guard, urls[key], REL, MODEL, "bench", source, replayer, declared_engine=declared)
-                for _ in range(checks)
+                run_behaviour(
+                    guard, urls[keys[i % len(keys)]], REL, MODEL, "bench", source, replayer, declared_engine=declared
+                )
+                for i in range(checks)
             ]
     finally:
         for proxy in proxies:
@@ -172,7 +181,8 @@ def main() -> None:
             p.wait()
 
     print(f"Verifier engine: {ours}; SmolLM2-135M-Instruct Q4_1; every check a whole run_behaviour().")
-    print(f"Other build: {other or 'none (see --other-build)'}.\n")
+    print(f"Other build: {other or 'none (see --other-build)'}.")
+    print(f"Impostor files per kind: {args.seeds} (seeds 0-{args.seeds - 1}; requantized: one file, any seed).\n")
     print(
         "| endpoint | comparison | checks | match | inconclusive | mismatch | expected | rate | "
         "prompts per decision (median, max) | s per verdict (median) |"
