@@ -651,9 +651,7 @@ def test_a_policy_refuses_nonsense() -> None:
         GuardPolicy(schemes=frozenset({"http", "ftp"}))
 
 
-def test_keep_alive_reuses_one_connection_per_host_name_never_across_names(
-    connections: list[str], port: int
-) -> None:
+def test_keep_alive_reuses_one_connection_per_host_name_never_across_names(connections: list[str], port: int) -> None:
     """Behavioural probes reuse their connection, like an OpenAI client; two host names at one
     address never share a connection (its TLS session was verified for one name only)."""
     table = {"a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"]}
