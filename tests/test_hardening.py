@@ -718,30 +718,13 @@ def test_slow_checks_queue_then_refuse_and_never_block_health_or_reads(world: Wo
     """45 checks of a chatbot that does not answer: 8 run, 32 wait (holding no thread and no
     database session), the rest are refused at once with 503; meanwhile /v1/health and release
     reads answer. Nothing here is timed: the chatbot answers only once the reads have."""
-    import threading
     from concurrent.futures import ThreadPoolExecutor
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import httpx
-    from servers import serve_app
+    from servers import hanging_server, serve_app
 
     from verifier.app import create_app
 
-    release = threading.Event()
-
-    class Hanging(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            release.wait(60)
-            self.send_response(404)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-    chatbot = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
-    threading.Thread(target=chatbot.serve_forever, daemon=True).start()
-    target = f"http://127.0.0.1:{chatbot.server_address[1]}/"
     settings = world.settings.model_copy(update={"allow_loopback_targets": True, "outbound_rate_limit": "1000/minute",
                                                  "target_rate_limit": "1000/minute"})  # fmt: skip
     services = world.app.state.services
@@ -750,24 +733,21 @@ def test_slow_checks_queue_then_refuse_and_never_block_health_or_reads(world: Wo
 
     services.prober = make_prober(settings)
     app = create_app(settings, services=services)
-    try:
-        with serve_app(app) as base, ThreadPoolExecutor(max_workers=45) as pool:
-            checks = [pool.submit(httpx.get, f"{base}/v1/check", params={"url": target}, timeout=90) for _ in range(45)]
-            deadline = time.monotonic() + 30
-            while services.slots.waiting < 32 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert services.slots.waiting == 32  # the queue is full: 8 running, 32 waiting
-            health = httpx.get(f"{base}/v1/health", timeout=10)
-            assert health.status_code == 200 and health.json()["status"] == "ok"
-            assert httpx.get(f"{base}/v1/releases/{world.manifest.release_name}", timeout=10).status_code == 200
-            refused = [f.result() for f in checks if f.done()]
-            assert len(refused) == 5 and all(r.status_code == 503 and r.headers["Retry-After"] for r in refused)
-            release.set()
-            answered = [f.result() for f in checks]
-            assert sorted(r.status_code for r in answered) == [200] * 40 + [503] * 5
-    finally:
+    with hanging_server() as (chatbot, release), serve_app(app) as base, ThreadPoolExecutor(45) as pool:
+        target = chatbot + "/"
+        checks = [pool.submit(httpx.get, f"{base}/v1/check", params={"url": target}, timeout=90) for _ in range(45)]
+        deadline = time.monotonic() + 30
+        while services.slots.waiting < 32 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert services.slots.waiting == 32  # the queue is full: 8 running, 32 waiting
+        health = httpx.get(f"{base}/v1/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert httpx.get(f"{base}/v1/releases/{world.manifest.release_name}", timeout=10).status_code == 200
+        refused = [f.result() for f in checks if f.done()]
+        assert len(refused) == 5 and all(r.status_code == 503 and r.headers["Retry-After"] for r in refused)
         release.set()
-        chatbot.shutdown()
+        answered = [f.result() for f in checks]
+        assert sorted(r.status_code for r in answered) == [200] * 40 + [503] * 5
 
 
 def test_feed_cursor_beyond_the_index_range_is_a_422_not_a_500(world: World) -> None:
@@ -826,38 +806,17 @@ def test_an_rpc_node_behind_the_index_is_no_reorg(world: World) -> None:
 
 def test_behavioural_checks_wait_in_a_bounded_queue(tmp_path: Path, smollm_model: Path) -> None:
     """Found in review: every POST started a thread waiting for the one runner, without bound."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from servers import hanging_server
 
     from registry.names import ReleaseName
     from verifier.behaviour import MAX_PENDING_CHECKS, BehaviourService
     from verifier.guard import GuardedClient, GuardPolicy
 
-    release = threading.Event()
-
-    class Hanging(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            release.wait(60)
-            self.send_response(404)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        do_POST = do_GET
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     service = BehaviourService(tmp_path, GuardedClient(GuardPolicy(allow_loopback=True)))
     digest = service.store.add(smollm_model).hex
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with hanging_server() as (url, _):
         jobs = [service.submit(url, ReleaseName("ab", "b", "1"), digest) for _ in range(MAX_PENDING_CHECKS)]
         with pytest.raises(Problem) as refused:
             service.submit(url, ReleaseName("ab", "b", "1"), digest)
         assert refused.value.status == 503 and refused.value.headers["Retry-After"]
         assert len(jobs) == MAX_PENDING_CHECKS
-    finally:
-        release.set()
-        server.shutdown()

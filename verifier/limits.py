@@ -36,9 +36,11 @@ from urllib.parse import parse_qs, urlsplit
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry import jsontext
+from registry.errors import InputError
+from registry.identity.asgi import read_body, replaying
 from verifier.errors import Problem
 from verifier.problems import problem_response
 from verifier.settings import VerifierSettings
@@ -179,32 +181,13 @@ class Limits:
                 response = problem_response(400, "invalid-json", "The body is not acceptable JSON", exc.message, path)
                 await response(scope, receive, send)
                 return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise _TooLarge
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(parts)
+        try:
+            return await read_body(receive, self.max_body)
+        except InputError:
+            raise _TooLarge from None
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, size: int | None) -> None:
         told = f"{size:,} bytes" if size is not None else "more bytes"

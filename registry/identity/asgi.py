@@ -62,7 +62,7 @@ class IdentityMiddleware:
                 await _json(send, 405, {"error": 'POST {"nonce": "<hex>"}'})
                 return
             try:
-                body = jsontext.loads(await _read_body(receive) or b"{}", what="the challenge", max_bytes=4096)
+                body = jsontext.loads(await read_body(receive) or b"{}", what="the challenge", max_bytes=4096)
                 if not isinstance(body, dict):
                     raise InputError('a challenge is a JSON object {"nonce": ..., "origin": ...}')
                 answer = answer_challenge(self.claim, self.key, body.get("nonce"), body.get("origin"))
@@ -78,15 +78,8 @@ class IdentityMiddleware:
             await self.app(scope, receive, send)
 
     async def _with_receipt(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_body = await _read_body(receive)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": request_body, "more_body": False}
-            return await receive()
+        request_body = await read_body(receive)
+        replay = replaying(request_body, receive)
 
         start: Message | None = None
         streaming = False
@@ -132,7 +125,8 @@ class IdentityMiddleware:
         await self.app(scope, replay, capture)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:
+    """The whole request body from ``receive``; :class:`InputError` past ``limit`` bytes."""
     parts: list[bytes] = []
     size = 0
     while True:
@@ -141,12 +135,26 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise InputError("request body too large")
         parts.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(parts)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app ``body`` (already read) once, then the real channel."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _json(send: Send, status: int, data: Any) -> None:
