@@ -114,7 +114,7 @@ def main() -> None:
         help="a folder holding another build of llama_cpp (pip install --target DIR with other CMAKE_ARGS): "
         f"adds honest and requantised endpoints served by it [default: {OTHER_BUILD} if present]",
     )
-    ap.add_argument("--only", help="run only the endpoint kinds whose names contain this text")
+    ap.add_argument("--only", help="run only the endpoint kinds whose names contain one of these texts (a,b,...)")
     args = ap.parse_args()
     ours = engine_version()
     tmp = Path(tempfile.mkdtemp(prefix="modelseal-behaviour-"))
@@ -159,7 +159,8 @@ def main() -> None:
                 ("requantized, other build", "requantized, other build", other, args.other, "mismatch"),
             ]
         if args.only:
-            kinds = [k for k in kinds if args.only in k[0]]
+            wanted = [w for w in args.only.split(",") if w]
+            kinds = [k for k in kinds if any(w in k[0] for w in wanted)]
         guard = GuardedClient(GuardPolicy(allow_loopback=True, read_timeout=120, total_timeout=300))
         replayer = Replayer()
         source = PromptSource(os.urandom(32))
