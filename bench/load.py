@@ -41,24 +41,11 @@ from registry.signing.keys import Ed25519Key, Keystore
 from registry.signing.manifest import Manifest
 from registry.signing.proofs import sign_manifest
 from tools.postgres import new_database, throwaway_postgres
+from tools.waiting import wait_http
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
 KINDS = ("release", "weights", "check")
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
 
 
 def _rss_kib(pid: int) -> int:
@@ -125,7 +112,7 @@ def measure(database: str, base_env: dict[str, str], chatbot: str, manifest: Man
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base + "/v1/health", proc)
+        wait_http(base + "/v1/health", proc)
         deadline = time.monotonic() + 60
         while httpx.get(f"{base}/v1/releases/{REL}").status_code != 200:
             assert time.monotonic() < deadline, "the verifier did not index the release"
@@ -199,7 +186,7 @@ def main() -> None:
         bot = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stack.callback(bot.wait, 20)
         stack.callback(bot.terminate)
-        _wait(chatbot + "/.well-known/model-identity", bot)
+        wait_http(chatbot + "/.well-known/model-identity", bot)
         print(
             f"{args.clients} clients for {args.seconds:.0f} s against `modelseal verifier serve` (one uvicorn "
             "process): one client in ten asks for `/v1/check` of the local SmolLM2 chatbot (identity, "

@@ -37,26 +37,11 @@ from registry.names import ReleaseName
 from registry.signing.keys import Ed25519Key, Keystore
 from registry.signing.manifest import Manifest
 from registry.signing.proofs import sign_manifest
+from tools.waiting import wait_http
 from verifier.app import create_app
 from verifier.settings import VerifierSettings
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(
-                f"server exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
 
 
 class Env:
@@ -105,7 +90,7 @@ class Env:
         proc = subprocess.Popen([*cmd, "--port", str(port), *extra], env=self.env, stderr=subprocess.PIPE)
         self.procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        _wait_http(url + "/.well-known/model-identity", proc)
+        wait_http(url + "/.well-known/model-identity", proc)
         return url
 
     def plain_llama(self) -> str:
@@ -536,7 +521,7 @@ def audited(env: Env, tmp_path_factory: pytest.TempPathFactory) -> str:
     cmd = [sys.executable, str(script), str(noisy), str(env.model), str(REL), "honest", str(port)]
     env.procs.append(subprocess.Popen(cmd, env=env.env, stderr=subprocess.PIPE))
     url = f"http://127.0.0.1:{port}"
-    _wait_http(url + "/.well-known/model-identity", env.procs[-1])
+    wait_http(url + "/.well-known/model-identity", env.procs[-1])
     return url
 
 
