@@ -33,6 +33,7 @@ def _run(code: str, args: list[str], cwd: Path, home: Path) -> subprocess.Comple
         (["m"], {"path": "m"}),
         (["m", "--json", "--no-cache"], {"path": "m", "as_json": True, "no_cache": True}),
         (["--follow-symlinks", "m"], {"path": "m", "follow_symlinks": True}),
+        (["m", "--no-default-ignore"], {"path": "m", "no_default_ignore": True}),
         (["m", "--ignore", "*.md", "--ignore=.git/"], {"path": "m", "ignore": ["*.md", ".git/"]}),
         (["m", "--compare-oms", "model.sig"], {"path": "m", "compare_oms": "model.sig"}),
         (["--compare-oms=model.sig", "--", "-odd-name"], {"path": "-odd-name", "compare_oms": "model.sig"}),
@@ -52,7 +53,13 @@ def test_everything_else_goes_to_typer(args: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "extra",
-    [[], ["--json"], ["--no-cache", "--ignore", "*.json"], ["--json", "--ignore=weights/"]],
+    [
+        [],
+        ["--json"],
+        ["--no-cache", "--ignore", "*.json"],
+        ["--json", "--ignore=weights/"],
+        ["--json", "--no-default-ignore", "--ignore=weights/"],
+    ],
 )
 def test_fast_entry_prints_what_the_typer_command_prints(model_dir: Path, tmp_path: Path, extra: list[str]) -> None:
     args = ["hash", "model", *extra]
@@ -64,7 +71,9 @@ def test_fast_entry_prints_what_the_typer_command_prints(model_dir: Path, tmp_pa
     weights = json.loads(fast.stdout)["weights"] if "--json" in extra else fast.stdout.split()[-6]
     ignore = [extra[i + 1] for i, w in enumerate(extra) if w == "--ignore"]
     ignore += [w.split("=", 1)[1] for w in extra if w.startswith("--ignore=")]
-    expected = hash_model(model_dir, ignore=ignore or hashengine.DEFAULT_IGNORE)
+    rules = hashengine.ignore_rules(ignore, defaults="--no-default-ignore" not in extra)  # --ignore adds
+    assert set(hashengine.DEFAULT_IGNORE).issubset(rules) == ("--no-default-ignore" not in extra)
+    expected = hash_model(model_dir, ignore=rules)
     assert weights == expected.weights.hex
 
 

@@ -18,7 +18,12 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy rea
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_FLAGS = {"--json": "as_json", "--no-cache": "no_cache", "--follow-symlinks": "follow_symlinks"}
+_FLAGS = {
+    "--json": "as_json",
+    "--no-cache": "no_cache",
+    "--follow-symlinks": "follow_symlinks",
+    "--no-default-ignore": "no_default_ignore",
+}
 
 
 def parse_hash(args: Sequence[str]) -> dict[str, object] | None:

@@ -57,6 +57,7 @@ def run(
     *,
     as_json: bool = False,
     ignore: Sequence[str] | None = None,
+    no_default_ignore: bool = False,
     follow_symlinks: bool = False,
     no_cache: bool = False,
     compare_oms: str | None = None,
@@ -71,7 +72,7 @@ def run(
 
         signature = OmsSignature.read(Path(compare_oms))  # refuse a bad signature before hashing
     path, compare_oms = _shown(path), (_shown(compare_oms) if compare_oms is not None else None)
-    rules = tuple(ignore) if ignore else hashengine.DEFAULT_IGNORE
+    rules = hashengine.ignore_rules(ignore, defaults=not no_default_ignore)
     listed = hashengine.scan(path, ignore=rules, follow_symlinks=follow_symlinks)
     cache = None if no_cache else HashCache.in_home()
     label = f"hashing {os.path.basename(os.path.normpath(path))}"
@@ -111,7 +112,7 @@ def run(
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     hint = "these are not the bytes the OMS signature covers"
     if comparison.suggested_ignore:
-        wanted = list(rules) + [r for r in comparison.suggested_ignore if r not in rules]
+        wanted = [r for r in comparison.suggested_ignore if r not in rules]
         options = " ".join(f"--ignore {r!r}" for r in wanted)
         hint = f"OMS ignored files that modelseal hashed; to hash the same set pass {options}"
     raise DigestMismatch(f"{path} does not agree with the OMS signature {compare_oms} ({summary})", hint=hint)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from registry.cli.hash_cmd import HELP
-from registry.cli.options import FollowOpt, IgnoreOpt, JsonOpt
+from registry.cli.options import FollowOpt, IgnoreOpt, JsonOpt, NoDefaultIgnoreOpt
 
 NoCacheOpt = Annotated[
     bool,
@@ -34,6 +34,7 @@ def hash_command(
     path: Annotated[Path, typer.Argument(help="A model file or folder.")],
     as_json: JsonOpt = False,
     ignore: IgnoreOpt = None,
+    no_default_ignore: NoDefaultIgnoreOpt = False,
     follow_symlinks: FollowOpt = False,
     no_cache: NoCacheOpt = False,
     compare_oms: CompareOmsOpt = None,
@@ -44,6 +45,7 @@ def hash_command(
         str(path),
         as_json=as_json,
         ignore=ignore,
+        no_default_ignore=no_default_ignore,
         follow_symlinks=follow_symlinks,
         no_cache=no_cache,
         compare_oms=str(compare_oms) if compare_oms is not None else None,

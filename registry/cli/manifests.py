@@ -16,6 +16,7 @@ from registry.cli.options import (
     JsonOpt,
     KeyOpt,
     KeysDirOpt,
+    NoDefaultIgnoreOpt,
     hash_with_progress,
     keystore,
     print_json,
@@ -65,12 +66,13 @@ def manifest_create(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file.")] = False,
     ignore: IgnoreOpt = None,
+    no_default_ignore: NoDefaultIgnoreOpt = False,
     follow_symlinks: FollowOpt = False,
     keystore_dir: KeysDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hash a model and write its unsigned manifest (sign it next with `modelseal sign`)."""
-    from registry.hashing.model import hash_file
+    from registry.hashing.model import hash_file, ignore_rules
     from registry.names import ReleaseName
     from registry.signing.manifest import Manifest
 
@@ -97,7 +99,8 @@ def manifest_create(
         filing = {"jurisdiction": filing_jurisdiction, "number": filing_number}
         if risk_assessment is not None:
             filing["riskAssessment"] = hash_file(risk_assessment).hex
-    md = hash_with_progress(path, ignore, follow_symlinks, as_json)
+    rules = ignore_rules(ignore, defaults=not no_default_ignore)
+    md = hash_with_progress(path, rules, follow_symlinks, as_json)
     manifest = Manifest.create(
         release,
         did,
@@ -161,7 +164,7 @@ def verify_manifest_cmd(
     results = verify_manifest(manifest, expected_signer=signer)
     problems: list[str] = []
     if model is not None:
-        md = hash_with_progress(model, list(manifest.weights.ignore) or None, False, as_json)
+        md = hash_with_progress(model, manifest.weights.ignore, False, as_json)  # its rules, exactly
         problems = compare_model(manifest, md)
     report = {
         "verified": not problems,

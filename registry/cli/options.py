@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +43,14 @@ IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--ignore",
-        help="Ignore rule (repeatable): 'name/' skips folders of that name, other rules are glob "
-        "patterns on the path or file name. Replaces the default rules '.git/' and '.modelseal/'.",
+        help="Ignore rule (repeatable), added to the defaults '.git/' and '.modelseal/': 'name/' skips "
+        "folders of that name, other rules are glob patterns on the path or base name of files and "
+        "folders (a matched folder is skipped whole). Recorded in the manifest.",
     ),
+]
+NoDefaultIgnoreOpt = Annotated[
+    bool,
+    typer.Option("--no-default-ignore", help="Do not apply the default ignore rules '.git/' and '.modelseal/'."),
 ]
 FollowOpt = Annotated[
     bool, typer.Option("--follow-symlinks", help="Hash what symbolic links to files point to (refused by default).")
@@ -160,13 +165,13 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest.from_json(read_limited(path, MAX_MANIFEST_BYTES, what="manifest", error=ManifestInvalid))
 
 
-def hash_with_progress(path: Path, ignore: list[str] | None, follow: bool, quiet: bool) -> ModelDigest:
-    """Hash a model, reading every byte (never the hash cache: docs/hashing.md), with a progress
-    bar by bytes for big models on a terminal."""
+def hash_with_progress(path: Path, rules: Sequence[str], follow: bool, quiet: bool) -> ModelDigest:
+    """Hash a model with exactly these ignore ``rules``, reading every byte (never the hash cache:
+    docs/hashing.md), with a progress bar by bytes for big models on a terminal."""
     from registry.cli.hash_cmd import hash_with_bar
-    from registry.hashing.model import DEFAULT_IGNORE, model_digest, scan_model
+    from registry.hashing.model import model_digest, scan_model
 
-    scan = scan_model(path, ignore=tuple(ignore) if ignore else DEFAULT_IGNORE, follow_symlinks=follow)
+    scan = scan_model(path, ignore=tuple(rules), follow_symlinks=follow)
     entries, weights = hash_with_bar(scan, label=f"hashing {path.name}", quiet=quiet, cache=None)
     return model_digest(scan, entries, weights)
 

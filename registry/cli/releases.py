@@ -16,6 +16,7 @@ from registry.cli.options import (
     JsonOpt,
     KeyOpt,
     KeysDirOpt,
+    NoDefaultIgnoreOpt,
     chain_options,
     keystore,
     parse_release,
@@ -41,13 +42,14 @@ def publish(
     license_: Annotated[str | None, typer.Option("--license", help="SPDX license id.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the signed manifest here.")] = None,
     ignore: IgnoreOpt = None,
+    no_default_ignore: NoDefaultIgnoreOpt = False,
     follow_symlinks: FollowOpt = False,
     keystore_dir: KeysDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hash, write and sign the manifest, check the key is a signer, and anchor the release."""
     from registry.chain.publish import publish_model
-    from registry.hashing.model import DEFAULT_IGNORE
+    from registry.hashing.model import ignore_rules
     from registry.names import ReleaseName
 
     release = ReleaseName(namespace, model, version)
@@ -62,7 +64,7 @@ def publish(
         release,
         home=chain.settings().home,
         license=license_,
-        ignore=tuple(ignore) if ignore else DEFAULT_IGNORE,
+        ignore=ignore_rules(ignore, defaults=not no_default_ignore),
         follow_symlinks=follow_symlinks,
     )
     if output is not None:

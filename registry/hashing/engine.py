@@ -59,6 +59,35 @@ DEFAULT_IGNORE: tuple[str, ...] = (".git/", ".modelseal/")
 ``.modelseal/`` is modelseal's own data folder (the default ``MODELSEAL_HOME``, created where the
 command runs): without it, ``modelseal hash .`` run inside a model would hash its own cache."""
 
+MAX_IGNORE_RULES = 64
+MAX_IGNORE_RULE_LENGTH = 255
+
+
+def ignore_rules(extra: Sequence[str] | None = None, *, defaults: bool = True) -> tuple[str, ...]:
+    """The rules a command hashes with: :data:`DEFAULT_IGNORE` (unless ``defaults`` is false) and
+    then ``extra``, each once, in that order - what ``--ignore`` and ``--no-default-ignore`` mean."""
+    rules: list[str] = list(DEFAULT_IGNORE) if defaults else []
+    for rule in extra or ():
+        if rule not in rules:
+            rules.append(rule)
+    return check_ignore_rules(rules)
+
+
+def check_ignore_rules(rules: Sequence[str]) -> tuple[str, ...]:
+    """``rules`` if they can be recorded in a manifest: at most :data:`MAX_IGNORE_RULES`, each a
+    distinct string of 1..:data:`MAX_IGNORE_RULE_LENGTH` characters without control characters."""
+    if len(rules) > MAX_IGNORE_RULES:
+        raise InputError(f"at most {MAX_IGNORE_RULES} ignore rules, not {len(rules)}")
+    for rule in rules:
+        if not isinstance(rule, str) or not 1 <= len(rule) <= MAX_IGNORE_RULE_LENGTH:
+            raise InputError(f"ignore rule {rule!r} must be 1 to {MAX_IGNORE_RULE_LENGTH} characters")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in rule):
+            raise InputError(f"ignore rule {rule!r} holds a control character")
+    if len(set(rules)) != len(rules):
+        raise InputError("an ignore rule is listed twice")
+    return tuple(rules)
+
+
 PROGRESS_THRESHOLD = 256 * 1024 * 1024
 """Callers show a progress bar when a model holds more bytes than this."""
 
@@ -120,8 +149,13 @@ def check_relative_path(path: str) -> str:
     """
     if not path:
         raise UnsafePath("empty file path in a model")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":") or path.startswith("\\"):
+    if path.startswith("/") or path.startswith("\\") or (path[1:2] == ":" and path[:1].isascii() and path[0].isalpha()):
         raise AbsolutePath(f"absolute path refused: {path!r}")
+    if ":" in path:  # C:x is a drive path and a:b an NTFS stream on Windows: one reading only
+        raise UnsafePath(
+            f"colon in a file path refused: {path!r}",
+            hint="a name with ':' means a drive or a data stream on Windows; rename the file",
+        )
     if "\\" in path:
         raise UnsafePath(f"backslash in a file path refused: {path!r}", hint="paths use '/' as separator")
     parts = path.split("/")
@@ -276,12 +310,11 @@ def scan(path: str | os.PathLike[str], *, ignore: Sequence[str], follow_symlinks
     root = os.path.abspath(given)
     if statmod.S_ISREG(st.st_mode):
         name = os.path.basename(root)
-        _check_utf8(name)
-        if not unicodedata.is_normalized("NFC", name):
-            raise NonNFCName(f"file name not in Unicode NFC form refused: {name!r}")
+        check_relative_path(name)  # recorded as the file list's one path: the same rules
         return ModelScan("file", root, (ScannedFile(name, root, st),), tuple(ignore), started)
     if not statmod.S_ISDIR(st.st_mode):
         raise PathRefused(f"not a regular file or folder: {given}")
+    check_ignore_rules(ignore)
     files = _walk(root, ignore, follow_symlinks)
     if not files:
         raise InputError(f"no files to hash in {given}", hint="check the folder and the --ignore rules")

@@ -38,7 +38,9 @@ from registry.hashing.engine import (
     PROGRESS_THRESHOLD,
     ModelScan,
     ScannedFile,
+    check_ignore_rules,
     check_relative_path,
+    ignore_rules,
 )
 
 if TYPE_CHECKING:
@@ -55,11 +57,13 @@ __all__ = [  # the engine's public names are part of this API
     "ModelScan",
     "ProgressFn",
     "ScannedFile",
+    "check_ignore_rules",
     "check_relative_path",
     "file_list_bytes",
     "hash_file",
     "hash_model",
     "hash_scan",
+    "ignore_rules",
     "model_digest",
     "model_size",
     "scan_model",
