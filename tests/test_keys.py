@@ -61,10 +61,22 @@ def test_malformed_did_key_refused(did: str) -> None:
 def test_did_pkh() -> None:
     key = EthereumKey.generate(chain_id=31337)
     assert key.did == f"did:pkh:eip155:31337:{key.address}"
-    parsed = PkhDID.parse(key.did.lower().replace("did:pkh:eip155:31337:", "did:pkh:eip155:31337:"))
+    parsed = PkhDID.parse(key.did)
     assert parsed.address == key.address and parsed.chain_id == 31337
     assert did_method(key.did) == "pkh"
-    for bad in ["did:pkh:eip155:1:0x12", "did:pkh:bip122:1:0x" + "0" * 40, "did:pkh:eip155:0:0x" + "0" * 40]:
+    lower = key.did[: -40] + key.address[2:].lower()
+    upper = key.did[: -40] + key.address[2:].upper()
+    assert lower != key.did and upper != key.did  # random addresses have both cases
+    for bad in [
+        "did:pkh:eip155:1:0x12",
+        "did:pkh:bip122:1:0x" + "0" * 40,
+        "did:pkh:eip155:0:0x" + "0" * 40,
+        "did:pkh:eip155:01:0x" + "0" * 40,
+        f"did:pkh:eip155:{2**64}:0x" + "0" * 40,
+        lower,  # one account, one spelling: EIP-55 only
+        upper,
+        key.did + "#blockchainAccountId",
+    ]:
         with pytest.raises(errors.InvalidDID):
             PkhDID.parse(bad)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from registry.errors import ModelsealError
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import MAX_PROOFS, Manifest
-from registry.signing.proofs import normalize_did, verify_manifest, verify_one
+from registry.signing.proofs import verify_manifest, verify_one
 from registry.verdict import ChainView, Check, Verdict
 from verifier.check import ReleaseFact, revocation_check
 from verifier.errors import Problem
@@ -61,9 +61,8 @@ def verify_manifest_doc(s: Session, manifest: Manifest, view: ChainView) -> Verd
         )
     except ModelsealError as exc:
         checks.append(Check("signatures", "fail", exc.message))
-    publisher = normalize_did(manifest.publisher)
     recorded = r.signer_did_hash
-    if _hex32(did_id(publisher)) != recorded and _hex32(did_id(manifest.publisher)) != recorded:
+    if _hex32(did_id(manifest.publisher)) != recorded:
         checks.append(Check("signer-at-anchoring", "fail", "the chain recorded another signing key for this release"))
     elif not queries.signer_valid_at(s, r.namespace_id, recorded, r.published_at):
         checks.append(Check("signer-at-anchoring", "fail", "the key was not a signer of the namespace when anchored"))
@@ -72,7 +71,7 @@ def verify_manifest_doc(s: Session, manifest: Manifest, view: ChainView) -> Verd
             Check(
                 "signer-at-anchoring",
                 "pass",
-                f"{publisher} was a signer of {name.namespace!r} at {queries.iso(r.published_at)}",
+                f"{manifest.publisher} was a signer of {name.namespace!r} at {queries.iso(r.published_at)}",
             )
         )
     checks.append(revocation_check(ReleaseFact(r.id, r.weights_digest, r.revoked_at or 0, r.revoke_reason)))
@@ -173,13 +172,8 @@ def _vetted(
         except ModelsealError as exc:
             ignored.append({"proof": i, "reason": exc.message})
             continue
-        forms = {normalize_did(result.signer)}  # the chain may hold the publisher's DID as written
-        if normalize_did(manifest.publisher) in forms:
-            forms.add(manifest.publisher)
-        signer = next(
-            (h for h in (_hex32(did_id(f)) for f in sorted(forms)) if s.get(SignerRow, (r.namespace_id, h))), None
-        )
-        if signer is None:
+        signer = _hex32(did_id(result.signer))  # one canonical spelling per key, on chain too
+        if s.get(SignerRow, (r.namespace_id, signer)) is None:
             ignored.append({"proof": i, "reason": f"{result.signer} is not a signer of {r.namespace!r} on chain"})
             continue
         good.append((signer, proof))

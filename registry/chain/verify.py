@@ -23,7 +23,7 @@ from registry.errors import ModelsealError
 from registry.hashing.model import DEFAULT_IGNORE, ProgressFn, hash_model
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import Manifest, compare_model
-from registry.signing.proofs import normalize_did, verify_manifest
+from registry.signing.proofs import verify_manifest
 from registry.signing.store import find_manifest
 from registry.times import iso
 from registry.verdict import ChainView, Check, Verdict
@@ -53,9 +53,8 @@ def _signature_checks(client: RegistryClient, info: ReleaseInfo, manifest: Manif
         results = verify_manifest(manifest)
     except ModelsealError as exc:
         return [Check("signatures", "fail", exc.message)]
-    publisher = normalize_did(manifest.publisher)
     ns = info.name.namespace
-    if did_id(manifest.publisher) != info.signer_did_hash and did_id(publisher) != info.signer_did_hash:
+    if did_id(manifest.publisher) != info.signer_did_hash:
         checks.append(
             Check(
                 "signatures",
@@ -69,7 +68,10 @@ def _signature_checks(client: RegistryClient, info: ReleaseInfo, manifest: Manif
     if not valid_then:
         checks.append(
             Check(
-                "signatures", "fail", f"{publisher} was not a signer of {ns!r} when the release was anchored", evidence
+                "signatures",
+                "fail",
+                f"{manifest.publisher} was not a signer of {ns!r} when the release was anchored",
+                evidence,
             )
         )
     else:

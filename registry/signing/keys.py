@@ -39,6 +39,12 @@ from registry.errors import (
 ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub, varint
 ED25519_PRIV = b"\x80\x26"  # multicodec ed25519-priv (0x1300), varint
 _PKH = re.compile(r"did:pkh:eip155:([1-9][0-9]{0,19}):(0x[0-9a-fA-F]{40})")
+MAX_CHAIN_ID = 2**64 - 1
+"""A did:pkh chain id (and a claim's ``chainId``) is 1 .. 2^64 - 1."""
+DID_KEY_LENGTH = 56
+"""Every Ed25519 did:key is ``did:key:z`` + 47 base58btc characters."""
+PKH_FRAGMENT = "blockchainAccountId"
+"""The one verification-method fragment of a did:pkh signer."""
 _KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -90,43 +96,85 @@ def public_key_from_multibase(value: str) -> Ed25519PublicKey:
 
 
 def public_key_from_did_key(did: str) -> Ed25519PublicKey:
-    """Resolve ``did:key:z6Mk...`` (optionally with its ``#fragment``) offline."""
-    if not did.startswith("did:key:"):
+    """Resolve a ``did:key:z6Mk...`` (canonical, no fragment) offline."""
+    return public_key_from_multibase(check_did_key(did)[len("did:key:") :])
+
+
+def check_did_key(did: str) -> str:
+    """``did`` if it is an Ed25519 ``did:key`` in its one spelling: ``did:key:`` + the base58btc of
+    ``0xed01`` + 32 bytes, exactly as :func:`did_key_from_public` writes it. No fragment, no other
+    multicodec, no other encoding of the same key."""
+    if not isinstance(did, str) or not did.startswith("did:key:"):
         raise InvalidDID(f"not a did:key: {did!r}")
-    ident, _, fragment = did[len("did:key:") :].partition("#")
-    if fragment and fragment != ident:
-        raise InvalidDID(f"did:key fragment does not name its own key: {did!r}")
-    return public_key_from_multibase(ident)
+    ident = did[len("did:key:") :]
+    try:
+        raw = _unb58(ident)
+    except InvalidDID:
+        raise InvalidDID(f"not a did:key (not base58btc): {did!r}") from None
+    if len(raw) != 34 or raw[:2] != ED25519_PUB:
+        raise InvalidDID(f"not an Ed25519 did:key (multicodec 0xed01 + 32 bytes): {did!r}")
+    if "did:key:" + _b58(raw) != did:
+        raise InvalidDID(f"not the canonical spelling of a did:key: {did!r}")
+    return did
 
 
 @dataclass(frozen=True, slots=True)
 class PkhDID:
-    """A parsed ``did:pkh:eip155:<chain>:<address>``."""
+    """A parsed ``did:pkh:eip155:<chain>:<address>``: chain id 1 .. 2^64 - 1 in decimal without
+    leading zeros, the address in its EIP-55 checksummed spelling (any other case is refused, so
+    one account has one DID and one on-chain signer key)."""
 
     chain_id: int
     address: str  # EIP-55 checksummed
 
     @classmethod
     def parse(cls, did: str) -> PkhDID:
-        m = _PKH.fullmatch(did.partition("#")[0])
-        if not m:
+        m = _PKH.fullmatch(did) if isinstance(did, str) else None
+        if not m or int(m.group(1)) > MAX_CHAIN_ID:
             raise InvalidDID(f"not a did:pkh:eip155 DID: {did!r}")
         from eth_utils.address import to_checksum_address
 
-        return cls(int(m.group(1)), to_checksum_address(m.group(2)))
+        address = to_checksum_address(m.group(2))
+        if address != m.group(2):
+            raise InvalidDID(
+                f"did:pkh address is not EIP-55 checksummed: {did!r}",
+                hint=f"write the address as {address}",
+            )
+        return cls(int(m.group(1)), address)
 
     def __str__(self) -> str:
         return f"did:pkh:eip155:{self.chain_id}:{self.address}"
 
 
+def check_did(did: str) -> str:
+    """``did`` if it is a DID modelseal accepts, in its one canonical spelling (``docs/formats.md``
+    §3.4): an Ed25519 ``did:key`` or an EIP-55 ``did:pkh:eip155``. The registry contract applies
+    the same rule (``InvalidName`` kind 4), so a key has exactly one on-chain identity."""
+    did_method(did)
+    return did
+
+
 def did_method(did: str) -> Literal["key", "pkh"]:
-    if did.startswith("did:key:"):
-        public_key_from_did_key(did)
+    if isinstance(did, str) and did.startswith("did:key:"):
+        check_did_key(did)
         return "key"
-    if did.startswith("did:pkh:"):
+    if isinstance(did, str) and did.startswith("did:pkh:"):
         PkhDID.parse(did)
         return "pkh"
     raise InvalidDID(f"unsupported DID {did!r}")
+
+
+def split_verification_method(vm: object) -> tuple[str, Literal["key", "pkh"]]:
+    """The signer DID of a proof's ``verificationMethod``, which has one form per method:
+    ``did:key:<mb>#<mb>`` (the fragment repeats the key) or ``did:pkh:...#blockchainAccountId``."""
+    if not isinstance(vm, str) or vm.count("#") != 1:
+        raise InvalidDID(f"verificationMethod is not DID#fragment: {vm!r}")
+    did, _, fragment = vm.partition("#")
+    method = did_method(did)
+    expected = did[len("did:key:") :] if method == "key" else PKH_FRAGMENT
+    if fragment != expected:
+        raise InvalidDID(f"verificationMethod fragment must be #{expected}: {vm!r}")
+    return did, method
 
 
 # --- private keys --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -30,9 +31,16 @@ from pydantic import (
 
 from registry import jsontext
 from registry.errors import InputError, ManifestInconsistent, ManifestInvalid
-from registry.hashing.model import Digest, FileEntry, ModelDigest, check_relative_path, weights_digest
+from registry.hashing.model import (
+    Digest,
+    FileEntry,
+    ModelDigest,
+    check_ignore_rules,
+    check_relative_path,
+    weights_digest,
+)
 from registry.names import ReleaseName, check_model, check_namespace, check_version
-from registry.signing.keys import did_method
+from registry.signing.keys import check_did
 
 MANIFEST_TYPE = "modelseal/manifest/v1"
 MAX_MANIFEST_BYTES = 1 << 20
@@ -45,6 +53,21 @@ JSON_SAFE_INTEGER = 2**53 - 1
 HexDigest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 LineageRelation = Literal["fine-tune", "quantization", "distillation", "merge", "adapter"]
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+
+
+def check_text(value: str) -> str:
+    """A free-text member (``license``, ``filing.jurisdiction``, ``filing.number``): Unicode NFC,
+    no control, format (e.g. bidirectional overrides), private-use or unassigned characters, no
+    line breaks, and no space at either end - so what a person reads is what was signed."""
+    if not unicodedata.is_normalized("NFC", value):
+        raise ValueError("text must be in Unicode NFC form")
+    for ch in value:
+        if unicodedata.category(ch) in _HIDDEN:
+            raise ValueError(f"text holds the invisible or control character U+{ord(ch):04X}")
+    if value != value.strip():
+        raise ValueError("text must not start or end with white space")
+    return value
 
 
 class _Strict(BaseModel):
@@ -86,6 +109,12 @@ class WeightsBlock(_Strict):
     files: list[FileItem] = Field(min_length=1)
     ignore: list[str] = Field(default_factory=list)
 
+    @field_validator("ignore")
+    @classmethod
+    def _ignore(cls, value: list[str]) -> list[str]:
+        check_ignore_rules(value)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> WeightsBlock:
         paths = [f.path for f in self.files]
@@ -119,6 +148,11 @@ class FilingBlock(_Strict):
     number: str = Field(min_length=1, max_length=128)
     risk_assessment: HexDigest | None = Field(default=None, alias="riskAssessment")
 
+    @field_validator("jurisdiction", "number")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return check_text(value)
+
 
 class Manifest(_Strict):
     """A validated manifest. Build one with :meth:`create` or :meth:`from_json`."""
@@ -137,7 +171,18 @@ class Manifest(_Strict):
     @field_validator("publisher")
     @classmethod
     def _publisher(cls, value: str) -> str:
-        did_method(value)
+        return check_did(value)
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value)
+
+    @field_validator("lineage")
+    @classmethod
+    def _lineage(cls, value: list[LineageItem] | None) -> list[LineageItem] | None:
+        if value is not None and len({(i.relation, i.of) for i in value}) != len(value):
+            raise ValueError("lineage lists the same entry twice")
         return value
 
     @field_validator("created")

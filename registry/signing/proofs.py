@@ -17,6 +17,7 @@ business (:mod:`registry.chain.client`), not this module's.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from registry.errors import InputError, InvalidDID, ProofInvalid, UnknownCryptosuite, Unsigned, WrongKey
 from registry.signing.keys import (
+    PKH_FRAGMENT,
     Ed25519Key,
     EthereumKey,
     PkhDID,
@@ -34,6 +36,7 @@ from registry.signing.keys import (
     b58btc_decode,
     b58btc_encode,
     public_key_from_did_key,
+    split_verification_method,
     verify_ed25519,
 )
 from registry.signing.manifest import Manifest
@@ -42,6 +45,11 @@ DATA_INTEGRITY = "DataIntegrityProof"
 EDDSA_JCS = "eddsa-jcs-2022"
 EIP712_PROOF = "EthereumEip712Signature2021"
 PURPOSE = "assertionMethod"
+EDDSA_MEMBERS = frozenset(("type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"))
+EIP712_MEMBERS = frozenset(("type", "created", "verificationMethod", "proofPurpose", "proofValue", "eip712"))
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_SIGNATURE_HEX = re.compile(r"0x[0-9a-f]{130}")
 
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": [
@@ -104,19 +112,58 @@ def create_eddsa_jcs_proof(
 
 
 def _resolve_did_key(verification_method: str) -> Ed25519PublicKey:
-    return public_key_from_did_key(verification_method)
+    did, method = split_verification_method(verification_method)
+    if method != "key":
+        raise InvalidDID(f"an eddsa-jcs-2022 proof is made by a did:key, not {did!r}")
+    return public_key_from_did_key(did)
+
+
+def _check_members(proof: dict[str, Any], members: frozenset[str], what: str) -> None:
+    """A proof is a closed object: exactly ``members`` (an unknown one, such as an ``expires`` a
+    reader would ignore, is refused: two readers must never disagree on what a proof says)."""
+    if not isinstance(proof, dict):
+        raise ProofInvalid(f"{what} proof is not a JSON object")
+    missing, extra = sorted(members - proof.keys()), sorted(proof.keys() - members)
+    if missing or extra:
+        said = "; ".join(
+            part
+            for part in (
+                f"lacks {', '.join(missing)}" if missing else "",
+                f"has unknown member(s) {', '.join(extra)}" if extra else "",
+            )
+            if part
+        )
+        raise ProofInvalid(f"{what} proof {said}", hint="the proof formats are closed: docs/formats.md §3")
+    created = proof["created"]
+    if not isinstance(created, str) or not _TIMESTAMP.fullmatch(created) or not _valid_time(created):
+        raise ProofInvalid(f"{what} proof's created is not a UTC time like 2026-01-31T12:00:00Z")
+    if proof["proofPurpose"] != PURPOSE:
+        raise ProofInvalid(f"proof purpose {proof['proofPurpose']!r} is not {PURPOSE!r}")
+
+
+def _valid_time(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 def verify_eddsa_jcs_proof(
     document: dict[str, Any], proof: dict[str, Any], *, resolve: ResolveKey = _resolve_did_key
 ) -> str:
-    """Check one eddsa-jcs-2022 proof; return its verification method. Raises on any problem."""
-    vm = proof.get("verificationMethod")
-    value = proof.get("proofValue")
+    """Check one eddsa-jcs-2022 proof; return its verification method. Raises on any problem.
+
+    The proof holds exactly ``type``, ``cryptosuite``, ``created``, ``verificationMethod``
+    (``did:key:<mb>#<mb>``), ``proofPurpose`` and ``proofValue`` (the canonical base58btc of 64
+    bytes), plus ``@context`` exactly when the document has one."""
+    members = EDDSA_MEMBERS | ({"@context"} if "@context" in document else set())
+    _check_members(proof, frozenset(members), EDDSA_JCS)
+    if proof["type"] != DATA_INTEGRITY or proof["cryptosuite"] != EDDSA_JCS:
+        raise UnknownCryptosuite(f"not a {DATA_INTEGRITY}/{EDDSA_JCS} proof")
+    vm, value = proof["verificationMethod"], proof["proofValue"]
     if not isinstance(vm, str) or not isinstance(value, str):
-        raise ProofInvalid("proof lacks verificationMethod or proofValue")
-    if proof.get("proofPurpose") != PURPOSE:
-        raise ProofInvalid(f"proof purpose {proof.get('proofPurpose')!r} is not {PURPOSE!r}")
+        raise ProofInvalid("verificationMethod and proofValue must be strings")
     if "@context" in proof and proof["@context"] != document.get("@context"):
         raise ProofInvalid("proof @context differs from the document's @context")
     if not value.startswith("z"):
@@ -127,7 +174,12 @@ def verify_eddsa_jcs_proof(
         raise ProofInvalid("proofValue is not valid base58btc") from None
     if len(signature) != 64:
         raise ProofInvalid(f"an Ed25519 signature has 64 bytes, got {len(signature)}")
-    public = resolve(vm)
+    if b58btc_encode(signature) != value:
+        raise ProofInvalid("proofValue is not in canonical base58btc")
+    try:
+        public = resolve(vm)
+    except InvalidDID as exc:
+        raise ProofInvalid(f"bad verificationMethod: {exc.message}") from None
     if not verify_ed25519(public, signature, _eddsa_jcs_hash_data(document, proof)):
         raise ProofInvalid(
             f"signature by {vm.partition('#')[0]} does not verify over this document",
@@ -162,24 +214,38 @@ def create_eip712_proof(manifest: Manifest, key: EthereumKey, *, created: str | 
         "verificationMethod": key.verification_method,
         "proofPurpose": PURPOSE,
         "proofValue": "0x" + signature.hex(),
-        "eip712": {
-            "primaryType": "ModelRelease",
-            "domain": {"name": "modelseal", "version": "1", "chainId": key.chain_id},
-        },
+        "eip712": _eip712_member(key.chain_id),
     }
 
 
 def verify_eip712_proof(manifest: Manifest, proof: dict[str, Any]) -> str:
-    vm, value, created = proof.get("verificationMethod"), proof.get("proofValue"), proof.get("created")
-    if not isinstance(vm, str) or not isinstance(value, str) or not isinstance(created, str):
-        raise ProofInvalid("EIP-712 proof lacks verificationMethod, proofValue or created")
-    if proof.get("proofPurpose") != PURPOSE:
-        raise ProofInvalid(f"proof purpose {proof.get('proofPurpose')!r} is not {PURPOSE!r}")
-    did = PkhDID.parse(vm)
+    """Check one ``EthereumEip712Signature2021`` proof; return its verification method.
+
+    The proof holds exactly ``type``, ``created``, ``verificationMethod``
+    (``did:pkh:...#blockchainAccountId``), ``proofPurpose``, ``proofValue`` (``0x`` + 130
+    lowercase hex: ``r || s || v`` with ``v`` 27 or 28 and ``s`` in the lower half of the curve
+    order, so each signature has one spelling) and ``eip712`` exactly as modelseal writes it."""
+    _check_members(proof, EIP712_MEMBERS, EIP712_PROOF)
+    vm, value, created = proof["verificationMethod"], proof["proofValue"], proof["created"]
+    if proof["type"] != EIP712_PROOF:
+        raise UnknownCryptosuite(f"not an {EIP712_PROOF} proof")
     try:
-        signature = bytes.fromhex(value.removeprefix("0x"))
-    except ValueError:
-        raise ProofInvalid("EIP-712 proofValue is not hex") from None
+        did_text, method = split_verification_method(vm)
+    except InvalidDID as exc:
+        raise ProofInvalid(f"bad verificationMethod: {exc.message}") from None
+    if method != "pkh":
+        raise ProofInvalid(f"an {EIP712_PROOF} proof is made by a did:pkh, not {did_text!r}")
+    did = PkhDID.parse(did_text)
+    if proof["eip712"] != _eip712_member(did.chain_id):
+        raise ProofInvalid("the proof's eip712 member is not the one for its DID's chain")
+    if not isinstance(value, str) or not _SIGNATURE_HEX.fullmatch(value):
+        raise ProofInvalid("EIP-712 proofValue is not 0x + 65 bytes in lowercase hex")
+    signature = bytes.fromhex(value[2:])
+    r, s, v = int.from_bytes(signature[:32]), int.from_bytes(signature[32:64]), signature[64]
+    if v not in (27, 28):
+        raise ProofInvalid(f"EIP-712 signature v is {v}, not 27 or 28")
+    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2):
+        raise ProofInvalid("EIP-712 signature is malleable or out of range (s must be in the lower half)")
     from eth_account import Account
     from eth_account.messages import encode_typed_data
 
@@ -188,27 +254,27 @@ def verify_eip712_proof(manifest: Manifest, proof: dict[str, Any]) -> str:
         signer = Account.recover_message(signable, signature=signature)
     except Exception:
         raise ProofInvalid("EIP-712 signature is malformed") from None
-    if signer.lower() != did.address.lower():
+    if signer != did.address:
         raise ProofInvalid(
             f"EIP-712 signature recovers to {signer}, not {did.address}",
             hint="the manifest was changed after signing, or it was signed by another account",
         )
-    return vm
+    return f"{did}#{PKH_FRAGMENT}"
+
+
+def _eip712_member(chain_id: int) -> dict[str, Any]:
+    return {"primaryType": "ModelRelease", "domain": {"name": "modelseal", "version": "1", "chainId": chain_id}}
 
 
 # --- manifests -----------------------------------------------------------------------------
 
 
-def normalize_did(did: str) -> str:
-    """did:pkh addresses compare by value, so they are written back EIP-55 checksummed."""
-    return str(PkhDID.parse(did)) if did.startswith("did:pkh:") else did
-
-
 def signer_did(proof: dict[str, Any]) -> str:
-    vm = proof.get("verificationMethod")
-    if not isinstance(vm, str):
-        raise ProofInvalid("proof lacks verificationMethod")
-    return vm.partition("#")[0]
+    """The DID a proof names as its signer (checked: one canonical spelling per key)."""
+    try:
+        return split_verification_method(proof.get("verificationMethod"))[0]
+    except InvalidDID as exc:
+        raise ProofInvalid(f"bad verificationMethod: {exc.message}") from None
 
 
 def sign_manifest(manifest: Manifest, key: SigningKey, *, created: str | None = None) -> Manifest:
@@ -230,16 +296,16 @@ class ProofResult:
 
 
 def verify_one(manifest: Manifest, proof: dict[str, Any]) -> ProofResult:
-    kind = proof.get("type")
+    kind = proof.get("type") if isinstance(proof, dict) else None
     if kind == DATA_INTEGRITY:
         suite = proof.get("cryptosuite")
         if suite != EDDSA_JCS:
             raise UnknownCryptosuite(f"unknown cryptosuite {suite!r}")
         vm = verify_eddsa_jcs_proof(manifest.unsigned_document(), proof)
-        return ProofResult(vm.partition("#")[0], EDDSA_JCS, str(proof.get("created")))
+        return ProofResult(vm.partition("#")[0], EDDSA_JCS, str(proof["created"]))
     if kind == EIP712_PROOF:
         vm = verify_eip712_proof(manifest, proof)
-        return ProofResult(str(PkhDID.parse(vm)), EIP712_PROOF, str(proof.get("created")))
+        return ProofResult(vm.partition("#")[0], EIP712_PROOF, str(proof["created"]))
     raise UnknownCryptosuite(f"unknown proof type {kind!r}")
 
 
@@ -253,11 +319,13 @@ def verify_manifest(manifest: Manifest, *, expected_signer: str | None = None) -
         raise Unsigned("manifest has no proof")
     results = [verify_one(manifest, p) for p in proofs]
     signers = {r.signer for r in results}
-    if normalize_did(manifest.publisher) not in signers:
+    if len(signers) != len(results):
+        raise ProofInvalid("one key signed this manifest twice", hint="a proof set holds one proof per signer")
+    if manifest.publisher not in signers:
         raise WrongKey(
             f"manifest is not signed by its publisher {manifest.publisher}",
             hint="the publisher named in the manifest must sign it: `modelseal sign MANIFEST --key <publisher key>`",
         )
-    if expected_signer is not None and normalize_did(expected_signer) not in signers:
+    if expected_signer is not None and expected_signer not in signers:
         raise WrongKey(f"manifest is not signed by {expected_signer} (signed by {', '.join(sorted(signers))})")
     return results
