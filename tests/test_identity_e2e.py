@@ -202,6 +202,29 @@ def test_streamed_answer_carries_a_receipt_after_done(env: Env, honest: str) -> 
     assert verify_receipt(header, body, covered).operator == env.honest.did
 
 
+def test_receipt_verify_as_its_help_shows_it(env: Env, honest: str, tmp_path: Path) -> None:
+    """The two examples of `modelseal receipt verify --help`: saved headers (as `curl -D` writes
+    them) with a whole answer, and a kept stream with no --receipt at all."""
+    base = [sys.executable, "-m", "registry", "receipt", "verify", "--json", "--offline"]
+    for stream in (False, True):
+        body = json.dumps({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "stream": stream})
+        (tmp_path / "req.json").write_bytes(body.encode())
+        resp = httpx.post(
+            honest + "/v1/chat/completions", content=body, headers={"content-type": "application/json"}, timeout=60
+        )
+        (tmp_path / "resp.txt").write_bytes(resp.content)
+        saved = "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
+        (tmp_path / "headers.txt").write_text(f"HTTP/1.1 {resp.status_code} OK\r\n{saved}\r\n")
+        files = ["--request", str(tmp_path / "req.json"), "--response", str(tmp_path / "resp.txt")]
+        receipt = [] if stream else ["--receipt", f"@{tmp_path / 'headers.txt'}"]
+        done = subprocess.run([*base, *receipt, *files], env=env.env, capture_output=True, text=True)
+        assert done.returncode == 0, (stream, done.stderr)
+        assert json.loads(done.stdout)["operator"] == env.honest.did
+        (tmp_path / "req.json").write_bytes(body.replace("Hi", "Ho").encode())  # another request: refused
+        other = subprocess.run([*base, *receipt, *files], env=env.env, capture_output=True, text=True)
+        assert other.returncode != 0 and "request body is not the one" in other.stderr, other.stderr
+
+
 def test_unauthorised_key_is_a_mismatch(env: Env) -> None:
     impostor = env.serve("stranger", "--unsafe-dev")
     v = env.check(impostor)

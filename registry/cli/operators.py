@@ -178,14 +178,26 @@ def _served_origins(public_url: list[str] | None, host: str, port: int) -> tuple
 
 
 @receipt_app.command(
-    "verify", epilog="Example: modelseal receipt verify --receipt @receipt.txt --request req.json --response resp.json"
+    "verify",
+    epilog="Examples: keep the headers and the body of an answer with "
+    "`curl -sD headers.txt -o resp.json -H 'content-type: application/json' --data-binary @req.json "
+    "URL/v1/chat/completions`, then: modelseal receipt verify --receipt @headers.txt --request req.json "
+    "--response resp.json  |  a streamed answer (its receipt is the stream's last event): "
+    "modelseal receipt verify --request req.json --response stream.txt --offline",
 )
 @chain_options
 def receipt_verify(
-    receipt: Annotated[str, typer.Option(help="The Model-Receipt header value, or @FILE holding it.")],
     request: Annotated[Path, typer.Option(help="The exact request body you sent.")],
     response: Annotated[Path, typer.Option(help="The exact response body you received (a stream: all of it).")],
     chain: ChainTarget,
+    receipt: Annotated[
+        str | None,
+        typer.Option(
+            help="The Model-Receipt header value, or @FILE holding it (the value alone, or saved headers "
+            "with a 'Model-Receipt:' line). Omit it, or give 'sse', for a streamed answer: the receipt is "
+            "then read from the stream's last 'event: model-receipt'."
+        ),
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Only check the signature and hashes, not the chain.")
     ] = False,
@@ -196,13 +208,14 @@ def receipt_verify(
     age. A receipt proves which release answered, not at which address: a reseller passing the
     operator's receipts through unchanged keeps them verifiable here."""
     from registry.files import read_limited
-    from registry.identity.protocol import split_sse_receipt, verify_receipt
+    from registry.identity.protocol import receipt_value, split_sse_receipt, verify_receipt
 
-    if receipt.startswith("@"):
-        raw = read_limited(receipt[1:], 64 * 1024, what="receipt file")
-        header = raw.decode("ascii", errors="replace").strip()
+    if receipt is None:
+        header = "sse"
+    elif receipt.startswith("@"):
+        header = receipt_value(read_limited(receipt[1:], 64 * 1024, what="receipt file").decode("latin-1"))
     else:
-        header = receipt.strip()
+        header = receipt_value(receipt)
     req = read_limited(request, KEPT_BODY_LIMIT, what="request file")
     resp = read_limited(response, KEPT_BODY_LIMIT, what="response file")
     if header == "sse":

@@ -43,7 +43,7 @@ import rfc8785
 from registry import jsontext
 from registry.errors import IdentityError, InputError, OriginNotServed, OutdatedClaim, ProofInvalid
 from registry.names import ReleaseName, release_id
-from registry.signing.keys import Ed25519Key
+from registry.signing.keys import Ed25519Key, check_did_key
 from registry.signing.proofs import create_eddsa_jcs_proof, verify_eddsa_jcs_proof
 
 CLAIM_TYPE = "modelseal/identity/v2"
@@ -64,7 +64,24 @@ MAX_CLAIM_BYTES = 16384
 MAX_ORIGINS = 8
 """At most this many origins per claim (and per on-chain authorisation)."""
 MAX_ORIGIN_LENGTH = 255
-_NONCE = re.compile(r"[0-9a-f]{32,128}")
+_NONCE = re.compile(r"(?:[0-9a-f]{2}){16,64}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+CLAIM_MEMBERS = frozenset(
+    ("type", "release", "releaseId", "weightsDigest", "operator", "chainId", "registry", "origins", "endpoints")
+)
+"""A claim holds exactly these members, and ``engine`` when it declares one."""
+ANSWER_MEMBERS = frozenset(("nonce", "origin", "time", "proof"))
+"""A challenge answer holds the claim's members (its ``type`` changed) and exactly these."""
+RECEIPT_MEMBERS = frozenset(
+    (
+        "type", "release", "releaseId", "weightsDigest", "operator", "requestSha256", "responseSha256",
+        "time", "chainId", "registry", "proof",
+    )
+)  # fmt: skip
+"""A receipt holds exactly these members, and ``engine`` when its claim declares one."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ENGINE = re.compile(r"[\x20-\x7e]{1,200}")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
@@ -75,8 +92,8 @@ def now_iso() -> str:
 
 
 def _parse_time(value: Any) -> int:
-    if not isinstance(value, str):
-        raise IdentityError("time missing")
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise IdentityError(f"time {value!r} is not a UTC time like 2026-01-31T12:00:00Z")
     try:
         return int(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
     except ValueError:
@@ -154,10 +171,56 @@ def check_origins(values: Any) -> tuple[str, ...]:
     return origins
 
 
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, InputError) else str(exc)
+
+
 def _engine(value: Any) -> str | None:
     """An optional engine-build declaration: absent, or 1-200 printable ASCII characters."""
     if value is not None and not (isinstance(value, str) and _ENGINE.fullmatch(value)):
         raise ValueError("engine must be 1-200 printable ASCII characters")
+    return value
+
+
+def _closed(doc: dict[str, Any], members: frozenset[str], what: str) -> None:
+    """Refuse a document without exactly ``members`` (plus an optional ``engine``): the identity
+    formats are closed, so no reader can see a member another reader ignores."""
+    keys = set(doc) - {"engine"}
+    missing, extra = sorted(members - keys), sorted(keys - members)
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(missing)}")
+    if extra:
+        raise ValueError(f"{what} has unknown member(s) {', '.join(extra)}")
+
+
+def _chain_id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**64:
+        raise ValueError("chainId must be a JSON integer in 1 .. 2^64-1")
+    return value
+
+
+def _address(value: Any) -> str:
+    """A registry address: ``0x`` + 40 hex digits in EIP-55 checksum case."""
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise ValueError("registry must be a 0x address")
+    from eth_utils.address import to_checksum_address
+
+    if to_checksum_address(value) != value:
+        raise ValueError(f"registry address {value} is not EIP-55 checksummed")
+    return value
+
+
+def _release(value: Any) -> ReleaseName:
+    if not isinstance(value, dict) or set(value) != {"namespace", "model", "version"}:
+        raise ValueError("release must be {namespace, model, version}")
+    if not all(isinstance(v, str) for v in value.values()):
+        raise ValueError("release names are strings")
+    return ReleaseName(value["namespace"], value["model"], value["version"])
+
+
+def _hex64(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise ValueError(f"{what} must be 64 lowercase hex characters")
     return value
 
 
@@ -205,27 +268,26 @@ class Claim:
                 f"the endpoint speaks {kind}, which does not bind its answers to the address checked; "
                 f"nothing is proven until it speaks {CLAIM_TYPE}"
             )
+        if kind != CLAIM_TYPE:
+            raise IdentityError(f"not a {CLAIM_TYPE} claim")
         try:
-            if kind != CLAIM_TYPE:
-                raise IdentityError(f"not a {CLAIM_TYPE} claim")
-            r = doc["release"]
-            release = ReleaseName(r["namespace"], r["model"], r["version"])
-            chain_id = doc["chainId"]
-            if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**64:
-                raise ValueError("chainId must be a positive integer")
-            engine = _engine(doc.get("engine"))
+            _closed(doc, CLAIM_MEMBERS, "the claim")
+            release = _release(doc["release"])
+            if doc["endpoints"] != {"challenge": CHALLENGE_PATH}:
+                raise ValueError(f"endpoints must be {{'challenge': {CHALLENGE_PATH!r}}}")
             claim = cls(
-                release, str(doc["weightsDigest"]), str(doc["operator"]), chain_id, str(doc["registry"]),
-                check_origins(doc["origins"]), engine,
-            )  # fmt: skip
-        except (AttributeError, KeyError, TypeError, ValueError, InputError) as exc:
-            raise IdentityError(f"malformed identity claim: {exc}") from None
-        if doc.get("releaseId") != "0x" + release_id(release).hex():
+                release,
+                _hex64(doc["weightsDigest"], "weightsDigest"),
+                check_did_key(doc["operator"]),
+                _chain_id(doc["chainId"]),
+                _address(doc["registry"]),
+                check_origins(doc["origins"]),
+                _engine(doc.get("engine")),
+            )
+        except (ValueError, InputError) as exc:
+            raise IdentityError(f"malformed identity claim: {_reason(exc)}") from None
+        if doc["releaseId"] != "0x" + release_id(release).hex():
             raise IdentityError("the claim's releaseId does not match its release name")
-        if not re.fullmatch(r"[0-9a-f]{64}", claim.weights_digest):
-            raise IdentityError("the claim's weightsDigest is not a digest")
-        if not claim.operator.startswith("did:key:"):
-            raise IdentityError("the operator must be a did:key")
         return claim
 
 
@@ -246,7 +308,7 @@ def answer_challenge(claim: Claim, key: Ed25519Key, nonce: Any, origin: Any) -> 
     to. Refuses (:class:`~registry.errors.OriginNotServed`) an origin the operator does not serve:
     that is what keeps a relaying site from obtaining an answer for its own address."""
     if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
-        raise InputError("nonce must be 32-128 lowercase hex characters")
+        raise InputError("nonce must be 16-64 bytes in lowercase hex (32-128 characters, an even number)")
     if origin is None:
         raise InputError(f"the challenge names no origin ({CHALLENGE_TYPE} needs the address the verifier reached)")
     try:
@@ -277,22 +339,24 @@ def verify_challenge(
         raise IdentityError("challenge answer is not a JSON object")
     if answer.get("type") != CHALLENGE_TYPE:
         raise IdentityError(f"not a {CHALLENGE_TYPE} document")
+    try:
+        _closed(answer, CLAIM_MEMBERS | ANSWER_MEMBERS, "the challenge answer")
+    except ValueError as exc:
+        raise IdentityError(f"malformed challenge answer: {exc}") from None
     if answer.get("nonce") != nonce:
         raise IdentityError("the answer is for another nonce (a replayed or stale response)")
     t = _parse_time(answer.get("time"))
     current = int(datetime.now(UTC).timestamp()) if now is None else now
     if abs(current - t) > window:
         raise IdentityError(f"the answer's time is {current - t:+d} s off (window {window} s)")
-    proof = answer.get("proof")
+    proof = answer["proof"]
     if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-jcs-2022":
         raise IdentityError("the answer carries no eddsa-jcs-2022 proof")
     try:
         origin = check_origin(answer.get("origin"))
     except InputError as exc:
         raise IdentityError(f"the answer's origin is malformed: {exc.message}") from None
-    claim = Claim.from_document(
-        {**{k: v for k, v in answer.items() if k not in ("proof", "nonce", "origin", "time")}, "type": CLAIM_TYPE}
-    )
+    claim = Claim.from_document({**{k: v for k, v in answer.items() if k not in ANSWER_MEMBERS}, "type": CLAIM_TYPE})
     _check_signed_by(answer, proof, claim.operator)
     if origin not in claim.origins:
         raise IdentityError(f"the answer is signed for {origin}, which its own claim does not list")
@@ -301,7 +365,7 @@ def verify_challenge(
 
 def _check_signed_by(doc: dict[str, Any], proof: dict[str, Any], did: str) -> None:
     vm = str(proof.get("verificationMethod", ""))
-    if vm.partition("#")[0] != did:
+    if vm != f"{did}#{did[len('did:key:') :]}":
         raise IdentityError(f"signed by {vm.partition('#')[0] or 'nobody'}, not by the operator {did}")
     try:
         verify_eddsa_jcs_proof(doc, proof)
@@ -347,14 +411,24 @@ def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_bo
 
 
 def decode_receipt(header: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(header.strip() + "=" * (-len(header.strip()) % 4))
-    except ValueError:
-        raise IdentityError("the Model-Receipt header is not base64url") from None
+    """The receipt in a ``Model-Receipt`` value: unpadded base64url (each receipt has one
+    spelling) of exactly the RFC 8785 bytes of a ``modelseal/receipt/v1`` object."""
+    value = header.strip()
+    if not _BASE64URL.fullmatch(value) or len(value) % 4 == 1:
+        raise IdentityError("the Model-Receipt value is not unpadded base64url")
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != value:
+        raise IdentityError("the Model-Receipt value is not canonical base64url (stray bits in its last character)")
     what = "the Model-Receipt header's base64url JSON"
     doc = jsontext.loads(raw, what=what, error=IdentityError, max_bytes=MAX_RECEIPT_BYTES)
     if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
         raise IdentityError(f"not a {RECEIPT_TYPE} receipt")
+    try:
+        canonical = rfc8785.dumps(doc)
+    except rfc8785.CanonicalizationError as exc:
+        raise IdentityError(f"the receipt cannot be canonicalised: {exc}") from None
+    if canonical != raw:
+        raise IdentityError("the receipt is not in RFC 8785 (JCS) form", hint="a receipt is the JCS bytes, base64url")
     return doc
 
 
@@ -371,18 +445,28 @@ def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Re
     and response bodies are exactly the ones signed. Which release and operator it names must then
     be checked against the chain (was the operator authorised for that release at that time?)."""
     doc = decode_receipt(header)
-    proof = doc.get("proof")
+    try:
+        _closed(doc, RECEIPT_MEMBERS, "the receipt")
+        if not isinstance(doc["release"], str):
+            raise ValueError("release must be a string ns/model/version")
+        name = ReleaseName.parse(doc["release"])
+        receipt = Receipt(
+            name,
+            str(doc["releaseId"]),
+            _hex64(doc["weightsDigest"], "weightsDigest"),
+            check_did_key(doc["operator"]),
+            _hex64(doc["requestSha256"], "requestSha256"),
+            _hex64(doc["responseSha256"], "responseSha256"),
+            _parse_time(doc["time"]),
+            _chain_id(doc["chainId"]),
+            _address(doc["registry"]),
+            _engine(doc.get("engine")),
+        )
+    except (ValueError, InputError) as exc:
+        raise IdentityError(f"malformed receipt: {_reason(exc)}") from None
+    proof = doc["proof"]
     if not isinstance(proof, dict):
         raise IdentityError("the receipt carries no proof")
-    try:
-        name = ReleaseName.parse(str(doc["release"]))
-        engine = _engine(doc.get("engine"))
-        receipt = Receipt(
-            name, str(doc["releaseId"]), str(doc["weightsDigest"]), str(doc["operator"]), str(doc["requestSha256"]),
-            str(doc["responseSha256"]), _parse_time(doc["time"]), int(doc["chainId"]), str(doc["registry"]), engine,
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError, InputError) as exc:
-        raise IdentityError(f"malformed receipt: {exc}") from None
     if receipt.release_id != "0x" + release_id(name).hex():
         raise IdentityError("the receipt's releaseId does not match its release name")
     _check_signed_by({k: v for k, v in doc.items() if k != "proof"}, proof, receipt.operator)
@@ -391,6 +475,22 @@ def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Re
     if receipt.response_sha256 != sha256_hex(response_body):
         raise IdentityError("the response body is not the one this receipt signed")
     return receipt
+
+
+def receipt_value(text: str) -> str:
+    """The receipt in what a user kept: the ``Model-Receipt`` value alone, or response headers (as
+    ``curl -D`` saves them) holding one ``Model-Receipt:`` line. ``sse`` means the receipt is the
+    stream's last event (:func:`split_sse_receipt`)."""
+    found = re.findall(rf"(?im)^{RECEIPT_HEADER}:[ \t]*(\S*)[ \t]*\r?$", text)
+    if len(found) > 1:
+        raise IdentityError("the saved headers hold more than one Model-Receipt line (several answers?)")
+    if found:
+        return str(found[0])
+    if ":" in text:
+        raise IdentityError(
+            "no Model-Receipt line in the saved headers", hint="did the answer come through a modelseal operator?"
+        )
+    return text.strip()
 
 
 def split_sse_receipt(stream: bytes) -> tuple[bytes, str]:
