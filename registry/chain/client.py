@@ -64,7 +64,7 @@ ANVIL_DEV_KEYS = tuple(
 # --- errors --------------------------------------------------------------------------------
 
 
-_NAME_KINDS = ("namespace", "model", "version", "endorsement kind", "DID")
+_NAME_KINDS = ("namespace", "model", "version", "endorsement kind", "DID", "origin")
 
 
 def _hx(value: Any) -> str:
@@ -76,11 +76,14 @@ def _explain(error: str, a: Mapping[str, Any], ctx: Mapping[str, str]) -> tuple[
     ns = ctx.get("namespace") or _hx(a.get("namespaceId", ""))
     rel = ctx.get("release") or _hx(a.get("releaseId", ""))
     who = a.get("account", "")
+    kind_index = int(a.get("kind", 0))
+    kind = _NAME_KINDS[kind_index] if 0 <= kind_index < len(_NAME_KINDS) else "name"
     table: dict[str, tuple[str, str | None]] = {
         "InvalidName": (
-            f"the registry refuses the {_NAME_KINDS[int(a.get('kind', 0))] if int(a.get('kind', 0)) < 5 else 'name'}"
-            f" {a.get('name')!r}",
-            "namespaces are [a-z0-9-] (2-64, no leading, trailing or double hyphen); models [a-z0-9._-]; "
+            f"the registry refuses the {kind} {a.get('name')!r}",
+            "a DID is an Ed25519 did:key or did:pkh:eip155:<chain>:<EIP-55 address>, in that one spelling"
+            if kind == "DID"
+            else "namespaces are [a-z0-9-] (2-64, no leading, trailing or double hyphen); models [a-z0-9._-]; "
             "versions printable ASCII without spaces; look-alike letters from other scripts are never allowed",
         ),
         "NamespaceTaken": (
