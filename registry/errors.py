@@ -93,6 +93,18 @@ class AbsolutePath(PathRefused):
     default_hint = "file paths in a model are relative POSIX paths such as 'weights/a.bin'"
 
 
+class SpecialFileRefused(PathRefused):
+    """A FIFO, socket or device in a model: only regular files (and folders) can be hashed."""
+
+    default_hint = "sockets, fifos and devices cannot be part of a model; move them out or --ignore them"
+
+
+class EmptyModel(InputError):
+    """A folder with no file to hash (empty, or every file ignored)."""
+
+    default_hint = "check the folder and the --ignore rules"
+
+
 class NonNFCName(PathRefused):
     default_hint = "rename the file to its Unicode NFC form (e.g. with `convmv --nfc`)"
 
@@ -159,6 +171,26 @@ class IdentityError(VerificationError):
     """An identity document, challenge answer or receipt did not verify."""
 
     default_hint = "this endpoint cannot prove it is the deployment it claims to be"
+
+
+class IdentityMalformed(IdentityError):
+    """A claim, challenge answer or receipt that breaks its format (docs/formats.md §6)."""
+
+
+class StaleAnswer(IdentityError):
+    """A challenge answer or receipt whose time is outside the verifier's window."""
+
+
+class WrongNonce(IdentityError):
+    """A challenge answer to another nonce: replayed, or stale."""
+
+
+class OperatorSignatureInvalid(IdentityError):
+    """A challenge answer or receipt not signed by the operator key it names, or not over these bytes."""
+
+
+class BodyMismatch(IdentityError):
+    """A receipt checked against a request or response body it did not sign."""
 
 
 class OutdatedClaim(IdentityError):

@@ -37,9 +37,10 @@ import blake3
 
 from registry.errors import (
     AbsolutePath,
+    EmptyModel,
     InputError,
     NonNFCName,
-    PathRefused,
+    SpecialFileRefused,
     SymlinkRefused,
     UnsafePath,
 )
@@ -282,9 +283,7 @@ def _walk(root: str, ignore: Sequence[str], follow_symlinks: bool) -> list[Scann
                     raise _read_error(entry.path, exc) from None
                 append(ScannedFile(rel, entry.path, st))
             else:
-                raise PathRefused(
-                    f"not a regular file: {rel}", hint="sockets, fifos and devices cannot be part of a model"
-                )
+                raise SpecialFileRefused(f"not a regular file: {rel}")
 
     walk(root, "")
     out.sort(key=lambda f: f.rel)
@@ -313,11 +312,11 @@ def scan(path: str | os.PathLike[str], *, ignore: Sequence[str], follow_symlinks
         check_relative_path(name)  # recorded as the file list's one path: the same rules
         return ModelScan("file", root, (ScannedFile(name, root, st),), tuple(ignore), started)
     if not statmod.S_ISDIR(st.st_mode):
-        raise PathRefused(f"not a regular file or folder: {given}")
+        raise SpecialFileRefused(f"not a regular file or folder: {given}")
     check_ignore_rules(ignore)
     files = _walk(root, ignore, follow_symlinks)
     if not files:
-        raise InputError(f"no files to hash in {given}", hint="check the folder and the --ignore rules")
+        raise EmptyModel(f"no files to hash in {given}")
     return ModelScan("folder", root, tuple(files), tuple(ignore), started)
 
 

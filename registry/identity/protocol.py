@@ -41,7 +41,17 @@ from typing import Any
 import rfc8785
 
 from registry import jsontext
-from registry.errors import IdentityError, InputError, OriginNotServed, OutdatedClaim, ProofInvalid
+from registry.errors import (
+    BodyMismatch,
+    IdentityMalformed,
+    InputError,
+    OperatorSignatureInvalid,
+    OriginNotServed,
+    OutdatedClaim,
+    ProofInvalid,
+    StaleAnswer,
+    WrongNonce,
+)
 from registry.names import ReleaseName, release_id
 from registry.signing.keys import Ed25519Key, check_did_key
 from registry.signing.proofs import create_eddsa_jcs_proof, verify_eddsa_jcs_proof
@@ -93,11 +103,11 @@ def now_iso() -> str:
 
 def _parse_time(value: Any) -> int:
     if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise IdentityError(f"time {value!r} is not a UTC time like 2026-01-31T12:00:00Z")
+        raise IdentityMalformed(f"time {value!r} is not a UTC time like 2026-01-31T12:00:00Z")
     try:
         return int(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
     except ValueError:
-        raise IdentityError(f"bad time {value!r}") from None
+        raise IdentityMalformed(f"bad time {value!r}") from None
 
 
 def sha256_hex(data: bytes) -> str:
@@ -269,7 +279,7 @@ class Claim:
                 f"nothing is proven until it speaks {CLAIM_TYPE}"
             )
         if kind != CLAIM_TYPE:
-            raise IdentityError(f"not a {CLAIM_TYPE} claim")
+            raise IdentityMalformed(f"not a {CLAIM_TYPE} claim")
         try:
             _closed(doc, CLAIM_MEMBERS, "the claim")
             release = _release(doc["release"])
@@ -285,9 +295,9 @@ class Claim:
                 _engine(doc.get("engine")),
             )
         except (ValueError, InputError) as exc:
-            raise IdentityError(f"malformed identity claim: {_reason(exc)}") from None
+            raise IdentityMalformed(f"malformed identity claim: {_reason(exc)}") from None
         if doc["releaseId"] != "0x" + release_id(release).hex():
-            raise IdentityError("the claim's releaseId does not match its release name")
+            raise IdentityMalformed("the claim's releaseId does not match its release name")
         return claim
 
 
@@ -336,41 +346,41 @@ def verify_challenge(
     :class:`~registry.errors.IdentityError` on any problem (fail closed).
     """
     if not isinstance(answer, dict):
-        raise IdentityError("challenge answer is not a JSON object")
+        raise IdentityMalformed("challenge answer is not a JSON object")
     if answer.get("type") != CHALLENGE_TYPE:
-        raise IdentityError(f"not a {CHALLENGE_TYPE} document")
+        raise IdentityMalformed(f"not a {CHALLENGE_TYPE} document")
     try:
         _closed(answer, CLAIM_MEMBERS | ANSWER_MEMBERS, "the challenge answer")
     except ValueError as exc:
-        raise IdentityError(f"malformed challenge answer: {exc}") from None
+        raise IdentityMalformed(f"malformed challenge answer: {exc}") from None
     if answer.get("nonce") != nonce:
-        raise IdentityError("the answer is for another nonce (a replayed or stale response)")
+        raise WrongNonce("the answer is for another nonce (a replayed or stale response)")
     t = _parse_time(answer.get("time"))
     current = int(datetime.now(UTC).timestamp()) if now is None else now
     if abs(current - t) > window:
-        raise IdentityError(f"the answer's time is {current - t:+d} s off (window {window} s)")
+        raise StaleAnswer(f"the answer's time is {current - t:+d} s off (window {window} s)")
     proof = answer["proof"]
     if not isinstance(proof, dict) or proof.get("cryptosuite") != "eddsa-jcs-2022":
-        raise IdentityError("the answer carries no eddsa-jcs-2022 proof")
+        raise IdentityMalformed("the answer carries no eddsa-jcs-2022 proof")
     try:
         origin = check_origin(answer.get("origin"))
     except InputError as exc:
-        raise IdentityError(f"the answer's origin is malformed: {exc.message}") from None
+        raise IdentityMalformed(f"the answer's origin is malformed: {exc.message}") from None
     claim = Claim.from_document({**{k: v for k, v in answer.items() if k not in ANSWER_MEMBERS}, "type": CLAIM_TYPE})
     _check_signed_by(answer, proof, claim.operator)
     if origin not in claim.origins:
-        raise IdentityError(f"the answer is signed for {origin}, which its own claim does not list")
+        raise IdentityMalformed(f"the answer is signed for {origin}, which its own claim does not list")
     return ChallengeAnswer(claim, origin, t)
 
 
 def _check_signed_by(doc: dict[str, Any], proof: dict[str, Any], did: str) -> None:
     vm = str(proof.get("verificationMethod", ""))
     if vm != f"{did}#{did[len('did:key:') :]}":
-        raise IdentityError(f"signed by {vm.partition('#')[0] or 'nobody'}, not by the operator {did}")
+        raise OperatorSignatureInvalid(f"signed by {vm.partition('#')[0] or 'nobody'}, not by the operator {did}")
     try:
         verify_eddsa_jcs_proof(doc, proof)
     except (ProofInvalid, InputError) as exc:
-        raise IdentityError(f"operator signature does not verify: {exc}") from None
+        raise OperatorSignatureInvalid(f"operator signature does not verify: {exc}") from None
 
 
 # --- receipts ------------------------------------------------------------------------------
@@ -415,20 +425,22 @@ def decode_receipt(header: str) -> dict[str, Any]:
     spelling) of exactly the RFC 8785 bytes of a ``modelseal/receipt/v1`` object."""
     value = header.strip()
     if not _BASE64URL.fullmatch(value) or len(value) % 4 == 1:
-        raise IdentityError("the Model-Receipt value is not unpadded base64url")
+        raise IdentityMalformed("the Model-Receipt value is not unpadded base64url")
     raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     if base64.urlsafe_b64encode(raw).decode().rstrip("=") != value:
-        raise IdentityError("the Model-Receipt value is not canonical base64url (stray bits in its last character)")
+        raise IdentityMalformed("the Model-Receipt value is not canonical base64url (stray bits in its last character)")
     what = "the Model-Receipt header's base64url JSON"
-    doc = jsontext.loads(raw, what=what, error=IdentityError, max_bytes=MAX_RECEIPT_BYTES)
+    doc = jsontext.loads(raw, what=what, error=IdentityMalformed, max_bytes=MAX_RECEIPT_BYTES)
     if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
-        raise IdentityError(f"not a {RECEIPT_TYPE} receipt")
+        raise IdentityMalformed(f"not a {RECEIPT_TYPE} receipt")
     try:
         canonical = rfc8785.dumps(doc)
     except rfc8785.CanonicalizationError as exc:
-        raise IdentityError(f"the receipt cannot be canonicalised: {exc}") from None
+        raise IdentityMalformed(f"the receipt cannot be canonicalised: {exc}") from None
     if canonical != raw:
-        raise IdentityError("the receipt is not in RFC 8785 (JCS) form", hint="a receipt is the JCS bytes, base64url")
+        raise IdentityMalformed(
+            "the receipt is not in RFC 8785 (JCS) form", hint="a receipt is the JCS bytes, base64url"
+        )
     return doc
 
 
@@ -437,7 +449,7 @@ def check_receipt_time(receipt: Receipt, *, now: int | None = None, window: int 
     clock): a receipt for a request the checker just sent must be fresh, or it was recorded earlier."""
     current = int(datetime.now(UTC).timestamp()) if now is None else now
     if abs(current - receipt.time) > window:
-        raise IdentityError(f"the receipt's time is {current - receipt.time:+d} s off (window {window} s)")
+        raise StaleAnswer(f"the receipt's time is {current - receipt.time:+d} s off (window {window} s)")
 
 
 def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Receipt:
@@ -463,17 +475,17 @@ def verify_receipt(header: str, request_body: bytes, response_body: bytes) -> Re
             _engine(doc.get("engine")),
         )
     except (ValueError, InputError) as exc:
-        raise IdentityError(f"malformed receipt: {_reason(exc)}") from None
+        raise IdentityMalformed(f"malformed receipt: {_reason(exc)}") from None
     proof = doc["proof"]
     if not isinstance(proof, dict):
-        raise IdentityError("the receipt carries no proof")
+        raise IdentityMalformed("the receipt carries no proof")
     if receipt.release_id != "0x" + release_id(name).hex():
-        raise IdentityError("the receipt's releaseId does not match its release name")
+        raise IdentityMalformed("the receipt's releaseId does not match its release name")
     _check_signed_by({k: v for k, v in doc.items() if k != "proof"}, proof, receipt.operator)
     if receipt.request_sha256 != sha256_hex(request_body):
-        raise IdentityError("the request body is not the one this receipt signed")
+        raise BodyMismatch("the request body is not the one this receipt signed")
     if receipt.response_sha256 != sha256_hex(response_body):
-        raise IdentityError("the response body is not the one this receipt signed")
+        raise BodyMismatch("the response body is not the one this receipt signed")
     return receipt
 
 
@@ -483,11 +495,11 @@ def receipt_value(text: str) -> str:
     stream's last event (:func:`split_sse_receipt`)."""
     found = re.findall(rf"(?im)^{RECEIPT_HEADER}:[ \t]*(\S*)[ \t]*\r?$", text)
     if len(found) > 1:
-        raise IdentityError("the saved headers hold more than one Model-Receipt line (several answers?)")
+        raise IdentityMalformed("the saved headers hold more than one Model-Receipt line (several answers?)")
     if found:
         return str(found[0])
     if ":" in text:
-        raise IdentityError(
+        raise IdentityMalformed(
             "no Model-Receipt line in the saved headers", hint="did the answer come through a modelseal operator?"
         )
     return text.strip()
@@ -498,11 +510,11 @@ def split_sse_receipt(stream: bytes) -> tuple[bytes, str]:
     marker = f"event: {SSE_RECEIPT_EVENT}\n".encode()
     at = stream.rfind(marker)
     if at < 0:
-        raise IdentityError("the stream ended without a model-receipt event")
+        raise IdentityMalformed("the stream ended without a model-receipt event")
     tail = stream[at + len(marker) :].decode(errors="replace")
     m = re.match(r"data: ([A-Za-z0-9_-]+)\r?\n", tail)
     if not m:
-        raise IdentityError("the model-receipt event has no data line")
+        raise IdentityMalformed("the model-receipt event has no data line")
     return stream[:at], m.group(1)
 
 
