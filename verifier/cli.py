@@ -258,7 +258,13 @@ def _read_bounded(path: Path, what: str, limit: int) -> bytes:
 
 @chain_options
 def receipt_audit(
-    receipt: Annotated[str, typer.Option(help="The Model-Receipt header value, or @FILE holding it.")],
+    receipt: Annotated[
+        str,
+        typer.Option(
+            help="The Model-Receipt header value, or @FILE holding it (the value alone, or saved headers "
+            "with a 'Model-Receipt:' line)."
+        ),
+    ],
     request: Annotated[Path, typer.Option(help="The exact request body you sent (temperature 0).")],
     response: Annotated[Path, typer.Option(help="The exact response body you received.")],
     chain: ChainTarget,
@@ -269,15 +275,14 @@ def receipt_audit(
     the chain. Exit 0 match, 1 mismatch, 10 not auditable (the reason is printed)."""
     from registry.chain.client import RegistryClient
     from registry.errors import ExitCode
+    from registry.identity.protocol import receipt_value
     from verifier.audit import MAX_AUDIT_BYTES, audit_receipt
     from verifier.behaviour import ReferenceStore, Replayer
     from verifier.check import ClientFacts
 
     settings = _settings(chain)
-    header = (
-        _read_bounded(Path(receipt[1:]), "receipt", 16_384).decode(errors="replace").strip()
-        if receipt.startswith("@")
-        else receipt.strip()
+    header = receipt_value(
+        _read_bounded(Path(receipt[1:]), "receipt", 16_384).decode("latin-1") if receipt.startswith("@") else receipt
     )
     req = _read_bounded(request, "request", MAX_AUDIT_BYTES)
     resp = _read_bounded(response, "response", MAX_AUDIT_BYTES)
