@@ -29,9 +29,8 @@ sys.path.insert(0, str(ROOT))
 from registry.hashing.model import Digest, FileEntry, weights_digest  # noqa: E402
 from registry.identity.protocol import (  # noqa: E402
     CHALLENGE_TYPE,
-    RECEIPT_TYPE,
     Claim,
-    sha256_hex,
+    receipt_document,
     sse_receipt_event,
 )
 from registry.names import ReleaseName, did_id, keccak, model_id, namespace_id, release_id  # noqa: E402
@@ -1309,19 +1308,7 @@ def _receipt(
     claim: Claim = CLAIM,
     **changes: Any,
 ) -> tuple[dict[str, Any], str]:
-    doc: dict[str, Any] = {
-        "type": RECEIPT_TYPE,
-        "release": str(claim.release),
-        "releaseId": "0x" + release_id(claim.release).hex(),
-        "weightsDigest": claim.weights_digest,
-        "operator": claim.operator,
-        "requestSha256": sha256_hex(request),
-        "responseSha256": sha256_hex(response),
-        "time": time,
-        "chainId": claim.chain_id,
-        "registry": claim.registry,
-        **changes,
-    }
+    doc = {**receipt_document(claim, request, response, time), **changes}
     signed = {**doc, "proof": create_eddsa_jcs_proof(doc, key, created=time)}
     return signed, _b64(rfc8785.dumps(signed))
 

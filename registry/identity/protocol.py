@@ -401,9 +401,9 @@ class Receipt:
     """the engine build the operator declares in its claim, if any (lets an audit use the exact rule)"""
 
 
-def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_body: bytes) -> str:
-    """The ``Model-Receipt`` header value: base64url of the JCS bytes of the signed receipt."""
-    doc: dict[str, Any] = {
+def receipt_document(claim: Claim, request_body: bytes, response_body: bytes, time: str) -> dict[str, Any]:
+    """The receipt members, before the operator's proof: what :func:`make_receipt` signs."""
+    return {
         "type": RECEIPT_TYPE,
         "release": str(claim.release),
         "releaseId": "0x" + release_id(claim.release).hex(),
@@ -411,11 +411,16 @@ def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_bo
         "operator": claim.operator,
         "requestSha256": sha256_hex(request_body),
         "responseSha256": sha256_hex(response_body),
-        "time": now_iso(),
+        "time": time,
         "chainId": claim.chain_id,
         "registry": claim.registry,
         **({"engine": claim.engine} if claim.engine is not None else {}),
     }
+
+
+def make_receipt(claim: Claim, key: Ed25519Key, request_body: bytes, response_body: bytes) -> str:
+    """The ``Model-Receipt`` header value: base64url of the JCS bytes of the signed receipt."""
+    doc = receipt_document(claim, request_body, response_body, now_iso())
     signed = {**doc, "proof": create_eddsa_jcs_proof(doc, key)}
     return base64.urlsafe_b64encode(rfc8785.dumps(signed)).decode().rstrip("=")
 
