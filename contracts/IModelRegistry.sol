@@ -26,7 +26,18 @@ pragma solidity ^0.8.28;
  * - model: `[a-z0-9._-]`, 1..64 bytes;
  * - version: printable ASCII without space (0x21..0x7E), 1..64 bytes;
  * - endorsement kind: printable ASCII without space (0x21..0x7E), 1..64 bytes;
- * - DID (signer or operator): printable ASCII without space (0x21..0x7E), 1..256 bytes.
+ * - DID (signer or operator): exactly one of these two, each in its one spelling, so that one key
+ *   has exactly one DID and so one `didHash` (the rule of modelseal's `check_did`):
+ *   - an Ed25519 did:key: `did:key:z` followed by exactly 47 characters of the base58btc alphabet
+ *     (`123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz`) whose value v, most
+ *     significant digit first, has `v >> 256 == 0xed01` (multicodec ed25519-pub, then the 32 key
+ *     bytes); 56 bytes in all. Every such v has exactly 47 digits, so the spelling is unique. A
+ *     `z6Mk` prefix is not enough: the digits are decoded;
+ *   - an Ethereum account as did:pkh: `did:pkh:eip155:` + the chain id in decimal, 1..2^64-1
+ *     without a leading zero + `:0x` + 40 hex digits in EIP-55 checksum case: with
+ *     `h = keccak256` of the 40 digits in lower case (ASCII), the i-th digit, if a letter a-f,
+ *     is upper case iff the i-th nibble of `h` (most significant first) is 8 or more.
+ *   Nothing else: no fragment (`#...`), no other DID method, multicodec or case, no whitespace.
  *
  * Times are `block.timestamp` values as `uint64` seconds; `0` means "never" / "not set".
  * Every state change emits exactly one past-tense event, right after the change, carrying
@@ -194,7 +205,9 @@ interface IModelRegistry {
     // ------------------------------------------------------------------------------------------
 
     /// @notice `name` breaks the rule for its `kind` (a {NameKind} as `uint8`: 0 namespace,
-    /// 1 model, 2 version, 3 endorsement kind, 4 DID, 5 origin).
+    /// 1 model, 2 version, 3 endorsement kind, 4 DID, 5 origin). For kind 4 the rule is exact
+    /// (see the DID rule at the top): an Ed25519 did:key or an EIP-55 did:pkh:eip155, each in its
+    /// one spelling.
     error InvalidName(NameKind kind, string name);
 
     /// @notice The namespace is already claimed by `controller`.
@@ -311,11 +324,13 @@ interface IModelRegistry {
     /**
      * @notice Adds the key `did` to the namespace's signers, valid from now, open-ended.
      * @param nsId The namespace id.
-     * @param did The signer's DID (e.g. `did:key:z6Mk...`); its key is `keccak256(bytes(did))`.
+     * @param did The signer's DID (`did:key:z6Mk...` or `did:pkh:eip155:...`); its key is
+     * `keccak256(bytes(did))`.
      *
      * Requirements:
      * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
-     * - `did` is printable ASCII, 1..256 bytes, else {InvalidName} with kind 4;
+     * - `did` is an Ed25519 did:key or an EIP-55 did:pkh:eip155 in its one spelling (the DID rule
+     *   at the top), else {InvalidName} with kind 4;
      * - the key is not active, else {SignerExists}; it was never retired, else {SignerRetired}.
      *
      * Emits {SignerAdded}.
@@ -433,7 +448,7 @@ interface IModelRegistry {
      * @param ns The namespace name.
      * @param model The model name.
      * @param version_ The version name, or "" for the whole model.
-     * @param operatorDid The operator's DID; its key is `keccak256(bytes(operatorDid))`.
+     * @param operatorDid The operator's DID (the DID rule at the top); its key is `keccak256(bytes(operatorDid))`.
      * @param expiresAt The first second at which the authorisation no longer holds.
      * @param origins The origins (`scheme://host[:port]`) the operator may serve at, or none for
      * any origin its key signs for. Verifiers compare them as strings: give them in canonical form

@@ -105,9 +105,10 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         registry.transferNamespace(nsId, newController);
         vm.startPrank(newController);
         registry.acceptNamespace(nsId);
-        registry.addSigner(nsId, "did:key:new-controller");
+        string memory newDid = _did("new-controller");
+        registry.addSigner(nsId, newDid);
         vm.expectRevert(exists);
-        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, keccak256("did:key:new-controller"));
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, keccak256(bytes(newDid)));
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.ReleaseAlreadyRevoked.selector, rel, uint64(uint256(T0) + later))
         );
@@ -203,8 +204,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         vm.assume(bytes(model).length >= 1);
         string memory version_ = string(_gen(seed >> 16, "!/09:AZaz~.-+", 64));
         vm.assume(bytes(version_).length >= 1);
-        string memory did = string(_gen(seed >> 24, "did:key:z6Mk", 256));
-        vm.assume(bytes(did).length >= 1);
+        string memory did = _didKeyOf(keccak256(abi.encode(seed)));
         bytes32 expectedNs = keccak256(bytes(ns));
         bytes32 expectedRel = keccak256(bytes(string.concat(ns, "/", model, "/", version_)));
         bytes32 expectedDid = keccak256(bytes(did));
@@ -234,7 +234,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
     // =============================================================================================
 
     function testFuzz_isSignerAt_is_the_half_open_window(uint32 addAfter, uint32 removeAfter, uint64 t) public {
-        string memory did = "did:key:window";
+        string memory did = _did("window");
         bytes32 h = keccak256(bytes(did));
         uint64 from = T0 + addAfter;
         uint64 until = from + removeAfter;

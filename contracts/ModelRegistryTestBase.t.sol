@@ -95,6 +95,85 @@ abstract contract ModelRegistryTestBase {
         return string(b);
     }
 
+    // ---- DIDs, written plainly (independently of the contract's decoder) -----------------------
+
+    bytes internal constant B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+    /// @dev A valid DID for a test actor: the did:key of the 32 bytes keccak256(label) (neither the
+    /// contract nor modelseal's rule checks that a did:key holds a point of the curve).
+    function _did(string memory label) internal pure returns (string memory) {
+        return _didKeyOf(keccak256(bytes(label)));
+    }
+
+    /// @dev The did:key of a 32-byte Ed25519 public key: "did:key:z" + base58btc(0xed01 ++ key).
+    function _didKeyOf(bytes32 key) internal pure returns (string memory) {
+        return string.concat("did:key:z", _b58(abi.encodePacked(hex"ed01", key)));
+    }
+
+    /// @dev Bitcoin base58 of `raw`: repeated long division by 58, one "1" per leading zero byte.
+    function _b58(bytes memory raw) internal pure returns (string memory) {
+        bytes memory num = bytes.concat(raw); // a copy, divided in place
+        uint256 zeros;
+        while (zeros < num.length && num[zeros] == 0) ++zeros;
+        bytes memory digits = new bytes(num.length * 2); // least significant first
+        uint256 count;
+        for (uint256 start = zeros; start < num.length;) {
+            uint256 rem;
+            for (uint256 i = start; i < num.length; ++i) {
+                uint256 acc = rem * 256 + uint8(num[i]);
+                num[i] = bytes1(uint8(acc / 58));
+                rem = acc % 58;
+            }
+            digits[count++] = B58_ALPHABET[rem];
+            while (start < num.length && num[start] == 0) ++start;
+        }
+        bytes memory out = new bytes(zeros + count);
+        for (uint256 i; i < zeros; ++i) {
+            out[i] = "1";
+        }
+        for (uint256 i; i < count; ++i) {
+            out[zeros + i] = digits[count - 1 - i];
+        }
+        return string(out);
+    }
+
+    /// @dev "did:pkh:eip155:<chainId>:0x<account in EIP-55 case>".
+    function _didPkh(uint256 chainId, address account) internal pure returns (string memory) {
+        return string.concat("did:pkh:eip155:", _dec(chainId), ":0x", _eip55(account));
+    }
+
+    /// @dev The 40 hex digits of `account` in EIP-55 case: letter i is upper case iff nibble i of
+    /// keccak256(the 40 digits in lower case) is 8 or more.
+    function _eip55(address account) internal pure returns (string memory) {
+        bytes memory hexDigits = "0123456789abcdef";
+        bytes memory out = new bytes(40);
+        uint256 v = uint160(account);
+        for (uint256 i; i < 40; ++i) {
+            out[39 - i] = hexDigits[(v >> (4 * i)) & 0xf];
+        }
+        bytes32 h = keccak256(out);
+        for (uint256 i; i < 40; ++i) {
+            uint256 nibble = (uint8(h[i / 2]) >> (i % 2 == 0 ? 4 : 0)) & 0xf;
+            if (uint8(out[i]) >= 0x61 && nibble >= 8) out[i] = bytes1(uint8(out[i]) - 0x20);
+        }
+        return string(out);
+    }
+
+    /// @dev `v` in decimal.
+    function _dec(uint256 v) internal pure returns (string memory) {
+        if (v == 0) return "0";
+        bytes memory out = new bytes(78);
+        uint256 n;
+        for (; v != 0; v /= 10) {
+            out[77 - n++] = bytes1(uint8(0x30 + v % 10));
+        }
+        bytes memory trimmed = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            trimmed[i] = out[78 - n + i];
+        }
+        return string(trimmed);
+    }
+
     // ---- assertions ---------------------------------------------------------------------------
 
     function _eq(bytes32 actual, bytes32 expected, string memory what) internal pure {
