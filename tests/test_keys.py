@@ -64,8 +64,8 @@ def test_did_pkh() -> None:
     parsed = PkhDID.parse(key.did)
     assert parsed.address == key.address and parsed.chain_id == 31337
     assert did_method(key.did) == "pkh"
-    lower = key.did[: -40] + key.address[2:].lower()
-    upper = key.did[: -40] + key.address[2:].upper()
+    lower = key.did[:-40] + key.address[2:].lower()
+    upper = key.did[:-40] + key.address[2:].upper()
     assert lower != key.did and upper != key.did  # random addresses have both cases
     for bad in [
         "did:pkh:eip155:1:0x12",
