@@ -582,6 +582,7 @@ interface IModelRegistry {
         pure
         returns (bytes32);
 
-    /// @notice The contract's interface version, "1.1.0" (1.1: operator authorisations pinned to origins).
+    /// @notice The contract's interface version, "1.2.0" (1.1: operator authorisations pinned to
+    /// origins; 1.2: one canonical spelling per DID).
     function version() external pure returns (string memory);
 }

@@ -12,7 +12,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     // =============================================================================================
 
     function test_version_is_1_0_0() public view {
-        _eq(registry.version(), "1.1.0", "version");
+        _eq(registry.version(), "1.2.0", "version");
     }
 
     /// Fixed vectors: the Python client must compute exactly these.

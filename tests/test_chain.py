@@ -36,7 +36,7 @@ def test_ids_equal_the_contracts(registry: RegistryClient) -> None:
         assert ns_id == namespace_id(rel.namespace)
         assert m_id == model_id(rel.namespace, rel.model)
         assert r_id == release_id(rel)
-    assert registry.version() == REGISTRY_VERSION == "1.1.0"
+    assert registry.version() == REGISTRY_VERSION == "1.2.0"
 
 
 def test_claim_and_two_step_transfer(chain: Chain, registry: RegistryClient) -> None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\x00" * 32
-REGISTRY_VERSION = "1.1.0"
+REGISTRY_VERSION = "1.2.0"
 """The ``ModelRegistry`` interface version this client speaks (``version()`` on chain)."""
 DEV_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 """anvil / Hardhat, Geth --dev and py-evm (eth-tester): chains where well-known dev keys are fine."""
