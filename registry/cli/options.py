@@ -43,6 +43,7 @@ IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--ignore",
+        metavar="RULE",
         help="Ignore rule (repeatable), added to the defaults '.git/' and '.modelseal/': 'name/' skips "
         "folders of that name, other rules are glob patterns on the path or base name of files and "
         "folders (a matched folder is skipped whole). Recorded in the manifest.",
