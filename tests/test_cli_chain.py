@@ -129,6 +129,40 @@ def test_verify_says_which_release_then_unregistered_then_revoked(cli: Cli, publ
     assert wrong.returncode == 1 and "these are not the weights of" in wrong.stdout
 
 
+def test_copied_weights_are_never_attributed_to_whoever_anchored_them(cli: Cli, published: Path) -> None:
+    """A squatter anchors the publisher's digests under a look-alike namespace, naming the
+    publisher's key as its signer (adding a signer needs no proof). `verify` then never picks one
+    of the two releases by itself, and the publisher's manifest never vouches for the copy."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from registry.chain.client import RegistryClient
+    from registry.names import ReleaseName
+
+    shown = json.loads(cli.ok("show", REL, "--json"))
+    status = json.loads(cli.ok("chain", "status", "--port", str(cli.port), "--json"))
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{cli.port}"))
+    squatter = RegistryClient(w3, status["registry"], account=Account.from_key(ANVIL_DEV_KEYS[7]))
+    publisher_did = json.loads(cli.ok("keys", "--json"))[0]["did"]
+    squatter.claim_namespace("smollm-official")
+    squatter.add_signer("smollm-official", publisher_did)
+    copy = ReleaseName("smollm-official", "smollm2-135m-instruct", "1.0.0")
+    digest = bytes.fromhex(shown["manifestDigest"].removeprefix("0x"))
+    squatter.publish(copy, digest, bytes.fromhex(shown["weightsDigest"].removeprefix("0x")), publisher_did)
+
+    plain = cli("verify", published, "--json")
+    verdict = json.loads(plain.stdout)
+    assert plain.returncode == 10 and verdict["verdict"] == "unverified", plain.stdout
+    assert verdict["release"] is None and "pass --release or --manifest" in verdict["checks"][0]["detail"]
+    assert set(verdict["checks"][0]["evidence"]["releases"]) == {REL, str(copy)}
+    named = json.loads(cli.ok("verify", published, "--release", REL, "--json"))
+    assert named["verdict"] == "verified" and named["release"] == REL
+    squatted = cli("verify", published, "--release", str(copy), "--json")
+    assert squatted.returncode == 1, squatted.stdout  # the kept manifest names the real release
+    manifest_check = next(c for c in json.loads(squatted.stdout)["checks"] if c["name"] == "manifest")
+    assert manifest_check["status"] == "fail" and f"it is anchored as {copy}" in manifest_check["detail"]
+
+
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
     cli: Cli, published: Path, tmp_path: Path
 ) -> None:

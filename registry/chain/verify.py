@@ -134,13 +134,38 @@ def verify_model(
                 )
             )
             return Verdict(Verdict.decide(checks), tuple(checks), None, view, subject), []
+        names = [str(i.name) for i in infos]
         if manifest is not None:
             named = [i for i in infos if i.name == manifest.release_name]
-            info = named[0] if named else infos[0]
+            if not named:
+                checks.append(
+                    Check(
+                        "registered",
+                        "fail",
+                        f"the manifest names {manifest.release_name}, but these weights are anchored only as "
+                        f"{', '.join(names)}",
+                        {"releases": names},
+                    )
+                )
+                return Verdict(Verdict.decide(checks), tuple(checks), str(manifest.release_name), view, subject), infos
+            info = named[0]
+        elif len(infos) > 1:  # anyone may anchor any digest: never pick one of several silently
+            checks.append(
+                Check(
+                    "registered",
+                    "skip",
+                    f"these weights are anchored by {len(infos)} releases ({', '.join(names)}); anchoring first "
+                    "proves nothing about who published them: pass --release or --manifest to say which one you mean",
+                    {"releases": names},
+                    "unverified",
+                )
+            )
+            return Verdict(Verdict.decide(checks), tuple(checks), None, view, subject), infos
         else:
             info = infos[0]
-        others = [str(i.name) for i in infos if i is not info]
-        detail = f"anchored as {info.name}" + (f" (also as {', '.join(others)})" if others else "")
+        detail = f"anchored as {info.name}" + (
+            f" (of {len(infos)} releases anchoring these weights)" if len(infos) > 1 else ""
+        )
         checks.append(Check("registered", "pass", detail, release_json(info)))
 
     if info.revoked:
@@ -159,6 +184,15 @@ def verify_model(
     if doc is None:
         checks.append(Check("manifest", "skip", "no manifest at hand (pass --manifest FILE)"))
         checks.append(Check("signatures", "skip", "no manifest to check"))
+    elif doc.release_name != info.name:  # a manifest copied under another name: not this release's
+        checks.append(
+            Check(
+                "manifest",
+                "fail",
+                f"the manifest names {doc.release_name}, but it is anchored as {info.name}",
+                {"manifestRelease": str(doc.release_name), "anchoredAs": str(info.name)},
+            )
+        )
     elif doc.digest.value != info.manifest_digest:
         checks.append(
             Check(
