@@ -161,3 +161,65 @@ def test_sigkill_mid_sync_then_restart_loses_and_doubles_nothing(
     assert done.returncode == 0, done.stderr
     assert _checkpoint(engine) >= head
     assert_index_equals_chain(engine, client)
+
+
+# A contract of five instructions, put in place of the registry's code for one transaction with
+# anvil_setCode: LOG3(topic0, topic1, topic2) of calldata[0:96] with calldata[96:] as data. It lets
+# the test emit, from the registry's own address, logs a 1.0 registry allowed (a revocation reason
+# with a NUL and invalid UTF-8) and logs no registry writes (data of the wrong shape).
+_EMITTER = bytes.fromhex("6040356020356000356060360380606060003760" + "00a300")
+
+
+def _emit_as_registry(client: RegistryClient, topics: list[bytes], data: bytes) -> None:
+    w3, address = client.w3, client.address
+    original = w3.eth.get_code(address)
+    w3.provider.make_request("anvil_setCode", [address, "0x" + _EMITTER.hex()])
+    try:
+        account = client.account
+        assert account is not None
+        tx = {
+            "to": address,
+            "data": "0x" + b"".join([*topics, data]).hex(),
+            "gas": 3_000_000,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+            "maxFeePerGas": 2 * w3.eth.gas_price,
+            "maxPriorityFeePerGas": 0,
+        }
+        sent = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        assert w3.eth.wait_for_transaction_receipt(sent, timeout=30)["status"] == 1
+    finally:
+        w3.provider.make_request("anvil_setCode", [address, "0x" + bytes(original).hex()])
+
+
+def test_hostile_event_data_never_stops_the_index(client: RegistryClient, database_url: str) -> None:
+    """The audit's attack: four ordinary transactions leave a revocation reason with a NUL byte and
+    invalid UTF-8 (and here also a log of the wrong shape). The indexer keeps going, and the
+    victim's later revocation is served."""
+    from eth_abi.abi import encode
+    from eth_utils.crypto import keccak
+
+    from registry.names import namespace_id, release_id
+    from verifier.index.schema import SkippedLog
+
+    victim = populate(client, "victim", releases=2)[0]  # populate revokes the last one
+    attacker = populate(client, "attacker", releases=2)[0]
+    topic = keccak(text="ReleaseRevoked(bytes32,bytes32,string,uint64)")
+    ids = [release_id(attacker), namespace_id(attacker.namespace)]
+    hostile = b"bad\x00reason \xff\xfe" + b"x" * 5000
+    _emit_as_registry(client, [topic, *ids], encode(["bytes", "uint64"], [hostile, client.now()]))
+    _emit_as_registry(client, [topic, *ids], b"\x00" * 7)  # not an ABI encoding at all
+    engine = make_engine(database_url)
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block, batch_blocks=1000)
+    idx.sync_once()
+    client.revoke(victim, "backdoored weights")
+    idx.sync_once()
+    assert idx.status().behind == 0
+    with Session(engine) as s:
+        bad = s.get(ReleaseRow, "0x" + release_id(attacker).hex())
+        assert bad is not None and bad.revoke_reason is not None
+        assert bad.revoke_reason.startswith("bad\ufffdreason \ufffd\ufffd") and len(bad.revoke_reason) == 1024
+        good = s.get(ReleaseRow, "0x" + release_id(victim).hex())
+        assert good is not None and good.revoke_reason == "backdoored weights" and good.revoked_at
+        skipped = s.scalars(select(SkippedLog)).all()
+        assert len(skipped) == 1 and skipped[0].topic == "0x" + topic.hex()

@@ -47,6 +47,7 @@ from verifier.index.schema import (
     OperatorRow,
     ReleaseRow,
     SignerRow,
+    SkippedLog,
 )
 
 log = logging.getLogger("modelseal.indexer")
@@ -244,7 +245,12 @@ class Indexer:
                 return 0
             seen_blocks: dict[int, str] = {}
             for raw in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
-                ev = self._decode(raw)
+                try:
+                    ev = self._decode(raw)
+                except Exception as exc:  # hostile or foreign data never stops the index: record, go on
+                    s.add(_skipped(raw, exc))
+                    log.warning("skipped an undecodable log at block %s: %s", raw["blockNumber"], exc)
+                    continue
                 if ev is None:
                     continue
                 row = EventRow(
@@ -330,6 +336,7 @@ class Indexer:
             doomed = select(EventRow.id).where(EventRow.block_number > block)
             s.execute(delete(EventLink).where(EventLink.event_id.in_(doomed)))
             s.execute(delete(EventRow).where(EventRow.block_number > block))
+            s.execute(delete(SkippedLog).where(SkippedLog.block_number > block))
             s.execute(delete(Block).where(Block.number > block))
             cp = self._checkpoint(s)
             if block < self.deploy_block:
@@ -401,10 +408,13 @@ class _EventSpec:
         )
 
     def decode(self, topics: Any, data: bytes) -> dict[str, Any]:
+        """Decode one log. Strings are read as bytes and made safe text (:func:`_text`): an event
+        string is untrusted, and one that is not UTF-8 or holds a NUL must not stop the index."""
         args: dict[str, Any] = {}
         for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
             args[name] = _norm(typ, abi_decode([typ], bytes(topic))[0])
-        values = abi_decode(list(self.data_types), data)
+        raw_types = [_AS_BYTES.get(t, t) for t in self.data_types]
+        values = abi_decode(raw_types, data, strict=True)
         for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
             args[name] = _norm(typ, value)
         return args
@@ -418,8 +428,38 @@ def _chain_uint(value: Any, what: str) -> int:
     return int(value)
 
 
+_AS_BYTES = {"string": "bytes", "string[]": "bytes[]"}
+MAX_EVENT_TEXT = 1024
+"""Characters kept of one event string (names are at most 256 bytes on chain; a 1.0 registry let a
+revocation reason be any length)."""
+
+
+def _text(raw: bytes) -> str:
+    """An event string as text a database keeps and a page shows: invalid UTF-8 and NUL become
+    U+FFFD, and a string longer than :data:`MAX_EVENT_TEXT` is cut there (marked with ``…``)."""
+    text = bytes(raw).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return text if len(text) <= MAX_EVENT_TEXT else text[: MAX_EVENT_TEXT - 1] + "…"
+
+
 def _norm(typ: str, value: Any) -> Any:
-    return Web3.to_checksum_address(value) if typ == "address" else value
+    if typ == "address":
+        return Web3.to_checksum_address(value)
+    if typ == "string":
+        return _text(value)
+    if typ == "string[]":
+        return [_text(v) for v in value]
+    return value
+
+
+def _skipped(raw: Any, exc: Exception) -> SkippedLog:
+    topics = raw.get("topics") or []
+    return SkippedLog(
+        block_number=int(raw["blockNumber"]),
+        log_index=int(raw["logIndex"]),
+        tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
+        topic="0x" + bytes(topics[0]).hex() if topics else None,
+        reason=f"{type(exc).__name__}: {exc}"[:500],
+    )
 
 
 def _event_namespace(name: str, args: Any) -> str | None:

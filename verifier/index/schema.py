@@ -103,6 +103,18 @@ class EventRow(Base):
     links: Mapped[list[EventLink]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
+class SkippedLog(Base):
+    """A log of the registry's address the indexer could not decode (data of the wrong shape): kept
+    as a record, never applied, and never a reason to stop indexing."""
+
+    __tablename__ = "skipped_logs"
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    topic: Mapped[str | None] = mapped_column(String(66))
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class EventLink(Base):
     __tablename__ = "event_links"
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
