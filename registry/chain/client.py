@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eth_abi.abi import decode as abi_decode
@@ -25,6 +26,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 
 from registry.chain.artifacts import Artifact, Deployment, load_artifact
+from registry.chain.events import decode_log, event_specs
 from registry.errors import ChainError, ModelsealError, RegistryRefused, RegistryRevert, UnsafeAccount
 from registry.names import ReleaseName, did_id, model_id, namespace_id
 from registry.names import release_id as compute_release_id
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\x00" * 32
-REGISTRY_VERSION = "1.2.0"
+REGISTRY_VERSION = "1.3.0"
+LOG_PAGE_BLOCKS = 10_000
+"""Blocks per ``eth_getLogs`` (common public RPCs refuse wider ranges)."""
 """The ``ModelRegistry`` interface version this client speaks (``version()`` on chain)."""
 DEV_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
 """anvil / Hardhat, Geth --dev and py-evm (eth-tester): chains where well-known dev keys are fine."""
@@ -318,6 +322,8 @@ class RegistryClient:
         self.deploy_block = deploy_block
         self.confirm_timeout = confirm_timeout
         self._errors = _error_specs(self.abi)
+        self._event_specs = event_specs(self.abi)
+        self.log_page_blocks = LOG_PAGE_BLOCKS
         self._chain_id: int | None = None
 
     # --- construction ---
@@ -555,25 +561,57 @@ class RegistryClient:
             signer_did_hash=bytes(args["signerDidHash"]),
             publisher=str(args["publisher"]),
             block=int(log["blockNumber"]),
-            tx_hash=log["transactionHash"].to_0x_hex(),
+            tx_hash=log["transactionHash"],
             revoke_reason=reason,
         )
 
-    def _logs(self, event: str, filters: dict[str, Any]) -> list[Any]:
-        ev = getattr(self.contract.events, event)
-        return list(self._call(lambda: ev.get_logs(from_block=self.deploy_block, argument_filters=filters)))
+    def _logs(self, event: str, filters: Mapping[str, bytes]) -> list[dict[str, Any]]:
+        """Every ``event`` log whose indexed fields equal ``filters``, oldest first, decoded
+        leniently (:mod:`registry.chain.events`), read in pages of :attr:`log_page_blocks` blocks
+        (RPCs cap the range and the size of one ``eth_getLogs``). A log that does not decode as
+        the event it names is passed over: an untrusted log never stops a read."""
+        spec = next(s for s in self._event_specs.values() if s.name == event)
+        topics: list[str | None] = ["0x" + spec.topic.hex()]
+        for name, _typ in spec.indexed:
+            topics.append("0x" + bytes(filters[name]).rjust(32, b"\0").hex() if name in filters else None)
+        while topics[-1] is None:
+            topics.pop()
+        head = self.block_number()
+        out: list[dict[str, Any]] = []
+        for start in range(self.deploy_block, head + 1, self.log_page_blocks):
+            end = min(start + self.log_page_blocks - 1, head)
+            query: Any = {"address": self.address, "fromBlock": start, "toBlock": end, "topics": topics}
+            for raw in self._call(partial(self.w3.eth.get_logs, query)):
+                try:
+                    decoded = decode_log(self._event_specs, raw)
+                except Exception:  # not this event's shape: nothing a client can use
+                    continue
+                if decoded is not None:
+                    out.append(decoded)
+        return sorted(out, key=lambda d: (d["blockNumber"], d["logIndex"]))
 
     def namespace_names(self) -> list[str]:
         """Every namespace ever claimed, from the ``NamespaceClaimed`` events (one ``eth_getLogs``
         from the deploy block: fine for a command, too slow per request - the verifier indexes them)."""
         return sorted({str(log["args"]["namespace"]) for log in self._logs("NamespaceClaimed", {})})
 
-    def releases_by_weights(self, weights_digest: bytes) -> list[ReleaseInfo]:
+    def releases_by_weights(self, weights_digest: bytes) -> list[ReleaseName]:
         """Every release anchoring these weights, in publish order (a squatter cannot hide the
-        real publisher's release)."""
-        ids = self._call(lambda: self.contract.functions.releasesByWeights(weights_digest).call())
-        out = [self.release_by_id(bytes(rid)) for rid in ids]
-        return [r for r in out if r is not None]
+        real publisher's release), read from the ``ReleasePublished`` events by their indexed
+        ``weightsDigest`` topic, in pages: one call however many releases anchor the digest
+        (the contract's ``releasesByWeights`` loops over all of them and runs out of gas at about
+        11,800). Look each up with :meth:`release` for its state."""
+        logs = self._logs("ReleasePublished", {"weightsDigest": weights_digest})
+        names: list[ReleaseName] = []
+        for log in logs:
+            a = log["args"]
+            try:
+                name = ReleaseName(a["namespace"], a["model"], a["version"])
+            except ModelsealError:  # a name no registry accepts: not a release of this contract
+                continue
+            if bytes(a["releaseId"]) == compute_release_id(name) and name not in names:
+                names.append(name)
+        return names
 
     # --- operators ---
 

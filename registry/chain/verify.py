@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.errors import ModelsealError
+from registry.errors import ChainError, ModelsealError
 from registry.hashing.model import DEFAULT_IGNORE, ProgressFn, hash_model
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import Manifest, compare_model
@@ -94,21 +94,27 @@ def verify_model(
     manifest: Manifest | None = None,
     home: Path | None = None,
     on_progress: ProgressFn | None = None,
-) -> tuple[Verdict, list[ReleaseInfo]]:
-    """Verify a local model against the chain. Returns the verdict and every release found."""
+) -> tuple[Verdict, list[ReleaseName], ReleaseInfo | None]:
+    """Verify a local model against the chain. Returns the verdict, every release anchoring the
+    weights (only the one asked for, with ``release``) and the release the verdict is about."""
     ignore = tuple(manifest.weights.ignore) if manifest is not None else DEFAULT_IGNORE
     md = hash_model(model_path, ignore=ignore, on_progress=on_progress)
     view = ChainView(client.chain_id, client.address, client.block_number())
     subject = {"path": str(model_path), "weightsDigest": md.weights.hex}
     checks: list[Check] = []
 
-    infos: list[ReleaseInfo]
+    def done(
+        about: str | None, names: list[ReleaseName], info: ReleaseInfo | None = None
+    ) -> tuple[Verdict, list[ReleaseName], ReleaseInfo | None]:
+        return Verdict(Verdict.decide(checks), tuple(checks), about, view, subject), names, info
+
     if release is not None:
-        info = client.release(release)
-        if info is None:
+        found = client.release(release)
+        if found is None:
             checks.append(Check("registered", "fail", f"{release} is not published", decisive="unverified"))
-            return Verdict(Verdict.decide(checks), tuple(checks), str(release), view, subject), []
-        infos = [info]
+            return done(str(release), [])
+        info = found
+        names = [release]
         checks.append(Check("registered", "pass", f"{release} is published", release_json(info)))
         if info.weights_digest != md.weights.value:
             checks.append(
@@ -119,52 +125,52 @@ def verify_model(
                     {"local": md.weights.hex, "registered": info.weights_digest.hex()},
                 )
             )
-            return Verdict(Verdict.decide(checks), tuple(checks), str(release), view, subject), infos
+            return done(str(release), names, info)
         checks.append(Check("weights", "pass", "weights digest equals the registered one"))
     else:
-        infos = client.releases_by_weights(md.weights.value)
-        if not infos:
+        names = client.releases_by_weights(md.weights.value)
+        if not names:
             checks.append(
                 Check(
-                    "registered",
-                    "fail",
-                    "no release anchors these weights",
-                    {"weightsDigest": md.weights.hex},
+                    "registered", "fail", "no release anchors these weights", {"weightsDigest": md.weights.hex},
                     "unverified",
                 )
-            )
-            return Verdict(Verdict.decide(checks), tuple(checks), None, view, subject), []
-        names = [str(i.name) for i in infos]
+            )  # fmt: skip
+            return done(None, [])
+        listed = {"releases": [str(n) for n in names[:MAX_LISTED]], "count": len(names)}
         if manifest is not None:
-            named = [i for i in infos if i.name == manifest.release_name]
-            if not named:
+            if manifest.release_name not in names:
                 checks.append(
                     Check(
                         "registered",
                         "fail",
                         f"the manifest names {manifest.release_name}, but these weights are anchored only as "
-                        f"{', '.join(names)}",
-                        {"releases": names},
+                        f"{_some(names)}",
+                        listed,
                     )
                 )
-                return Verdict(Verdict.decide(checks), tuple(checks), str(manifest.release_name), view, subject), infos
-            info = named[0]
-        elif len(infos) > 1:  # anyone may anchor any digest: never pick one of several silently
+                return done(str(manifest.release_name), names)
+            chosen = manifest.release_name
+        elif len(names) > 1:  # anyone may anchor any digest: never pick one of several silently
             checks.append(
                 Check(
                     "registered",
                     "skip",
-                    f"these weights are anchored by {len(infos)} releases ({', '.join(names)}); anchoring first "
+                    f"these weights are anchored by {len(names)} releases ({_some(names)}); anchoring first "
                     "proves nothing about who published them: pass --release or --manifest to say which one you mean",
-                    {"releases": names},
+                    listed,
                     "unverified",
                 )
             )
-            return Verdict(Verdict.decide(checks), tuple(checks), None, view, subject), infos
+            return done(None, names)
         else:
-            info = infos[0]
+            chosen = names[0]
+        found = client.release(chosen)
+        if found is None:  # the events name it, the storage does not: the RPC is inconsistent
+            raise ChainError(f"{chosen} is anchored in the event log but not in storage")
+        info = found
         detail = f"anchored as {info.name}" + (
-            f" (of {len(infos)} releases anchoring these weights)" if len(infos) > 1 else ""
+            f" (of {len(names)} releases anchoring these weights)" if len(names) > 1 else ""
         )
         checks.append(Check("registered", "pass", detail, release_json(info)))
 
@@ -209,4 +215,13 @@ def verify_model(
         else:
             checks.append(Check("manifest", "pass", "the anchored manifest describes exactly these files"))
         checks.extend(_signature_checks(client, info, doc))
-    return Verdict(Verdict.decide(checks), tuple(checks), str(info.name), view, subject), infos
+    return done(str(info.name), names, info)
+
+
+MAX_LISTED = 20
+"""Releases named in a verdict's text and evidence when many anchor the same weights."""
+
+
+def _some(names: list[ReleaseName]) -> str:
+    shown = ", ".join(str(n) for n in names[:MAX_LISTED])
+    return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")

@@ -148,7 +148,7 @@ def verify(
 
     doc = read_manifest(manifest) if manifest is not None else None
     client = chain.client()
-    verdict, infos = verify_model(
+    verdict, names, info = verify_model(
         client,
         model_path,
         release=parse_release(release) if release else None,
@@ -156,7 +156,7 @@ def verify(
         home=chain.settings().home,
     )
     if as_json:
-        print_json({**verdict.as_json(), "releases": [str(i.name) for i in infos]})
+        print_json({**verdict.as_json(), "releases": [str(n) for n in names]})
         raise typer.Exit(verdict.exit_status)
     colour = {"verified": "green", "mismatch": "red", "revoked": "red", "unverified": "yellow"}[verdict.verdict]
     what = verdict.release or "no registered release"
@@ -164,9 +164,8 @@ def verify(
     for c in verdict.checks:
         mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip", "error": "ERR "}[c.status]
         console.out.print(f"  {mark} {c.name}: {c.detail}")
-    if infos:
-        i = infos[0] if verdict.release is None else next(x for x in infos if str(x.name) == verdict.release)
-        console.out.print(f"  published by {i.publisher} at {iso(i.published_at)} (block {i.block})")
+    if info is not None:
+        console.out.print(f"  anchored by {info.publisher} at {iso(info.published_at)} (block {info.block})")
     raise typer.Exit(verdict.exit_status)
 
 

@@ -26,8 +26,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-from eth_utils.crypto import keccak
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -35,6 +33,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from registry.chain.artifacts import load_artifact
+from registry.chain.events import decode_log, event_specs
 from registry.errors import ChainError
 from verifier.index.schema import (
     STATE_TABLES,
@@ -117,11 +116,7 @@ class Indexer:
         self.batch_blocks = batch_blocks
         self.abi = abi if abi is not None else load_artifact().abi
         self.contract = w3.eth.contract(address=self.address, abi=self.abi)
-        self._events: dict[bytes, _EventSpec] = {}
-        for item in self.abi:
-            if item.get("type") == "event":
-                spec = _EventSpec.of(item)
-                self._events[spec.topic] = spec
+        self._events = event_specs(self.abi)
         self._chain_id = int(w3.eth.chain_id)
         self._lock = threading.Lock()
         self._confusables: Any = None
@@ -288,11 +283,7 @@ class Indexer:
         return added
 
     def _decode(self, raw: Any) -> dict[str, Any] | None:
-        topics = raw["topics"]
-        if not topics:
-            return None
-        spec = self._events.get(bytes(topics[0]))
-        return None if spec is None else {"event": spec.name, "args": spec.decode(topics, bytes(raw["data"]))}
+        return decode_log(self._events, raw)
 
     # --- reorgs ---
 
@@ -385,70 +376,12 @@ class Indexer:
         row.links = [EventLink(namespace=ns) for ns in sorted(links)]
 
 
-@dataclass(frozen=True, slots=True)
-class _EventSpec:
-    """One event of the ABI, decoded with eth_abi directly (web3's log processing costs ~50x
-    more per log, which dominates a catch-up)."""
-
-    name: str
-    topic: bytes
-    indexed: tuple[tuple[str, str], ...]
-    data_names: tuple[str, ...]
-    data_types: tuple[str, ...]
-
-    @classmethod
-    def of(cls, item: dict[str, Any]) -> _EventSpec:
-        sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-        return cls(
-            item["name"],
-            keccak(text=sig),
-            tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]),
-            tuple(i["name"] for i in item["inputs"] if not i["indexed"]),
-            tuple(i["type"] for i in item["inputs"] if not i["indexed"]),
-        )
-
-    def decode(self, topics: Any, data: bytes) -> dict[str, Any]:
-        """Decode one log. Strings are read as bytes and made safe text (:func:`_text`): an event
-        string is untrusted, and one that is not UTF-8 or holds a NUL must not stop the index."""
-        args: dict[str, Any] = {}
-        for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
-            args[name] = _norm(typ, abi_decode([typ], bytes(topic))[0])
-        raw_types = [_AS_BYTES.get(t, t) for t in self.data_types]
-        values = abi_decode(raw_types, data, strict=True)
-        for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
-            args[name] = _norm(typ, value)
-        return args
-
-
 def _chain_uint(value: Any, what: str) -> int:
     """A block number or time from the RPC, which is untrusted like any input: a non-negative
     integer that fits a signed 64-bit column, or a :class:`ChainError`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise ChainError(f"the chain answered {what} that is not a block number or time: {str(value)[:40]}")
     return int(value)
-
-
-_AS_BYTES = {"string": "bytes", "string[]": "bytes[]"}
-MAX_EVENT_TEXT = 1024
-"""Characters kept of one event string (names are at most 256 bytes on chain; a 1.0 registry let a
-revocation reason be any length)."""
-
-
-def _text(raw: bytes) -> str:
-    """An event string as text a database keeps and a page shows: invalid UTF-8 and NUL become
-    U+FFFD, and a string longer than :data:`MAX_EVENT_TEXT` is cut there (marked with ``…``)."""
-    text = bytes(raw).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    return text if len(text) <= MAX_EVENT_TEXT else text[: MAX_EVENT_TEXT - 1] + "…"
-
-
-def _norm(typ: str, value: Any) -> Any:
-    if typ == "address":
-        return Web3.to_checksum_address(value)
-    if typ == "string":
-        return _text(value)
-    if typ == "string[]":
-        return [_text(v) for v in value]
-    return value
 
 
 def _skipped(raw: Any, exc: Exception) -> SkippedLog:
