@@ -170,14 +170,15 @@ def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> d
 
 
 @weights.get("/{digest:digest}", operation_id="releasesByWeights", responses=problem_responses(404))
-def by_weights(digest: DigestPath, svc: ServicesDep) -> dict[str, Any]:
-    """Every release anchoring these weights, in publish order."""
+def by_weights(digest: DigestPath, svc: ServicesDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """The releases anchoring these weights, in publish order, a page at a time: `count` is how
+    many there are (anyone may anchor any digest; the first to anchor is not thereby the publisher)."""
     d = _digest(digest)
     with svc.session() as s:
-        found = queries.releases_by_weights(s, d)
-    if not found:
+        count, found = queries.releases_by_weights(s, d, limit, offset)
+    if not count:
         raise Problem(404, "weights-not-registered", "Weights not registered", f"no release anchors weights {d}")
-    return {"weightsDigest": d, "releases": found}
+    return {"weightsDigest": d, "count": count, "offset": offset, "releases": found}
 
 
 # --- manifests -----------------------------------------------------------------------------

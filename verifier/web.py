@@ -136,7 +136,8 @@ def _search(s: Session, svc: Services, q: str) -> dict[str, Any]:
     }
     digest = q.lower().removeprefix("0x")
     if DIGEST.fullmatch(digest):
-        found["weights"] = {"digest": digest, "releases": queries.releases_by_weights(s, digest)}
+        count, listed = queries.releases_by_weights(s, digest, 500)
+        found["weights"] = {"digest": digest, "releases": listed, "count": count}
         return found
     term = q.lower()
     if "/" in q:

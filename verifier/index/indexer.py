@@ -456,7 +456,7 @@ def apply_event(s: Session, name: str, a: dict[str, Any], row: EventRow) -> None
             namespace_id=a["namespaceId"], weights_digest=_plain(a["weightsDigest"]),
             manifest_digest=_plain(a["manifestDigest"]), signer_did_hash=a["signerDidHash"],
             publisher=a["publisher"], published_at=int(a["publishedAt"]), block_number=row.block_number,
-            tx_hash=row.tx_hash, revoked_at=0, revoke_reason=None,
+            log_index=row.log_index, tx_hash=row.tx_hash, revoked_at=0, revoke_reason=None,
         )  # fmt: skip
         _put(s, rel_row, a["releaseId"])
     elif name == "ReleaseRevoked":

@@ -139,7 +139,9 @@ def get_namespace(s: Session, name: str, now: int) -> dict[str, Any] | None:
     signers = s.scalars(select(SignerRow).where(SignerRow.namespace == name).order_by(SignerRow.valid_from)).all()
     operators = s.scalars(select(OperatorRow).where(OperatorRow.namespace == name).order_by(OperatorRow.model)).all()
     releases = s.scalars(
-        select(ReleaseRow).where(ReleaseRow.namespace == name).order_by(ReleaseRow.block_number.desc())
+        select(ReleaseRow)
+        .where(ReleaseRow.namespace == name)
+        .order_by(ReleaseRow.block_number.desc(), func.coalesce(ReleaseRow.log_index, 0).desc())
     ).all()
     history = s.scalars(select(EventRow).where(EventRow.namespace == name).order_by(EventRow.id.desc()).limit(50)).all()
     return {
@@ -159,7 +161,12 @@ def get_namespace(s: Session, name: str, now: int) -> dict[str, Any] | None:
 
 
 def list_releases(s: Session, namespace: str | None, q: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    stmt = select(ReleaseRow).order_by(ReleaseRow.block_number.desc(), ReleaseRow.id).limit(limit).offset(offset)
+    stmt = (
+        select(ReleaseRow)
+        .order_by(ReleaseRow.block_number.desc(), func.coalesce(ReleaseRow.log_index, 0).desc(), ReleaseRow.id)
+        .limit(limit)
+        .offset(offset)
+    )
     if namespace:
         stmt = stmt.where(ReleaseRow.namespace == namespace)
     if q:
@@ -202,11 +209,19 @@ def release_detail(s: Session, r: ReleaseRow, now: int, trust: dict[str, list[st
     }
 
 
-def releases_by_weights(s: Session, digest: str) -> list[dict[str, Any]]:
+def releases_by_weights(s: Session, digest: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """How many releases anchor these weights, and one page of them in publish order (anyone may
+    anchor any digest, so there may be thousands)."""
+    where = ReleaseRow.weights_digest == digest
+    count = int(s.scalar(select(func.count()).select_from(ReleaseRow).where(where)) or 0)
     rows = s.scalars(
-        select(ReleaseRow).where(ReleaseRow.weights_digest == digest).order_by(ReleaseRow.block_number, ReleaseRow.id)
+        select(ReleaseRow)
+        .where(where)
+        .order_by(ReleaseRow.block_number, func.coalesce(ReleaseRow.log_index, 0), ReleaseRow.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
-    return [release_json(r) for r in rows]
+    return count, [release_json(r) for r in rows]
 
 
 def signer_valid_at(s: Session, namespace_id: str, did_hash: str, t: int) -> bool:

@@ -154,6 +154,9 @@ class ReleaseRow(Base):
     publisher: Mapped[str] = mapped_column(String(42))
     published_at: Mapped[int] = mapped_column(Uint64)
     block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """position of its ReleasePublished log in the block (publish order within one block; NULL in
+    an index written before it was kept)"""
     tx_hash: Mapped[str] = mapped_column(String(66))
     revoked_at: Mapped[int] = mapped_column(Uint64, default=0)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
@@ -222,6 +225,7 @@ def _add_missing_columns(engine: Engine) -> None:
         ("checkpoint", "block_time", "BIGINT"),
         ("operators", "origins", "TEXT"),
         ("checkpoint", "version", "INTEGER"),
+        ("releases", "log_index", "INTEGER"),
     }
     for table, column, sql_type in sorted(wanted):
         if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
