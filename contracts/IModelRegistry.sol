@@ -17,7 +17,9 @@ pragma solidity 0.8.37;
  *
  * Since neither a namespace nor a model may contain "/", the three preimages never coincide
  * (a namespace has no "/", a model id exactly one, a release id at least two), so model and
- * release ids share one scope space for operators.
+ * release ids share one scope space for operators. That holds only for valid names, so every
+ * function that takes names checks them, views and the id helpers included (see {InvalidName}):
+ * no call can split `ns/model/version` differently (e.g. a model "m/v1" with version "fp16").
  *
  * Names are checked on chain, so no Unicode look-alike can ever be registered
  * (see {NameKind} and {InvalidName}):
@@ -410,8 +412,9 @@ interface IModelRegistry {
      *
      * Requirements:
      * - the caller controls the namespace now ({UnknownNamespace}, {NotNamespaceController});
-     * - the release was published, else {UnknownRelease} (names are not re-checked: an invalid
-     *   name can never have been published);
+     * - `model` and `version` are valid names, else {InvalidName} with kind 1 or 2 (the checks of
+     *   {publishRelease});
+     * - the release was published, else {UnknownRelease};
      * - it is not revoked yet, else {ReleaseAlreadyRevoked}.
      *
      * Emits {ReleaseRevoked}.
@@ -481,6 +484,8 @@ interface IModelRegistry {
      *
      * Requirements:
      * - the caller is the namespace's controller ({UnknownNamespace}, {NotNamespaceController});
+     * - `model` is valid and `version` is "" or valid, else {InvalidName} with kind 1 or 2 (the
+     *   checks of {authorizeOperator}), so the event never reports a release grant as model-wide;
      * - the operator was authorised on the scope, else {UnknownOperator},
      *   and is not revoked yet, else {OperatorAlreadyRevoked}.
      *
@@ -503,10 +508,12 @@ interface IModelRegistry {
     /**
      * @notice Whether the operator may serve the release `ns/model/version` now: the release was
      * published and is not revoked, and the operator is authorised (not expired, not revoked) on
-     * the release or on its model.
-     * @param ns The namespace name.
-     * @param model The model name.
-     * @param version_ The version name (an empty one names no release: false).
+     * the release or on its model. The names are checked as a release's (namespace rule, then the
+     * checks of {publishRelease}), so `("ns", "m/v1", "fp16")` is refused rather than answered for
+     * the release `ns/m/v1/fp16`; an empty version names no release and is refused too.
+     * @param ns The namespace name ({InvalidName} kind 0 if invalid).
+     * @param model The model name ({InvalidName} kind 1 if invalid).
+     * @param version_ The version name ({InvalidName} kind 2 if invalid or empty).
      * @param operatorDidHash `keccak256(bytes(operatorDid))`.
      */
     function isOperatorAuthorized(
@@ -564,16 +571,20 @@ interface IModelRegistry {
     // Ids and version
     // ------------------------------------------------------------------------------------------
 
-    /// @notice `keccak256(bytes(ns))`. Does not check the name.
+    /// @notice `keccak256(bytes(ns))`. Reverts with {InvalidName} (kind 0) for an invalid name
+    /// (since 1.3: only valid names have ids).
     /// @param ns The namespace name.
     function namespaceId(string calldata ns) external pure returns (bytes32);
 
-    /// @notice `keccak256(bytes(string.concat(ns, "/", model)))`. Does not check the names.
+    /// @notice `keccak256(bytes(string.concat(ns, "/", model)))`. Reverts with {InvalidName}
+    /// (kind 0 or 1) for an invalid name (since 1.3).
     /// @param ns The namespace name.
     /// @param model The model name.
     function modelId(string calldata ns, string calldata model) external pure returns (bytes32);
 
-    /// @notice `keccak256(bytes(string.concat(ns, "/", model, "/", version)))`. Does not check the names.
+    /// @notice `keccak256(bytes(string.concat(ns, "/", model, "/", version)))`. Reverts with
+    /// {InvalidName} (kind 0, 1 or 2) for an invalid name (since 1.3), so that no two splits of one
+    /// preimage both get an id.
     /// @param ns The namespace name.
     /// @param model The model name.
     /// @param version_ The version name.

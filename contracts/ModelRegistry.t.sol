@@ -463,8 +463,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, rel));
         vm.prank(ALICE);
         registry.revokeRelease(NS, MODEL, VERSION, "");
-        // Invalid names are not re-checked: they can never have been published.
-        vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, _relId(NS, "Bad Model", "")));
+        // Names are checked as publishRelease checks them (1.3; before, UnknownRelease).
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, "Bad Model"));
         vm.prank(ALICE);
         registry.revokeRelease(NS, "Bad Model", "", "");
 
@@ -695,8 +695,10 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.prank(ALICE);
         registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 100, _noOrigins());
         _true(!registry.isOperatorAuthorized(NS, MODEL, "9.9.9", op), "unpublished");
-        _true(!registry.isOperatorAuthorized(NS, MODEL, "", op), "an empty version names no release");
         _true(!registry.isOperatorAuthorized("nobody", MODEL, VERSION, op), "unknown namespace");
+        // An empty version names no release: refused as publishRelease refuses it (1.3; was false).
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, ""));
+        registry.isOperatorAuthorized(NS, MODEL, "", op);
     }
 
     function test_isOperatorAuthorized_is_false_once_the_release_is_revoked() public {

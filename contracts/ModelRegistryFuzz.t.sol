@@ -183,17 +183,56 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
     // Ids equal the documented formulas
     // =============================================================================================
 
-    function testFuzz_id_helpers_equal_formulas(string calldata ns, string calldata model, string calldata version_)
+    /// Valid names get the formula; an invalid one is refused with its kind (1.3: the helpers check
+    /// names, in the order namespace, model, version).
+    function testFuzz_id_helpers_equal_formulas(bytes calldata ns, bytes calldata model, bytes calldata version_)
         public
-        view
     {
-        _eq(registry.namespaceId(ns), keccak256(bytes(ns)), "namespaceId");
-        _eq(registry.modelId(ns, model), keccak256(bytes(string.concat(ns, "/", model))), "modelId");
-        _eq(
-            registry.releaseId(ns, model, version_),
-            keccak256(bytes(string.concat(ns, "/", model, "/", version_))),
-            "releaseId"
+        _checkIdHelpersAgainstReference(ns, model, version_);
+    }
+
+    function testFuzz_id_helpers_equal_formulas_near_valid(uint256 seed) public {
+        _checkIdHelpersAgainstReference(
+            _gen(seed, "abc09-", 66),
+            _gen(uint256(keccak256(abi.encode(seed, 1))), "abz09._-/A", 66),
+            _gen(uint256(keccak256(abi.encode(seed, 2))), "09.-+~!/A ", 66)
         );
+    }
+
+    function _checkIdHelpersAgainstReference(bytes memory rawNs, bytes memory rawModel, bytes memory rawVersion)
+        internal
+    {
+        (string memory ns, string memory model, string memory version_) =
+            (string(rawNs), string(rawModel), string(rawVersion));
+        bool nsOk = _refNamespace(rawNs);
+        bool modelOk = _refAll(rawModel, true);
+        bool versionOk = _refAll(rawVersion, false);
+        bytes memory badNs = _invalidName(IModelRegistry.NameKind.Namespace, ns);
+        bytes memory badModel = _invalidName(IModelRegistry.NameKind.Model, model);
+        if (nsOk) {
+            _eq(registry.namespaceId(ns), keccak256(rawNs), "namespaceId");
+        } else {
+            vm.expectRevert(badNs);
+            registry.namespaceId(ns);
+        }
+        if (nsOk && modelOk) {
+            _eq(registry.modelId(ns, model), keccak256(bytes(string.concat(ns, "/", model))), "modelId");
+        } else {
+            vm.expectRevert(nsOk ? badModel : badNs);
+            registry.modelId(ns, model);
+        }
+        if (nsOk && modelOk && versionOk) {
+            _eq(
+                registry.releaseId(ns, model, version_),
+                keccak256(bytes(string.concat(ns, "/", model, "/", version_))),
+                "releaseId"
+            );
+        } else {
+            vm.expectRevert(
+                !nsOk ? badNs : !modelOk ? badModel : _invalidName(IModelRegistry.NameKind.Version, version_)
+            );
+            registry.releaseId(ns, model, version_);
+        }
     }
 
     /// The ids the contract stores and emits are the formulas, for any valid names.
@@ -316,23 +355,39 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         }
     }
 
+    /// Every function that takes a release's names (publishRelease, isOperatorAuthorized,
+    /// revokeRelease, releaseId) or an operator scope's (authorizeOperator, revokeOperator) checks
+    /// them by the same reference rule (1.3: names checked everywhere).
     function _checkReleaseNamesAgainstReference(bytes memory rawModel, bytes memory rawVersion) internal {
         string memory model = string(rawModel);
         string memory version_ = string(rawVersion);
-        vm.startPrank(ALICE);
+        bytes memory releaseRule;
         if (!_refAll(rawModel, true)) {
-            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, model));
+            releaseRule = _invalidName(IModelRegistry.NameKind.Model, model);
         } else if (!_refAll(rawVersion, false)) {
-            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, version_));
+            releaseRule = _invalidName(IModelRegistry.NameKind.Version, version_);
         }
-        registry.publishRelease(NS, model, version_, MANIFEST, WEIGHTS, didHash);
         // The operator rule is the same, except that an empty version means "the whole model".
+        bytes memory scopeRule;
         if (!_refAll(rawModel, true)) {
-            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, model));
+            scopeRule = _invalidName(IModelRegistry.NameKind.Model, model);
         } else if (rawVersion.length != 0 && !_refAll(rawVersion, false)) {
-            vm.expectRevert(_invalidName(IModelRegistry.NameKind.Version, version_));
+            scopeRule = _invalidName(IModelRegistry.NameKind.Version, version_);
         }
+        bytes32 op = keccak256(bytes(OPERATOR_DID));
+        vm.startPrank(ALICE);
+        if (releaseRule.length != 0) vm.expectRevert(releaseRule);
+        registry.publishRelease(NS, model, version_, MANIFEST, WEIGHTS, didHash);
+        if (scopeRule.length != 0) vm.expectRevert(scopeRule);
         registry.authorizeOperator(NS, model, version_, OPERATOR_DID, T0 + 1, _noOrigins());
+        if (releaseRule.length != 0) vm.expectRevert(releaseRule);
+        registry.isOperatorAuthorized(NS, model, version_, op);
+        if (releaseRule.length != 0) vm.expectRevert(releaseRule);
+        registry.releaseId(NS, model, version_);
+        if (releaseRule.length != 0) vm.expectRevert(releaseRule);
+        registry.revokeRelease(NS, model, version_, "");
+        if (scopeRule.length != 0) vm.expectRevert(scopeRule);
+        registry.revokeOperator(NS, model, version_, op);
         vm.stopPrank();
     }
 
