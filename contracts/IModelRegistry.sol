@@ -28,6 +28,8 @@ pragma solidity 0.8.37;
  * - model: `[a-z0-9._-]`, 1..64 bytes;
  * - version: printable ASCII without space (0x21..0x7E), 1..64 bytes;
  * - endorsement kind: printable ASCII without space (0x21..0x7E), 1..64 bytes;
+ * - revocation reason ({revokeRelease}): printable ASCII with space (0x20..0x7E), 0..256 bytes
+ *   (empty allowed), so that no NUL, control byte, invalid UTF-8 or megabyte string reaches an indexer;
  * - DID (signer or operator): exactly one of these two, each in its one spelling, so that one key
  *   has exactly one DID and so one `didHash` (the rule of modelseal's `check_did`):
  *   - an Ed25519 did:key: `did:key:z` followed by exactly 47 characters of the base58btc alphabet
@@ -70,7 +72,8 @@ interface IModelRegistry {
         Version, // 2
         EndorsementKind, // 3
         Did, // 4
-        Origin // 5
+        Origin, // 5
+        Reason // 6: the reason of {revokeRelease} (added in 1.3; the others keep their numbers)
     }
 
     /// @notice A namespace: its controller, the pending controller of a two-step transfer
@@ -157,7 +160,8 @@ interface IModelRegistry {
         uint64 publishedAt
     );
 
-    /// @notice The controller of the release's namespace revoked it, giving `reason`.
+    /// @notice The controller of the release's namespace revoked it, giving `reason` (0..256 bytes of
+    /// printable ASCII 0x20..0x7E, checked on chain: {NameKind} `Reason`).
     event ReleaseRevoked(bytes32 indexed releaseId, bytes32 indexed namespaceId, string reason, uint64 revokedAt);
 
     /// @notice `operatorDid` may serve `scopeId` until `expiresAt`. `version == ""` means the
@@ -207,9 +211,9 @@ interface IModelRegistry {
     // ------------------------------------------------------------------------------------------
 
     /// @notice `name` breaks the rule for its `kind` (a {NameKind} as `uint8`: 0 namespace,
-    /// 1 model, 2 version, 3 endorsement kind, 4 DID, 5 origin). For kind 4 the rule is exact
-    /// (see the DID rule at the top): an Ed25519 did:key or an EIP-55 did:pkh:eip155, each in its
-    /// one spelling.
+    /// 1 model, 2 version, 3 endorsement kind, 4 DID, 5 origin, 6 revocation reason). For kind 4 the
+    /// rule is exact (see the DID rule at the top): an Ed25519 did:key or an EIP-55 did:pkh:eip155,
+    /// each in its one spelling. For kind 6 `name` is the refused reason.
     error InvalidName(NameKind kind, string name);
 
     /// @notice The namespace is already claimed by `controller`.
@@ -408,12 +412,14 @@ interface IModelRegistry {
      * @param ns The namespace name.
      * @param model The model name.
      * @param version_ The version name.
-     * @param reason Free text for people (not checked; may be empty).
+     * @param reason Text for people: 0..256 bytes of printable ASCII 0x20..0x7E (space allowed,
+     * empty allowed), so that no NUL, control byte, invalid UTF-8 or huge string reaches an indexer.
      *
      * Requirements:
      * - the caller controls the namespace now ({UnknownNamespace}, {NotNamespaceController});
      * - `model` and `version` are valid names, else {InvalidName} with kind 1 or 2 (the checks of
      *   {publishRelease});
+     * - `reason` follows the rule above, else {InvalidName} with kind 6 (`Reason`);
      * - the release was published, else {UnknownRelease};
      * - it is not revoked yet, else {ReleaseAlreadyRevoked}.
      *

@@ -55,6 +55,7 @@ contract ModelRegistry is IModelRegistry {
     uint256 private constant _NAMESPACE_CHARS = _DIGITS | _LOWERCASE | (1 << 0x2d); // [a-z0-9-]
     uint256 private constant _MODEL_CHARS = _NAMESPACE_CHARS | (1 << 0x2e) | (1 << 0x5f); // [a-z0-9._-]
     uint256 private constant _PRINTABLE_CHARS = ((1 << 94) - 1) << 0x21; // 0x21..0x7E
+    uint256 private constant _REASON_CHARS = _PRINTABLE_CHARS | (1 << 0x20); // 0x20..0x7E: space too
 
     // [a-z0-9-] . : / [ ]  - an origin in canonical form: scheme://host[:port], IPv6 in brackets
     uint256 private constant _ORIGIN_CHARS =
@@ -63,6 +64,7 @@ contract ModelRegistry is IModelRegistry {
     uint256 private constant _MAX_NAME_LENGTH = 64;
     uint256 private constant _MAX_ORIGIN_LENGTH = 255;
     uint256 private constant _MAX_ORIGINS = 8;
+    uint256 private constant _MAX_REASON_LENGTH = 256;
 
     // ------------------------------------------------------------------------------------------
     // DIDs: the rule of {IModelRegistry} (off chain: registry.signing.keys.check_did)
@@ -190,6 +192,10 @@ contract ModelRegistry is IModelRegistry {
         _checkController(nsId);
         // The names are checked as publishRelease checks them (the namespace is claimed, so valid).
         _checkReleaseNames(model, version_);
+        uint256 n = bytes(reason).length;
+        if (n > _MAX_REASON_LENGTH || !_allBytesIn(bytes(reason), _REASON_CHARS)) {
+            revert InvalidName(NameKind.Reason, reason);
+        }
         bytes32 relId = _releaseId(ns, model, version_);
         if (_releases[relId] == 0) revert UnknownRelease(relId);
         uint64 revokedAt = _revokedAt[relId];

@@ -10,6 +10,92 @@ contract ModelRegistryAuditTest is ModelRegistryTestBase {
     bytes32 internal constant OP = keccak256(bytes(OPERATOR_DID));
 
     // =============================================================================================
+    // 1. revokeRelease's reason: 0..256 bytes of printable ASCII 0x20..0x7E
+    // =============================================================================================
+
+    function _badReason(string memory reason) internal pure returns (bytes memory) {
+        return _invalidName(IModelRegistry.NameKind.Reason, reason);
+    }
+
+    function test_reason_kind_is_6_appended() public pure {
+        _eq(uint256(IModelRegistry.NameKind.Reason), 6, "Reason");
+        _eq(uint256(IModelRegistry.NameKind.Origin), 5, "Origin keeps its number");
+    }
+
+    function test_revokeRelease_refuses_bad_reasons_and_keeps_the_release() public {
+        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        string[9] memory bad = [
+            "a\x00b", // NUL
+            "\x00",
+            "caf\xc3\xa9", // UTF-8, not ASCII
+            "\x80",
+            "\xff\xfe", // not even UTF-8
+            "del\x7f",
+            "two\nlines",
+            "tab\there",
+            "x"
+        ];
+        bad[8] = _repeat("r", 257);
+        vm.startPrank(ALICE);
+        for (uint256 i; i < bad.length; ++i) {
+            vm.expectRevert(_badReason(bad[i]));
+            registry.revokeRelease(NS, MODEL, VERSION, bad[i]);
+        }
+        vm.stopPrank();
+        _eq(registry.release(rel).revokedAt, 0, "not revoked");
+    }
+
+    function test_revokeRelease_accepts_256_printable_bytes_and_the_empty_reason() public {
+        // 256 bytes cycling through all of 0x20..0x7E (space and "~" included).
+        bytes memory longest = new bytes(256);
+        for (uint256 i; i < 256; ++i) {
+            longest[i] = bytes1(uint8(0x20 + i % 95));
+        }
+        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        bytes32 other = _publish(MODEL, "1.0.1", keccak256("w2"));
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.ReleaseRevoked(rel, nsId, string(longest), T0);
+        vm.prank(ALICE);
+        registry.revokeRelease(NS, MODEL, VERSION, string(longest));
+        vm.prank(ALICE);
+        registry.revokeRelease(NS, MODEL, "1.0.1", "");
+        _eq(registry.release(rel).revokedAt, T0, "256 bytes");
+        _eq(registry.release(other).revokedAt, T0, "empty");
+        // One byte more is refused.
+        _publish(MODEL, "1.0.2", keccak256("w3"));
+        vm.expectRevert(_badReason(string(bytes.concat(longest, " "))));
+        vm.prank(ALICE);
+        registry.revokeRelease(NS, MODEL, "1.0.2", string(bytes.concat(longest, " ")));
+    }
+
+    /// Every byte value, between two letters: accepted iff 0x20..0x7E.
+    function test_revokeRelease_reason_every_byte_value() public {
+        vm.startPrank(ALICE);
+        for (uint256 c; c < 256; ++c) {
+            string memory version_ = string.concat("r", _dec(c));
+            registry.publishRelease(NS, MODEL, version_, MANIFEST, WEIGHTS, didHash);
+            string memory reason = string(abi.encodePacked("a", bytes1(uint8(c)), "a"));
+            bool ok = c >= 0x20 && c <= 0x7e;
+            if (!ok) vm.expectRevert(_badReason(reason));
+            registry.revokeRelease(NS, MODEL, version_, reason);
+            _eq(registry.release(_relId(NS, MODEL, version_)).revokedAt, ok ? T0 : 0, version_);
+        }
+        vm.stopPrank();
+    }
+
+    /// The names are checked before the reason, and the reason before the release's existence.
+    function test_revokeRelease_check_order() public {
+        vm.startPrank(ALICE);
+        vm.expectRevert(_invalidName(IModelRegistry.NameKind.Model, "Bad"));
+        registry.revokeRelease(NS, "Bad", VERSION, "\x00");
+        vm.expectRevert(_badReason("\x00"));
+        registry.revokeRelease(NS, MODEL, "9.9.9", "\x00");
+        vm.expectRevert(_err(IModelRegistry.UnknownRelease.selector, _relId(NS, MODEL, "9.9.9")));
+        registry.revokeRelease(NS, MODEL, "9.9.9", "fine");
+        vm.stopPrank();
+    }
+
+    // =============================================================================================
     // 4. Names are checked, identically, by every function that takes them
     // =============================================================================================
 

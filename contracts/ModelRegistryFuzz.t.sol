@@ -79,7 +79,7 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         bytes32 weights2,
         address newController,
         uint32 later,
-        string calldata reason
+        string memory reason
     ) public {
         // address(0) cannot send transactions (and would "accept" a cancelled transfer under a prank).
         vm.assume(newController != ALICE && newController != address(0));
@@ -97,6 +97,8 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         }
         // A later release of the same weights joins the list behind it.
         bytes32 copy = _publish(MODEL, "1.0.0-copy", WEIGHTS);
+        // Any reason the contract accepts (0..256 bytes of 0x20..0x7E, 1.3) made from the fuzzed one.
+        reason = _printableReason(bytes(reason));
         vm.prank(ALICE);
         registry.revokeRelease(NS, MODEL, VERSION, reason);
 
@@ -389,6 +391,15 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         if (scopeRule.length != 0) vm.expectRevert(scopeRule);
         registry.revokeOperator(NS, model, version_, op);
         vm.stopPrank();
+    }
+
+    /// @dev `raw` cut to 256 bytes, each byte mapped into 0x20..0x7E: a reason revokeRelease accepts.
+    function _printableReason(bytes memory raw) internal pure returns (string memory) {
+        bytes memory out = new bytes(raw.length > 256 ? 256 : raw.length);
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = bytes1(uint8(0x20 + uint8(raw[i]) % 95));
+        }
+        return string(out);
     }
 
     /// @dev A string of 0..maxLength bytes drawn from `alphabet`, determined by `seed`.
