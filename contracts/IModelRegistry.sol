@@ -85,7 +85,9 @@ interface IModelRegistry {
     }
 
     /// @notice A signing key of a namespace. `validUntil == 0` means the key is still active.
-    /// A key is active at `t` iff `validFrom != 0 && validFrom <= t && (validUntil == 0 || t < validUntil)`.
+    /// A key is active at `t` iff `validFrom != 0 && validFrom <= t && (validUntil == 0 || t < validUntil)`:
+    /// `validUntil` is the first second at which the key is no longer valid ({removeSigner} sets it
+    /// to the second after the removal's block timestamp).
     struct Signer {
         uint64 validFrom;
         uint64 validUntil;
@@ -141,6 +143,9 @@ interface IModelRegistry {
     );
 
     /// @notice The key `didHash` no longer signs for `namespace` from `validUntil` on (history is kept).
+    /// `validUntil` is the first second at which the key is no longer valid: the block timestamp of
+    /// the removal plus one, so a release published in the same second (same block timestamp) as the
+    /// removal, which {publishRelease} accepted, still passes {isSignerAt} at its `publishedAt`.
     event SignerRemoved(bytes32 indexed namespaceId, bytes32 indexed didHash, string namespace, uint64 validUntil);
 
     /// @notice `publisher` anchored `namespace/model/version` with its digests, signed by the key
@@ -344,7 +349,12 @@ interface IModelRegistry {
     function addSigner(bytes32 nsId, string calldata did) external;
 
     /**
-     * @notice Retires a key: `validUntil = block.timestamp`. History is kept; the key can never come back.
+     * @notice Retires a key at the end of the current second: `validUntil = block.timestamp + 1`,
+     * the first second at which it is no longer valid (the window stays `[validFrom, validUntil)`).
+     * So a release published in the same second as the removal (same block timestamp: some chains
+     * give consecutive blocks the same timestamp), which {publishRelease} accepts, still passes
+     * {isSignerAt} at its `publishedAt` forever: acceptance and the later check agree. A key added
+     * and removed in the same second was valid for that second. History is kept; the key can never come back.
      * @param nsId The namespace id.
      * @param didHash `keccak256(bytes(did))`.
      *

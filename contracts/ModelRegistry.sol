@@ -147,9 +147,12 @@ contract ModelRegistry is IModelRegistry {
         Signer storage s = _signers[nsId][didHash];
         if (s.validFrom == 0) revert UnknownSigner(nsId, didHash);
         if (s.validUntil != 0) revert SignerRetired(nsId, didHash, s.validUntil);
-        uint64 now_ = _now();
-        s.validUntil = now_;
-        emit SignerRemoved(nsId, didHash, rec.name, now_);
+        // The end of the current second: a publish in this same second (same block timestamp) was
+        // accepted with the key, so isSignerAt(publishedAt) must stay true; the window stays
+        // [validFrom, validUntil), and validUntil is the first second the key is no longer valid.
+        uint64 until = _now() + 1;
+        s.validUntil = until;
+        emit SignerRemoved(nsId, didHash, rec.name, until);
     }
 
     /// @inheritdoc IModelRegistry

@@ -223,35 +223,42 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.startPrank(ALICE);
         registry.removeSigner(nsId, didHash);
         vm.warp(T0 + 500);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.SignerRetired.selector, nsId, didHash, T0 + 5));
+        // Retired at the end of the second of the removal: validUntil is the next second.
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.SignerRetired.selector, nsId, didHash, T0 + 6));
         registry.addSigner(nsId, DID);
         vm.stopPrank();
     }
 
+    /// Removal takes effect at the end of the current second: validUntil = block.timestamp + 1,
+    /// the first second the key is no longer valid (1.3; it was block.timestamp).
     function test_removeSigner_keeps_history_and_emits() public {
         vm.warp(T0 + 100);
         vm.expectEmit(address(registry));
-        emit IModelRegistry.SignerRemoved(nsId, didHash, NS, T0 + 100);
+        emit IModelRegistry.SignerRemoved(nsId, didHash, NS, T0 + 101);
         vm.prank(ALICE);
         registry.removeSigner(nsId, didHash);
         IModelRegistry.Signer memory s = registry.signer(nsId, didHash);
         _eq(s.validFrom, T0, "validFrom kept");
-        _eq(s.validUntil, T0 + 100, "validUntil");
+        _eq(s.validUntil, T0 + 101, "validUntil");
         _true(!registry.isSignerAt(nsId, didHash, T0 - 1), "before");
         _true(registry.isSignerAt(nsId, didHash, T0), "at validFrom");
-        _true(registry.isSignerAt(nsId, didHash, T0 + 99), "last second");
-        _true(!registry.isSignerAt(nsId, didHash, T0 + 100), "at validUntil");
+        _true(registry.isSignerAt(nsId, didHash, T0 + 100), "last second: the second of the removal");
+        _true(!registry.isSignerAt(nsId, didHash, T0 + 101), "at validUntil");
         _true(!registry.isSignerAt(nsId, didHash, T0 + 1000), "after");
     }
 
-    function test_removeSigner_in_the_block_it_was_added_makes_it_never_active() public {
+    /// A key added and removed in the same second was valid for exactly that second (1.3; it was
+    /// never active before).
+    function test_removeSigner_in_the_second_it_was_added_leaves_that_second() public {
         string memory did = _did("short-lived");
         bytes32 h = keccak256(bytes(did));
         vm.startPrank(ALICE);
         registry.addSigner(nsId, did);
         registry.removeSigner(nsId, h);
         vm.stopPrank();
-        _true(!registry.isSignerAt(nsId, h, T0), "never active");
+        _eq(registry.signer(nsId, h).validUntil, T0 + 1, "validUntil");
+        _true(registry.isSignerAt(nsId, h, T0), "valid in its one second");
+        _true(!registry.isSignerAt(nsId, h, T0 + 1), "not after");
     }
 
     function test_removeSigner_reverts() public {
@@ -260,7 +267,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.UnknownSigner.selector, nsId, unknown));
         registry.removeSigner(nsId, unknown);
         registry.removeSigner(nsId, didHash);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.SignerRetired.selector, nsId, didHash, T0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.SignerRetired.selector, nsId, didHash, T0 + 1));
         registry.removeSigner(nsId, didHash);
         vm.stopPrank();
         vm.expectRevert(_notController(BOB));
@@ -401,7 +408,9 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.warp(T0 + 50);
         vm.prank(ALICE);
         registry.removeSigner(nsId, didHash);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, didHash, T0 + 50));
+        // The removal takes effect at the end of its second (see ModelRegistryAudit.t.sol).
+        vm.warp(T0 + 51);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, didHash, T0 + 51));
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
 
@@ -414,7 +423,7 @@ contract ModelRegistryTest is ModelRegistryTestBase {
         vm.prank(ALICE);
         registry.addSigner(nsId, _did("alice2"));
         vm.expectRevert(
-            abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, keccak256(bytes(bobDid)), T0 + 50)
+            abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, keccak256(bytes(bobDid)), T0 + 51)
         );
         vm.prank(ALICE);
         registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, keccak256(bytes(bobDid)));

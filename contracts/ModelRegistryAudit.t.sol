@@ -96,6 +96,52 @@ contract ModelRegistryAuditTest is ModelRegistryTestBase {
     }
 
     // =============================================================================================
+    // 2. removeSigner takes effect at the end of the current second
+    // =============================================================================================
+
+    /// Add, publish, remove, all at one block timestamp (anvil and some L2s give consecutive blocks
+    /// the same timestamp): the release publishRelease accepted passes isSignerAt at its
+    /// publishedAt forever, and a publish one second later is refused.
+    function test_publish_then_remove_in_the_same_second_keeps_the_release_valid() public {
+        string memory did = _did("rotating");
+        bytes32 h = keccak256(bytes(did));
+        uint64 t = T0 + 10;
+        vm.warp(t);
+        vm.startPrank(ALICE);
+        registry.addSigner(nsId, did);
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.ReleasePublished(
+            _relId(NS, MODEL, VERSION), nsId, WEIGHTS, NS, MODEL, VERSION, MANIFEST, h, ALICE, t
+        );
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, h);
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.SignerRemoved(nsId, h, NS, t + 1);
+        registry.removeSigner(nsId, h);
+        vm.stopPrank();
+        _eq(registry.signer(nsId, h).validUntil, t + 1, "validUntil: the first second it is no longer valid");
+        _true(registry.isSignerAt(nsId, h, t), "valid at the release's publishedAt");
+
+        vm.warp(t + 1);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, h, t + 1));
+        vm.prank(ALICE);
+        registry.publishRelease(NS, MODEL, "1.0.1", MANIFEST, keccak256("w2"), h);
+        vm.warp(t + 365 days);
+        _true(registry.isSignerAt(nsId, h, t), "still valid at publishedAt, later");
+    }
+
+    /// The other order in the same second: a publish after the removal is still accepted (the key
+    /// is valid until the end of the second), and then isSignerAt agrees with that acceptance.
+    function test_remove_then_publish_in_the_same_second_agree() public {
+        vm.warp(T0 + 20);
+        vm.startPrank(ALICE);
+        registry.removeSigner(nsId, didHash);
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
+        vm.stopPrank();
+        _true(registry.isSignerAt(nsId, didHash, T0 + 20), "accepted, so valid at publishedAt");
+        _true(!registry.isSignerAt(nsId, didHash, T0 + 21), "not after the second");
+    }
+
+    // =============================================================================================
     // 4. Names are checked, identically, by every function that takes them
     // =============================================================================================
 

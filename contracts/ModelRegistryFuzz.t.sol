@@ -286,7 +286,9 @@ contract ModelRegistryFuzzTest is ModelRegistryTestBase {
         vm.warp(until);
         registry.removeSigner(nsId, h);
         vm.stopPrank();
-        _true(registry.isSignerAt(nsId, h, t) == (t >= from && t < until), "closed window");
+        // Removal takes effect at the end of its second: the window is [from, until + 1).
+        _eq(registry.signer(nsId, h).validUntil, uint256(until) + 1, "validUntil");
+        _true(registry.isSignerAt(nsId, h, t) == (t >= from && t <= until), "closed window");
     }
 
     /// An operator holds until its expiry, on either scope, and never for a revoked release.
