@@ -51,14 +51,16 @@ pragma solidity 0.8.37;
  * Storage versus events, for releases: storage holds only what on-chain checks and
  * first-writer-wins need, because each new storage slot is the largest cost of {publishRelease}.
  * A release stores its manifest digest (non-zero, so it also marks the release as published),
- * the head of its weights digest's list (for {releasesByWeights}) and, once revoked, its
- * revocation time. Its names, namespace id, weights digest, signer, publisher and publish time
- * live in its {ReleasePublished} event: logs are immutable and part of consensus (receipts), so
- * a verifier reads them from there (an indexer, or `eth_getLogs` filtered by the indexed
- * `releaseId` or `weightsDigest`) and recomputes the ids from the names. The signer check itself
- * stays on chain: a release is accepted only if its signer is an active key of the namespace at
- * that block, which is what makes "a signature is judged against the key set at anchoring time"
- * hold without storing the time.
+ * the head of its weights digest's list (for {releasesByWeightsPage}) and, once revoked, its
+ * revocation time; a release of weights that already have one also stores its link in that list,
+ * and from the third release of the same weights on, their count. Its names, namespace id,
+ * weights digest, signer, publisher and publish time live in its {ReleasePublished} event: logs
+ * are immutable and part of consensus (receipts), so a verifier reads them from there (an
+ * indexer, or `eth_getLogs` filtered by the indexed `releaseId` or `weightsDigest`) and
+ * recomputes the ids from the names. The signer check itself stays on chain: a release is
+ * accepted only if its signer is an active key of the namespace at that block, which is what
+ * makes "a signature is judged against the key set at anchoring time" hold without storing the
+ * time.
  */
 interface IModelRegistry {
     // ------------------------------------------------------------------------------------------
@@ -279,6 +281,12 @@ interface IModelRegistry {
     /// @notice `endorser`'s endorsement of this kind was already revoked at `revokedAt`.
     error EndorsementAlreadyRevoked(bytes32 releaseId, address endorser, bytes32 kindHash, uint64 revokedAt);
 
+    /// @notice `cursor` is not a release of `weightsDigest`'s list (see {releasesByWeightsPage}).
+    error BadCursor(bytes32 weightsDigest, bytes32 cursor);
+
+    /// @notice A page size must be 1..`max` (1000); `limit` is not.
+    error BadLimit(uint256 limit, uint256 max);
+
     // ------------------------------------------------------------------------------------------
     // Namespaces
     // ------------------------------------------------------------------------------------------
@@ -452,9 +460,43 @@ interface IModelRegistry {
     /**
      * @notice Every release that anchored `weightsDigest`, in publish order (revoked ones included),
      * so that a squatter cannot hide the real publisher's release.
+     * UNBOUNDED: its gas grows with the number of releases of the digest (about 2,500 gas each,
+     * measured cold), and anyone can publish more under their own namespace, so an `eth_call` of it
+     * can run out of gas (from about 12,000 releases at a 30M gas cap). Clients MUST use
+     * {releaseCountByWeights} and {releasesByWeightsPage}; this function is kept for existing callers.
      * @param weightsDigest The weights digest.
      */
     function releasesByWeights(bytes32 weightsDigest) external view returns (bytes32[] memory);
+
+    /**
+     * @notice How many releases anchored `weightsDigest` (revoked ones included); constant gas.
+     * @param weightsDigest The weights digest.
+     * @return count The length of the list {releasesByWeightsPage} walks.
+     */
+    function releaseCountByWeights(bytes32 weightsDigest) external view returns (uint256 count);
+
+    /**
+     * @notice One page of the releases that anchored `weightsDigest`, NEWEST FIRST (revoked ones
+     * included): at most `limit` ids starting at `cursor`. Start with `cursor == 0` and pass each
+     * returned `next` as the following cursor until it is 0. Gas is bounded by `limit` (about
+     * 2,600 per id, a full page about 2.6M). Releases published between two calls are ahead of the
+     * head the walk started from, so they do not appear; start again from 0 (or compare
+     * {releaseCountByWeights}) to see them.
+     * @param weightsDigest The weights digest.
+     * @param cursor 0 for the newest release, else the id of the release to start at, which must
+     * be a release of this digest's list (every `next` returned for this digest is one), else
+     * {BadCursor}. Membership is checked exactly: the newest release, a release linked to an older
+     * one of this digest, or the oldest one, recognised by the first 192 bits of its id, stored
+     * with the count (another release sharing them is a 192-bit preimage search), so a cursor
+     * taken from another digest's list is refused, never followed.
+     * @param limit The page size, 1..1000, else {BadLimit}.
+     * @return ids Up to `limit` release ids, newest first (fewer only at the end of the list).
+     * @return next The cursor of the following page, or 0 if `ids` ends the list.
+     */
+    function releasesByWeightsPage(bytes32 weightsDigest, bytes32 cursor, uint256 limit)
+        external
+        view
+        returns (bytes32[] memory ids, bytes32 next);
 
     // ------------------------------------------------------------------------------------------
     // Operators

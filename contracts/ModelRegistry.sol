@@ -13,7 +13,9 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * 22,100 gas: a first publish writes exactly two slots, the manifest digest under the release id
  * (non-zero, so it doubles as the existence marker for first-writer-wins) and the release id as the
  * new head of its weights digest's list. Publishing weights that already have releases writes one
- * more slot, the link to the previous head. Revocation writes its own slot when it happens. Names,
+ * more slot, the link to the previous head; from the third release of the same weights on, their
+ * count is stored too (one more slot, once per digest, then updated in place), so that the list
+ * can be counted and paged in bounded gas. Revocation writes its own slot when it happens. Names,
  * namespace id, weights digest, signer, publisher and publish time are not stored per release: the
  * immutable {ReleasePublished} event carries them (see "Storage versus events" in {IModelRegistry}).
  * The namespace name is stored once, at claim time, so that later events about the namespace can
@@ -41,7 +43,14 @@ contract ModelRegistry is IModelRegistry {
     /// release links to the one published before it. The link stays unwritten (zero, the end of the
     /// list) for the first release of a digest, so a first publish writes no third slot.
     mapping(bytes32 weightsDigest => bytes32 releaseId) private _byWeights;
-    mapping(bytes32 releaseId => bytes32 olderReleaseId) private _nextSameWeights;
+    /// @dev Keyed by the digest too, so that a non-zero link proves its release is in that digest's
+    /// list (what {releasesByWeightsPage} checks a cursor with).
+    mapping(bytes32 weightsDigest => mapping(bytes32 releaseId => bytes32 olderReleaseId)) private _olderSameWeights;
+    /// @dev Zero while the digest has fewer than three releases (the count is then read from the
+    /// list: 0 without a head, 1 if the head has no link, else 2). From the third release on: the
+    /// count in the low 64 bits and the first 192 bits of the id of the digest's first (oldest)
+    /// release, the only member without a link, above them, so that it too can be recognised as a cursor.
+    mapping(bytes32 weightsDigest => uint256 countAndOldest) private _weightsCount;
     mapping(bytes32 scopeId => mapping(bytes32 operatorDidHash => Operator)) private _operators;
     mapping(bytes32 releaseId => mapping(address endorser => mapping(bytes32 kindHash => Endorsement))) private
         _endorsements;
@@ -65,6 +74,11 @@ contract ModelRegistry is IModelRegistry {
     uint256 private constant _MAX_ORIGIN_LENGTH = 255;
     uint256 private constant _MAX_ORIGINS = 8;
     uint256 private constant _MAX_REASON_LENGTH = 256;
+
+    /// @dev The largest page of {releasesByWeightsPage}: about 2.6M gas (measured cold), far below any eth_call cap.
+    uint256 private constant _MAX_PAGE = 1000;
+    /// @dev The count's bits in `_weightsCount` (a count never reaches 2**64).
+    uint256 private constant _COUNT_MASK = type(uint64).max;
 
     // ------------------------------------------------------------------------------------------
     // DIDs: the rule of {IModelRegistry} (off chain: registry.signing.keys.check_did)
@@ -215,22 +229,50 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function releasesByWeights(bytes32 weightsDigest) external view returns (bytes32[] memory ids) {
+        // Unbounded (see the interface): clients use releasesByWeightsPage.
         bytes32 head = _byWeights[weightsDigest];
-        uint256 count;
-        for (bytes32 id = head; id != 0; id = _nextSameWeights[id]) {
-            // Bounded by the number of releases ever published: cannot overflow.
-            unchecked {
-                ++count;
-            }
-        }
+        uint256 count = _releaseCount(weightsDigest, head);
         ids = new bytes32[](count);
+        mapping(bytes32 => bytes32) storage older = _olderSameWeights[weightsDigest];
         // The list runs newest first: fill from the end to return publish order.
-        for (bytes32 id = head; id != 0; id = _nextSameWeights[id]) {
-            // One decrement per element counted above: never below zero.
+        for (bytes32 id = head; id != 0; id = older[id]) {
+            // One decrement per element counted: never below zero.
             unchecked {
                 --count;
             }
             ids[count] = id;
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function releaseCountByWeights(bytes32 weightsDigest) external view returns (uint256 count) {
+        return _releaseCount(weightsDigest, _byWeights[weightsDigest]);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function releasesByWeightsPage(bytes32 weightsDigest, bytes32 cursor, uint256 limit)
+        external
+        view
+        returns (bytes32[] memory ids, bytes32 next)
+    {
+        if (limit == 0 || limit > _MAX_PAGE) revert BadLimit(limit, _MAX_PAGE);
+        bytes32 head = _byWeights[weightsDigest];
+        if (cursor == 0) {
+            next = head;
+        } else {
+            if (!_isInWeightsList(weightsDigest, head, cursor)) revert BadCursor(weightsDigest, cursor);
+            next = cursor;
+        }
+        ids = new bytes32[](limit);
+        mapping(bytes32 => bytes32) storage older = _olderSameWeights[weightsDigest];
+        uint256 n;
+        for (; n < limit && next != 0; ++n) {
+            ids[n] = next;
+            next = older[next];
+        }
+        // Shrink the array to the ids found (n <= limit: the memory stays allocated, unused).
+        assembly ("memory-safe") {
+            mstore(ids, n)
         }
     }
 
@@ -404,8 +446,46 @@ contract ModelRegistry is IModelRegistry {
         _releases[relId] = manifestDigest;
         // ...and the new head of the weights list, linked to the old head only if there is one.
         bytes32 previous = _byWeights[weightsDigest];
-        if (previous != 0) _nextSameWeights[relId] = previous;
+        if (previous != 0) _linkRelease(weightsDigest, relId, previous);
         _byWeights[weightsDigest] = relId;
+    }
+
+    /// @dev Links a release of weights that already have some to the previous head, and keeps the
+    /// count from the third release on (see `_weightsCount`). Never runs for a first publish.
+    function _linkRelease(bytes32 weightsDigest, bytes32 relId, bytes32 previous) private {
+        mapping(bytes32 => bytes32) storage older = _olderSameWeights[weightsDigest];
+        older[relId] = previous;
+        bytes32 second = older[previous];
+        // A second release (the previous head was alone) stores nothing more: the count is read from the list.
+        if (second == 0) return;
+        uint256 packed = _weightsCount[weightsDigest];
+        // The third release: the list was `previous -> second`, so `second` is the oldest release.
+        // Later ones: the count (low 64 bits, far from overflowing) goes up by one, the rest stays.
+        _weightsCount[weightsDigest] = packed == 0 ? (uint256(second) & ~_COUNT_MASK) | 3 : packed + 1;
+    }
+
+    /// @dev The number of releases of `weightsDigest`, whose list starts at `head`.
+    function _releaseCount(bytes32 weightsDigest, bytes32 head) private view returns (uint256) {
+        if (head == 0) return 0;
+        uint256 packed = _weightsCount[weightsDigest];
+        if (packed != 0) return packed & _COUNT_MASK;
+        return _olderSameWeights[weightsDigest][head] == 0 ? 1 : 2;
+    }
+
+    /// @dev Whether the non-zero `id` is in the list of `weightsDigest` (whose head is `head`):
+    /// it is the head, or it links to an older release of the digest (links are keyed by the
+    /// digest), or it is the oldest release, which links to nothing: then it is the head's link
+    /// while the list has two releases, and from three on, a published release whose first 192
+    /// bits are those stored with the count (no other release shares them, short of a 192-bit
+    /// preimage search; a forged id that is no release is refused by the `_releases` check).
+    function _isInWeightsList(bytes32 weightsDigest, bytes32 head, bytes32 id) private view returns (bool) {
+        if (id == head) return true;
+        mapping(bytes32 => bytes32) storage older = _olderSameWeights[weightsDigest];
+        if (older[id] != 0) return true;
+        if (head == 0 || _releases[id] == 0) return false;
+        uint256 packed = _weightsCount[weightsDigest];
+        if (packed == 0) return older[head] == id;
+        return (uint256(id) ^ packed) & ~_COUNT_MASK == 0;
     }
 
     /// @dev The name checks of a release (publishRelease, revokeRelease, isOperatorAuthorized,

@@ -142,6 +142,192 @@ contract ModelRegistryAuditTest is ModelRegistryTestBase {
     }
 
     // =============================================================================================
+    // 3. Paged weights reads
+    // =============================================================================================
+
+    uint256 internal constant MAX_PAGE = 1000;
+
+    function _badCursor(bytes32 weights, bytes32 cursor) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IModelRegistry.BadCursor.selector, weights, cursor);
+    }
+
+    /// Every page of `weights` with page size `limit`, concatenated (newest first), checking that
+    /// each page but the last is full and that `next` is the id after it.
+    function _walk(bytes32 weights, uint256 limit) internal view returns (bytes32[] memory all) {
+        all = new bytes32[](registry.releaseCountByWeights(weights));
+        uint256 n;
+        bytes32 cursor;
+        do {
+            (bytes32[] memory ids, bytes32 next) = registry.releasesByWeightsPage(weights, cursor, limit);
+            _true(ids.length <= limit, "page size");
+            if (next != 0) _eq(ids.length, limit, "a page before the end is full");
+            for (uint256 i; i < ids.length; ++i) {
+                all[n++] = ids[i];
+            }
+            cursor = next;
+        } while (cursor != 0);
+        _eq(n, all.length, "pages hold count ids");
+    }
+
+    /// The paged walk is the old function's list, newest first.
+    function _checkPagesEqualTheList(bytes32 weights, uint256 limit) internal view {
+        bytes32[] memory oldest = registry.releasesByWeights(weights);
+        bytes32[] memory paged = _walk(weights, limit);
+        _eq(paged.length, oldest.length, "count");
+        for (uint256 i; i < paged.length; ++i) {
+            _eq(paged[i], oldest[oldest.length - 1 - i], "same ids, newest first");
+        }
+    }
+
+    function test_releasesByWeightsPage_2500_releases_in_pages_of_1000() public {
+        uint256 total = 2500;
+        bytes32[] memory published = new bytes32[](total);
+        for (uint256 i; i < total; ++i) {
+            published[i] = _publish(MODEL, string.concat("v", _dec(i)), WEIGHTS);
+        }
+        _eq(registry.releaseCountByWeights(WEIGHTS), total, "count");
+
+        (bytes32[] memory page1, bytes32 next1) = registry.releasesByWeightsPage(WEIGHTS, 0, 1000);
+        (bytes32[] memory page2, bytes32 next2) = registry.releasesByWeightsPage(WEIGHTS, next1, 1000);
+        (bytes32[] memory page3, bytes32 next3) = registry.releasesByWeightsPage(WEIGHTS, next2, 1000);
+        _eq(page1.length, 1000, "page 1");
+        _eq(page2.length, 1000, "page 2");
+        _eq(page3.length, 500, "page 3");
+        _eq(next1, published[1499], "next 1");
+        _eq(next2, published[499], "next 2");
+        _eq(next3, 0, "end");
+        bytes32[] memory list = registry.releasesByWeights(WEIGHTS);
+        _eq(list.length, total, "old function");
+        for (uint256 i; i < 1000; ++i) {
+            _eq(page1[i], published[total - 1 - i], "page 1 newest first");
+            _eq(page2[i], published[total - 1001 - i], "page 2");
+            if (i < 500) _eq(page3[i], published[total - 2001 - i], "page 3");
+        }
+        for (uint256 i; i < total; ++i) {
+            _eq(list[i], published[i], "old function: publish order");
+        }
+        // The last page's cursor is the oldest release, recognised although it links to nothing.
+        (bytes32[] memory last,) = registry.releasesByWeightsPage(WEIGHTS, published[0], 1000);
+        _eq(last.length, 1, "oldest alone");
+        _eq(last[0], published[0], "oldest");
+    }
+
+    /// Counts and pages agree with the old function at every length that changes the storage
+    /// layout (0, 1, 2: no stored count; 3: count stored; more: updated), for several page sizes,
+    /// and any member is a valid cursor that starts the suffix at itself.
+    function test_count_and_pages_at_every_small_length() public {
+        bytes32 other = keccak256("other weights");
+        _publish(MODEL, "other-0", other); // an interleaved list, to catch cross-links
+        for (uint256 n; n <= 7; ++n) {
+            _eq(registry.releaseCountByWeights(WEIGHTS), n, "count");
+            _checkPagesEqualTheList(WEIGHTS, 1);
+            _checkPagesEqualTheList(WEIGHTS, 2);
+            _checkPagesEqualTheList(WEIGHTS, 3);
+            _checkPagesEqualTheList(WEIGHTS, 1000);
+            bytes32[] memory oldest = registry.releasesByWeights(WEIGHTS);
+            for (uint256 i; i < oldest.length; ++i) {
+                (bytes32[] memory ids, bytes32 next) = registry.releasesByWeightsPage(WEIGHTS, oldest[i], 1000);
+                _eq(ids.length, i + 1, "suffix from a member");
+                _eq(ids[0], oldest[i], "starts at the cursor");
+                _eq(next, 0, "to the end");
+            }
+            _publish(MODEL, string.concat("w-", _dec(n)), WEIGHTS);
+            _publish(MODEL, string.concat("other-", _dec(n + 1)), other);
+        }
+        _eq(registry.releaseCountByWeights(other), 9, "other count");
+        _eq(registry.releaseCountByWeights(keccak256("never")), 0, "unknown weights");
+        (bytes32[] memory none, bytes32 end) = registry.releasesByWeightsPage(keccak256("never"), 0, 10);
+        _eq(none.length, 0, "unknown weights: empty page");
+        _eq(end, 0, "unknown weights: end");
+    }
+
+    function test_releasesByWeightsPage_refuses_bad_limits() public {
+        _publish(MODEL, VERSION, WEIGHTS);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.BadLimit.selector, 0, MAX_PAGE));
+        registry.releasesByWeightsPage(WEIGHTS, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.BadLimit.selector, 1001, MAX_PAGE));
+        registry.releasesByWeightsPage(WEIGHTS, 0, 1001);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.BadLimit.selector, type(uint256).max, MAX_PAGE));
+        registry.releasesByWeightsPage(WEIGHTS, 0, type(uint256).max);
+        (bytes32[] memory ids,) = registry.releasesByWeightsPage(WEIGHTS, 0, 1000);
+        _eq(ids.length, 1, "1000 is allowed");
+    }
+
+    /// A cursor that is not a release of this digest's list is refused, never followed: ids of
+    /// another digest's list (its newest, middle and oldest), a release of no list, an id that
+    /// is no release, and forgeries of the oldest release's id that keep its first 192 bits.
+    function test_releasesByWeightsPage_refuses_foreign_cursors() public {
+        bytes32 other = keccak256("other weights");
+        bytes32[] memory mine = new bytes32[](4);
+        bytes32[] memory theirs = new bytes32[](4);
+        for (uint256 i; i < 4; ++i) {
+            mine[i] = _publish(MODEL, string.concat("m", _dec(i)), WEIGHTS);
+            theirs[i] = _publish(MODEL, string.concat("t", _dec(i)), other);
+        }
+        for (uint256 i; i < 4; ++i) {
+            vm.expectRevert(_badCursor(WEIGHTS, theirs[i]));
+            registry.releasesByWeightsPage(WEIGHTS, theirs[i], 10);
+            vm.expectRevert(_badCursor(other, mine[i]));
+            registry.releasesByWeightsPage(other, mine[i], 10);
+        }
+        bytes32 nothing = keccak256("no release");
+        vm.expectRevert(_badCursor(WEIGHTS, nothing));
+        registry.releasesByWeightsPage(WEIGHTS, nothing, 10);
+        bytes32 forged = mine[0] ^ bytes32(uint256(1));
+        vm.expectRevert(_badCursor(WEIGHTS, forged));
+        registry.releasesByWeightsPage(WEIGHTS, forged, 10);
+        forged = bytes32(uint256(mine[0]) | type(uint64).max);
+        vm.expectRevert(_badCursor(WEIGHTS, forged));
+        registry.releasesByWeightsPage(WEIGHTS, forged, 10);
+        // A digest with no releases has no members at all.
+        vm.expectRevert(_badCursor(keccak256("never"), mine[0]));
+        registry.releasesByWeightsPage(keccak256("never"), mine[0], 10);
+    }
+
+    /// Short lists store no count: their oldest release is recognised from the list itself.
+    function test_releasesByWeightsPage_cursor_checks_on_lists_of_one_and_two() public {
+        bytes32 other = keccak256("other weights");
+        bytes32 a = _publish(MODEL, "a", WEIGHTS);
+        bytes32 x = _publish(MODEL, "x", other);
+        vm.expectRevert(_badCursor(WEIGHTS, x));
+        registry.releasesByWeightsPage(WEIGHTS, x, 10);
+        (bytes32[] memory ids,) = registry.releasesByWeightsPage(WEIGHTS, a, 10);
+        _eq(ids.length, 1, "one: the head");
+        bytes32 b = _publish(MODEL, "b", WEIGHTS);
+        (ids,) = registry.releasesByWeightsPage(WEIGHTS, a, 10);
+        _eq(ids.length, 1, "two: the oldest");
+        _eq(ids[0], a, "two: the oldest");
+        (ids,) = registry.releasesByWeightsPage(WEIGHTS, b, 10);
+        _eq(ids.length, 2, "two: from the head");
+        vm.expectRevert(_badCursor(WEIGHTS, x));
+        registry.releasesByWeightsPage(WEIGHTS, x, 10);
+    }
+
+    /// The storage budget: a first publish of a digest still writes exactly two slots, a second
+    /// one three (as before), the third one four (the count, once per digest), later ones four
+    /// (the count updated in place). The count of a first release is read, not stored.
+    function test_publish_storage_writes_with_paging() public {
+        vm.record();
+        _publish(MODEL, "1", WEIGHTS);
+        (, bytes32[] memory writes) = vm.accesses(address(registry));
+        _eq(writes.length, 2, "first publish of a digest");
+        _eq(registry.releaseCountByWeights(WEIGHTS), 1, "count without a stored count");
+        vm.record();
+        _publish(MODEL, "2", WEIGHTS);
+        (, writes) = vm.accesses(address(registry));
+        _eq(writes.length, 3, "second");
+        vm.record();
+        _publish(MODEL, "3", WEIGHTS);
+        (, writes) = vm.accesses(address(registry));
+        _eq(writes.length, 4, "third: the count is stored");
+        vm.record();
+        _publish(MODEL, "4", WEIGHTS);
+        (, writes) = vm.accesses(address(registry));
+        _eq(writes.length, 4, "fourth: the count is updated");
+        _eq(registry.releaseCountByWeights(WEIGHTS), 4, "count");
+    }
+
+    // =============================================================================================
     // 4. Names are checked, identically, by every function that takes them
     // =============================================================================================
 
