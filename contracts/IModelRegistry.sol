@@ -134,7 +134,11 @@ interface IModelRegistry {
         bytes32 indexed namespaceId, address indexed controller, address indexed pendingController, string namespace
     );
 
-    /// @notice `newController` accepted the namespace from `previousController`.
+    /// @notice `newController` accepted the namespace from `previousController`. Only control moves:
+    /// the signers and operator authorisations the previous controller set stay valid (there is no
+    /// epoch). The new controller must review them and remove those it does not want
+    /// ({removeSigner}, {revokeOperator}); they are all listed by the namespace's {SignerAdded} /
+    /// {SignerRemoved} and {OperatorAuthorized} / {OperatorRevoked} events.
     event NamespaceTransferred(
         bytes32 indexed namespaceId, address indexed previousController, address indexed newController, string namespace
     );
@@ -307,6 +311,8 @@ interface IModelRegistry {
     /**
      * @notice Starts a two-step transfer of the namespace to `newController`, who must call
      * {acceptNamespace}; `address(0)` cancels a pending transfer. The caller stays controller until then.
+     * The transfer moves control only: the signers and operator authorisations set so far stay valid
+     * after it (see {NamespaceTransferred}); the new controller must review and remove them.
      * @param nsId The namespace id.
      * @param newController The account that may accept, or `address(0)` to cancel.
      *
@@ -320,6 +326,11 @@ interface IModelRegistry {
 
     /**
      * @notice Completes a transfer: the caller (the pending controller) becomes the controller.
+     * Only control moves (decided for 1.3: no epoch): the previous controller's signers stay active
+     * and its operator authorisations stay in force, while the previous controller can no longer
+     * write anything in the namespace. Review them and remove the unwanted ones with {removeSigner}
+     * and {revokeOperator}: every one is in the namespace's {SignerAdded} and {OperatorAuthorized}
+     * events (indexed by `namespaceId`).
      * @param nsId The namespace id.
      *
      * Requirements:

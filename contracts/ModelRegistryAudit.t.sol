@@ -490,4 +490,90 @@ contract ModelRegistryAuditTest is ModelRegistryTestBase {
             registry.releaseId(namespaces[i], MODEL, VERSION);
         }
     }
+
+    // =============================================================================================
+    // 5. A namespace transfer keeps signers and operators (decision for 1.3: no epoch)
+    // =============================================================================================
+
+    function _transferToBob() internal {
+        vm.prank(ALICE);
+        registry.transferNamespace(nsId, BOB);
+        vm.expectEmit(address(registry));
+        emit IModelRegistry.NamespaceTransferred(nsId, ALICE, BOB, NS);
+        vm.prank(BOB);
+        registry.acceptNamespace(nsId);
+    }
+
+    /// Pinned behaviour: the previous controller's signer stays active (the new controller can
+    /// even publish with it) and its operator grant stays in force.
+    function test_transfer_keeps_the_previous_controllers_signers_and_operators() public {
+        vm.prank(ALICE);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days, _noOrigins());
+        vm.warp(T0 + 5);
+        _transferToBob();
+        vm.warp(T0 + 10);
+        IModelRegistry.Signer memory s = registry.signer(nsId, didHash);
+        _eq(s.validFrom, T0, "validFrom");
+        _eq(s.validUntil, 0, "still active");
+        _true(registry.isSignerAt(nsId, didHash, T0 + 10), "old signer valid after the transfer");
+        vm.prank(BOB);
+        registry.publishRelease(NS, MODEL, VERSION, MANIFEST, WEIGHTS, didHash);
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, OP), "old operator grant in force");
+    }
+
+    /// The previous controller can no longer write anything in the namespace.
+    function test_transfer_leaves_the_previous_controller_no_power() public {
+        bytes32 rel = _publish(MODEL, VERSION, WEIGHTS);
+        vm.prank(ALICE);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days, _noOrigins());
+        _transferToBob();
+        bytes memory refused = abi.encodeWithSelector(IModelRegistry.NotNamespaceController.selector, nsId, ALICE, BOB);
+        vm.startPrank(ALICE);
+        vm.expectRevert(refused);
+        registry.addSigner(nsId, _did("alice-again"));
+        vm.expectRevert(refused);
+        registry.removeSigner(nsId, didHash);
+        vm.expectRevert(refused);
+        registry.authorizeOperator(NS, MODEL, "", _did("alice-op"), T0 + 1 days, _noOrigins());
+        vm.expectRevert(refused);
+        registry.revokeOperator(NS, MODEL, "", OP);
+        vm.expectRevert(refused);
+        registry.publishRelease(NS, MODEL, "2.0.0", MANIFEST, WEIGHTS, didHash);
+        vm.expectRevert(refused);
+        registry.revokeRelease(NS, MODEL, VERSION, "");
+        vm.expectRevert(refused);
+        registry.transferNamespace(nsId, ALICE);
+        vm.stopPrank();
+        _eq(registry.release(rel).revokedAt, 0, "release untouched");
+        _eq(registry.signer(nsId, didHash).validUntil, 0, "signer untouched");
+    }
+
+    /// The new controller reviews and removes what it inherited: the old signers and the old
+    /// operator grants (model and release scope).
+    function test_transfer_new_controller_removes_the_old_signers_and_operators() public {
+        string memory second = _did("alice-second-key");
+        bytes32 secondHash = keccak256(bytes(second));
+        _publish(MODEL, VERSION, WEIGHTS);
+        vm.startPrank(ALICE);
+        registry.addSigner(nsId, second);
+        registry.authorizeOperator(NS, MODEL, "", OPERATOR_DID, T0 + 1 days, _noOrigins());
+        registry.authorizeOperator(NS, MODEL, VERSION, OPERATOR_DID, T0 + 1 days, _noOrigins());
+        vm.stopPrank();
+        _transferToBob();
+        vm.warp(T0 + 100);
+        vm.startPrank(BOB);
+        registry.removeSigner(nsId, didHash);
+        registry.removeSigner(nsId, secondHash);
+        registry.revokeOperator(NS, MODEL, "", OP);
+        _true(registry.isOperatorAuthorized(NS, MODEL, VERSION, OP), "the release grant is separate");
+        registry.revokeOperator(NS, MODEL, VERSION, OP);
+        vm.stopPrank();
+        _true(!registry.isOperatorAuthorized(NS, MODEL, VERSION, OP), "no grant left");
+        vm.warp(T0 + 101);
+        _true(!registry.isSignerAt(nsId, didHash, T0 + 101), "old signer gone");
+        _true(!registry.isSignerAt(nsId, secondHash, T0 + 101), "second old signer gone");
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.InactiveSigner.selector, nsId, didHash, T0 + 101));
+        vm.prank(BOB);
+        registry.publishRelease(NS, MODEL, "2.0.0", MANIFEST, WEIGHTS, didHash);
+    }
 }
