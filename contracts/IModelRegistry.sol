@@ -662,7 +662,8 @@ interface IModelRegistry {
         pure
         returns (bytes32);
 
-    /// @notice The contract's interface version, "1.2.0" (1.1: operator authorisations pinned to
-    /// origins; 1.2: one canonical spelling per DID).
+    /// @notice The contract's interface version, "1.3.0" (1.1: operator authorisations pinned to
+    /// origins; 1.2: one canonical spelling per DID; 1.3: reasons restricted, removal at the end of
+    /// the second, paged weights reads, names checked everywhere).
     function version() external pure returns (string memory);
 }

@@ -409,7 +409,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function version() external pure returns (string memory) {
-        return "1.2.0";
+        return "1.3.0";
     }
 
     // ------------------------------------------------------------------------------------------

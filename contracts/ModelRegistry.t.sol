@@ -11,8 +11,8 @@ contract ModelRegistryTest is ModelRegistryTestBase {
     // Ids and version
     // =============================================================================================
 
-    function test_version_is_1_0_0() public view {
-        _eq(registry.version(), "1.2.0", "version");
+    function test_version_is_1_3_0() public view {
+        _eq(registry.version(), "1.3.0", "version");
     }
 
     /// Fixed vectors: the Python client must compute exactly these.
