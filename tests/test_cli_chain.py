@@ -163,6 +163,23 @@ def test_copied_weights_are_never_attributed_to_whoever_anchored_them(cli: Cli, 
     assert manifest_check["status"] == "fail" and f"it is anchored as {copy}" in manifest_check["detail"]
 
 
+def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published: Path) -> None:
+    from eth_account import Account
+
+    new_owner = Account.from_key(ANVIL_DEV_KEYS[3]).address
+    cli.ok("namespace", "claim", "handover")
+    cli.ok("signer", "add", "handover", "--did", OPERATOR_DID)
+    cli.ok("operator", "authorize", "handover/chat", "--did", OPERATOR_DID)
+    cli.ok("namespace", "transfer", "handover", new_owner)
+    accepted = cli.ok("namespace", "accept", "handover", account=3)
+    assert "1 signing key(s), 1 operator grant(s)" in accepted
+    assert f"signer   {OPERATOR_DID}" in accepted and f"operator handover/chat: {OPERATOR_DID}" in accepted
+    refused = cli("signer", "add", "handover", "--did", OPERATOR_DID)  # the previous controller: no power left
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, account=3)
+    cli.ok("operator", "revoke", "handover/chat", "--did", OPERATOR_DID, account=3)
+
+
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
     cli: Cli, published: Path, tmp_path: Path
 ) -> None:

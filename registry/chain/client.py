@@ -495,6 +495,32 @@ class RegistryClient:
             "removeSigner", namespace_id(namespace), did_id(did), ctx={"namespace": namespace, "did": did}
         )
 
+    def standing_grants(self, namespace: str) -> tuple[list[str], list[str]]:
+        """What a namespace's signers and operators are now, from its events and checked against
+        storage: the signing keys not removed, and the operator grants (``scope: did``) neither
+        revoked nor expired by chain time. A transfer keeps them all (registry 1.3), so the new
+        controller reviews this list."""
+        ns_id = namespace_id(namespace)
+        signers: list[str] = []
+        for log in self._logs("SignerAdded", {"namespaceId": ns_id}):
+            did = str(log["args"]["did"])
+            if did not in signers and self.signer(namespace, did).valid_until == 0:
+                signers.append(did)
+        now = self.now()
+        grants: list[str] = []
+        for log in self._logs("OperatorAuthorized", {"namespaceId": ns_id}):
+            a = log["args"]
+            version = str(a["version"]) or None
+            try:
+                op = self.operator(namespace, str(a["model"]), version, str(a["operatorDid"]))
+            except ModelsealError:
+                continue
+            scope = f"{namespace}/{a['model']}" + (f"/{version}" if version else "")
+            grant = f"{scope}: {a['operatorDid']}"
+            if op.revoked_at == 0 and op.expires_at > now and grant not in grants:
+                grants.append(grant)
+        return signers, grants
+
     def signer(self, namespace: str, did: str) -> SignerInfo:
         s = self._call(lambda: self.contract.functions.signer(namespace_id(namespace), did_id(did)).call())
         return SignerInfo(did, int(s.validFrom), int(s.validUntil))

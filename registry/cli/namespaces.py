@@ -64,6 +64,16 @@ def namespace_accept(name: Annotated[str, typer.Argument(help="The namespace.")]
     tx = client.accept_namespace(name)
     console.out.print(f"{client.account.address if client.account else '?'} now controls {name!r}")
     console.out.print(tx_line(tx))
+    signers, grants = client.standing_grants(name)
+    if signers or grants:  # a transfer moves control only: what the previous controller set stays valid
+        console.out.print(
+            f"still valid from before the transfer ({len(signers)} signing key(s), {len(grants)} operator grant(s));"
+            " remove what you do not vouch for with `modelseal signer remove` / `modelseal operator revoke`:"
+        )
+        for did in signers:
+            console.out.print(f"  signer   {did}")
+        for grant in grants:
+            console.out.print(f"  operator {grant}")
 
 
 @signer_app.command("add", epilog="Example: modelseal signer add smollm --key publisher")
