@@ -68,6 +68,25 @@ def check_version(name: str) -> str:
     return _not_dot_segment("version", name)
 
 
+_REASON = re.compile(r"[\x20-\x7e]{0,256}")
+
+
+def check_reason(reason: str) -> str:
+    """A revocation reason as the registry (1.3) accepts it: 0..256 characters of printable ASCII,
+    spaces included (``InvalidName`` kind 6)."""
+    if not _REASON.fullmatch(reason):
+        if len(reason) > 256:
+            raise InvalidName(
+                f"a revocation reason is at most 256 characters, not {len(reason)}",
+                hint="say it briefly; link to a longer notice if needed",
+            )
+        raise InvalidName(
+            _explain("revocation reason", reason, "".join(chr(c) for c in range(0x20, 0x7F))),
+            hint="a revocation reason is printable ASCII: letters, digits, spaces, punctuation; no line breaks",
+        )
+    return reason
+
+
 @dataclass(frozen=True, slots=True)
 class ReleaseName:
     """``namespace/model/version``, each part checked on construction."""

@@ -119,7 +119,7 @@ def parse_returns(text: str) -> list[tuple[str, list[Param]]]:
     if struct:
         fields = parse_call(f"s({struct.group(2)})")[1]
         return [("(" + ",".join(t for t, _ in fields) + ")", fields)]
-    return [(cell.split()[0], [])]
+    return [(part.split()[0], []) for part in split_top(cell)]
 
 
 # --- reading the ABI ------------------------------------------------------------------------------

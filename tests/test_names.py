@@ -12,6 +12,7 @@ from registry.names import (
     ReleaseName,
     check_model,
     check_namespace,
+    check_reason,
     check_version,
     did_id,
     model_id,
@@ -88,3 +89,14 @@ def test_ids_are_keccak_of_the_name_strings() -> None:
     assert release_id(r) == keccak(b"smollm/chat/1.0")
     assert did_id("did:key:z6Mk") == keccak(b"did:key:z6Mk")
     assert len({namespace_id("smollm"), model_id("smollm", "chat"), release_id(r)}) == 3
+
+
+@pytest.mark.parametrize("reason", ["", "superseded by 1.0.1", "~" * 256, " leading and trailing spaces "])
+def test_revocation_reasons_the_registry_accepts(reason: str) -> None:
+    assert check_reason(reason) == reason
+
+
+@pytest.mark.parametrize("reason", ["a\x00b", "line\nbreak", "\x7f", "x" * 257, "caf\u00e9", "\udcff"])
+def test_revocation_reasons_the_registry_refuses(reason: str) -> None:
+    with pytest.raises(errors.InvalidName):
+        check_reason(reason)

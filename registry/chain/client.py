@@ -28,7 +28,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 from registry.chain.artifacts import Artifact, Deployment, load_artifact
 from registry.chain.events import decode_log, event_specs
 from registry.errors import ChainError, ModelsealError, RegistryRefused, RegistryRevert, UnsafeAccount
-from registry.names import ReleaseName, did_id, model_id, namespace_id
+from registry.names import ReleaseName, check_reason, did_id, model_id, namespace_id
 from registry.names import release_id as compute_release_id
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ ANVIL_DEV_KEYS = tuple(
 # --- errors --------------------------------------------------------------------------------
 
 
-_NAME_KINDS = ("namespace", "model", "version", "endorsement kind", "DID", "origin")
+_NAME_KINDS = ("namespace", "model", "version", "endorsement kind", "DID", "origin", "revocation reason")
 
 
 def _hx(value: Any) -> str:
@@ -87,6 +87,9 @@ def _explain(error: str, a: Mapping[str, Any], ctx: Mapping[str, str]) -> tuple[
             f"the registry refuses the {kind} {a.get('name')!r}",
             "a DID is an Ed25519 did:key or did:pkh:eip155:<chain>:<EIP-55 address>, in that one spelling"
             if kind == "DID"
+            else "a revocation reason is at most 256 characters of printable ASCII (letters, digits, spaces, "
+            "punctuation; no line breaks)"
+            if kind == "revocation reason"
             else "namespaces are [a-z0-9-] (2-64, no leading, trailing or double hyphen); models [a-z0-9._-]; "
             "versions printable ASCII without spaces; look-alike letters from other scripts are never allowed",
         ),
@@ -549,7 +552,7 @@ class RegistryClient:
             release.namespace,
             release.model,
             release.version,
-            reason,
+            check_reason(reason),
             ctx={"namespace": release.namespace, "release": str(release)},
         )
 
