@@ -180,6 +180,41 @@ def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published
     cli.ok("operator", "revoke", "handover/chat", "--did", OPERATOR_DID, account=3)
 
 
+def test_sign_offline_then_anchor_the_shipped_manifest(cli: Cli, published: Path, tmp_path: Path) -> None:
+    """The manifest a publisher writes, co-signs and ships is the one anchored: `publish --manifest`
+    needs no signing key, checks every proof and the model's bytes, and the file verifies."""
+    cli.ok("keygen", "--name", "offline")
+    cli.ok("keygen", "--name", "auditor")
+    cli.ok("signer", "add", "smollm", "--key", "offline")
+    shipped = tmp_path / "shipped.manifest.json"
+    cli.ok(
+        "manifest", "create", published, "--namespace", "smollm", "--model", "smollm2-135m-instruct",
+        "--version", "2.0-offline", "--key", "offline", "--filing-jurisdiction", "CN",
+        "--filing-number", "Beijing-Smol-2026-7", "-o", shipped,
+    )  # fmt: skip
+    cli.ok("sign", shipped, "--key", "offline")
+    cli.ok("sign", shipped, "--key", "auditor")  # a co-signature rides along
+    unsigned = tmp_path / "unsigned.manifest.json"
+    cli.ok("manifest", "create", published, "--namespace", "smollm", "--model", "smollm2-135m-instruct",
+           "--version", "2.1", "--key", "offline", "-o", unsigned)  # fmt: skip
+    refused = cli("publish", "--manifest", unsigned)
+    assert refused.returncode == 1 and "no proof" in refused.stderr, refused.stderr
+    mixed = cli("publish", "--manifest", shipped, "--key", "offline")
+    assert mixed.returncode == 2 and "cannot be used with --manifest" in mixed.stderr
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"not these weights")
+    wrong = cli("publish", "--manifest", shipped, other)
+    assert wrong.returncode == 1 and "is not the model this manifest describes" in wrong.stderr
+    out = json.loads(cli.ok("publish", "--manifest", shipped, published, "--json"))
+    assert out["release"] == "smollm/smollm2-135m-instruct/2.0-offline" and out["alreadyPublished"] is False
+    again = json.loads(cli.ok("publish", "--manifest", shipped, "--json"))
+    assert again["alreadyPublished"] is True and again["manifestDigest"] == out["manifestDigest"]
+    verdict = json.loads(cli.ok("verify", published, "--manifest", shipped, "--json"))
+    assert verdict["verdict"] == "verified" and verdict["release"] == "smollm/smollm2-135m-instruct/2.0-offline"
+    signers = json.loads(cli.ok("verify-manifest", shipped, "--json"))["proofs"]
+    assert len(signers) == 2
+
+
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
     cli: Cli, published: Path, tmp_path: Path
 ) -> None:

@@ -80,13 +80,82 @@ def publish_model(
         return Published(release, rid, kept, path, None)
     signed = earlier if earlier is not None else sign_manifest(manifest, key)
     verify_manifest(signed)
-    if not client.is_signer_at(release.namespace, key.did, client.now()):
-        raise NotASigner(f"{key.did} is not an active signer of namespace {release.namespace!r}")
+    check_signer(client, release.namespace, key.did)
     save_pending(home, rid, signed)  # before the transaction: an anchored release always has its manifest
     tx = client.publish(release, signed.digest.value, md.weights.value, key.did)
     path = save_manifest(home, signed)
     clear_pending(home, rid)
     return Published(release, rid, signed, path, tx)
+
+
+def publish_manifest(
+    client: RegistryClient,
+    manifest: Manifest,
+    *,
+    home: Path,
+    model_path: Path | None = None,
+    follow_symlinks: bool = False,
+    on_progress: ProgressFn | None = None,
+) -> Published:
+    """Anchor a manifest signed earlier (offline, by its publisher and any co-signers: auditors,
+    a regulator filing, lineage, a model card - everything ``manifest create`` can say). No
+    signing key is needed here, only the namespace controller's account.
+
+    Before anything is sent: every proof verifies and the publisher signed (fail closed), the
+    publisher's key is an active signer of the namespace, and, with ``model_path``, the model's
+    bytes are exactly the manifest's. Resumable like :func:`publish_model`: the manifest is kept
+    before the transaction, and an already anchored release with this manifest is reported as
+    such."""
+    from registry.errors import DigestMismatch
+    from registry.signing.manifest import compare_model
+
+    verify_manifest(manifest)
+    release = manifest.release_name
+    if model_path is not None:
+        md = hash_model(
+            model_path, ignore=manifest.weights.ignore, follow_symlinks=follow_symlinks, on_progress=on_progress
+        )
+        problems = compare_model(manifest, md)
+        if problems:
+            raise DigestMismatch(
+                f"{model_path} is not the model this manifest describes: {'; '.join(problems[:5])}",
+                hint="publish the manifest of these files, or the files of this manifest",
+            )
+    rid = release_id(release)
+    anchored = client.release(release)
+    if anchored is not None:
+        if anchored.manifest_digest != manifest.digest.value:
+            raise RegistryRefused(
+                f"{release} is already published with another manifest (0x{anchored.manifest_digest.hex()})",
+                hint="publish a new version; a version is anchored once, for good",
+            )
+        path = save_manifest(home, manifest)
+        clear_pending(home, rid)
+        return Published(release, rid, manifest, path, None)
+    check_signer(client, release.namespace, manifest.publisher)
+    save_pending(home, rid, manifest)  # before the transaction: an anchored release always has its manifest
+    tx = client.publish(release, manifest.digest.value, manifest.weights_digest.value, manifest.publisher)
+    path = save_manifest(home, manifest)
+    clear_pending(home, rid)
+    return Published(release, rid, manifest, path, tx)
+
+
+def check_signer(client: RegistryClient, namespace: str, did: str) -> None:
+    """Refuse, before any gas is spent, a publish the contract would refuse for its signing key -
+    saying which of the three reasons it is."""
+    if client.is_signer_at(namespace, did, client.now()):
+        return
+    if client.namespace(namespace) is None:
+        raise NotASigner(
+            f"namespace {namespace!r} is not claimed",
+            hint=f"claim it first: modelseal namespace claim {namespace} (then add the key: modelseal signer add)",
+        )
+    if client.signer(namespace, did).valid_until:
+        raise NotASigner(
+            f"{did} was removed as a signer of {namespace!r}; a removed key never signs again",
+            hint="sign with a current key of the namespace (modelseal signer add NAMESPACE --key NEW)",
+        )
+    raise NotASigner(f"{did} is not an active signer of namespace {namespace!r}")
 
 
 def _same_release(earlier: Manifest, fresh: Manifest, signer: str) -> bool:

@@ -14,7 +14,6 @@ from registry.cli.options import (
     FollowOpt,
     IgnoreOpt,
     JsonOpt,
-    KeyOpt,
     KeysDirOpt,
     NoDefaultIgnoreOpt,
     chain_options,
@@ -25,7 +24,7 @@ from registry.cli.options import (
     tx_json,
     tx_line,
 )
-from registry.errors import ExitCode, PathRefused
+from registry.errors import ExitCode, InputError, PathRefused
 from registry.times import iso
 
 ReleaseArg = Annotated[str, typer.Argument(metavar="RELEASE", help="namespace/model/version")]
@@ -33,12 +32,28 @@ ReleaseArg = Annotated[str, typer.Argument(metavar="RELEASE", help="namespace/mo
 
 @chain_options
 def publish(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL_PATH", help="The model file or folder.")],
-    namespace: Annotated[str, typer.Option(help="Your namespace.")],
-    model: Annotated[str, typer.Option(help="Model name ([a-z0-9._-]).")],
-    version: Annotated[str, typer.Option(help="Version (printable ASCII, no spaces).")],
-    key: KeyOpt,
     chain: ChainTarget,
+    model_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[MODEL_PATH]", help="The model file or folder (with --manifest: optional, its bytes are checked)."
+        ),
+    ] = None,
+    manifest_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="Anchor this manifest, signed earlier (offline, with any co-signers): no signing key is needed "
+            "here, only the namespace controller's account.",
+        ),
+    ] = None,
+    namespace: Annotated[str | None, typer.Option(help="Your namespace.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name ([a-z0-9._-]).")] = None,
+    version: Annotated[str | None, typer.Option(help="Version (printable ASCII, no spaces).")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", "-k", help="Key name in the keystore (see `modelseal keys`) or a key file path."),
+    ] = None,
     license_: Annotated[str | None, typer.Option("--license", help="SPDX license id.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the signed manifest here.")] = None,
     ignore: IgnoreOpt = None,
@@ -47,26 +62,53 @@ def publish(
     keystore_dir: KeysDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hash, write and sign the manifest, check the key is a signer, and anchor the release."""
-    from registry.chain.publish import publish_model
+    """Anchor a release. Either in one step - hash MODEL_PATH, write and sign its manifest with
+    --key, check the key is a signer, anchor - or, with --manifest, anchor a manifest signed
+    earlier (`manifest create`, `sign`: filings, lineage, co-signatures), after checking every
+    proof and, given MODEL_PATH, the model's bytes."""
+    from registry.chain.publish import publish_manifest, publish_model
     from registry.hashing.model import ignore_rules
     from registry.names import ReleaseName
 
-    release = ReleaseName(namespace, model, version)
     if output is not None and not output.parent.is_dir():  # refused before anything is sent
         raise PathRefused(f"cannot write {output}: folder {output.parent} does not exist", hint="create it first")
-    signing_key = keystore(keystore_dir).load(key)
-    client = chain.client()
-    result = publish_model(
-        client,
-        signing_key,
-        model_path,
-        release,
-        home=chain.settings().home,
-        license=license_,
-        ignore=ignore_rules(ignore, defaults=not no_default_ignore),
-        follow_symlinks=follow_symlinks,
-    )
+    if manifest_file is not None:
+        given = [n for n, v in (("--namespace", namespace), ("--model", model), ("--version", version),
+                                ("--key", key), ("--license", license_)) if v is not None]  # fmt: skip
+        if given or ignore or no_default_ignore:
+            raise InputError(
+                f"{', '.join(given) or '--ignore'} cannot be used with --manifest: the manifest already says it",
+                hint="modelseal publish --manifest FILE [MODEL_PATH]",
+            )
+        doc = read_manifest(manifest_file)
+        release = doc.release_name
+        client = chain.client()
+        result = publish_manifest(
+            client, doc, home=chain.settings().home, model_path=model_path, follow_symlinks=follow_symlinks
+        )
+    else:
+        missing = [n for n, v in (("MODEL_PATH", model_path), ("--namespace", namespace), ("--model", model),
+                                  ("--version", version), ("--key", key)) if v is None]  # fmt: skip
+        if missing:
+            raise InputError(
+                f"missing {', '.join(missing)}",
+                hint="modelseal publish MODEL_PATH --namespace NS --model M --version V --key NAME, "
+                "or modelseal publish --manifest SIGNED.manifest.json",
+            )
+        assert model_path is not None and namespace and model and version and key  # checked just above
+        release = ReleaseName(namespace, model, version)
+        signing_key = keystore(keystore_dir).load(key)
+        client = chain.client()
+        result = publish_model(
+            client,
+            signing_key,
+            model_path,
+            release,
+            home=chain.settings().home,
+            license=license_,
+            ignore=ignore_rules(ignore, defaults=not no_default_ignore),
+            follow_symlinks=follow_symlinks,
+        )
     if output is not None:
         try:
             output.write_text(result.manifest.to_json())
