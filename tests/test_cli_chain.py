@@ -110,6 +110,7 @@ def test_verify_says_which_release_then_unregistered_then_revoked(cli: Cli, publ
         fh.write(bytes([byte[0] ^ 0xFF]))
     proc = cli("verify", copy)
     assert proc.returncode == 10 and "no release anchors these weights" in proc.stdout
+    assert "asked chain 31337, registry 0x" in proc.stdout  # an unregistered answer names the chain it asked
     cli.ok(
         "publish",
         copy,

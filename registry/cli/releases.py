@@ -203,6 +203,9 @@ def verify(
     colour = {"verified": "green", "mismatch": "red", "revoked": "red", "unverified": "yellow"}[verdict.verdict]
     what = verdict.release or "no registered release"
     console.out.print(f"[bold {colour}]{verdict.verdict}[/]  {model_path} -> {what}")
+    if verdict.chain is not None:  # say which chain answered: a verdict against the wrong one misleads
+        view = verdict.chain
+        console.out.print(f"  asked chain {view.chain_id}, registry {view.registry}, at block {view.block}")
     for c in verdict.checks:
         mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip", "error": "ERR "}[c.status]
         console.out.print(f"  {mark} {c.name}: {c.detail}")
