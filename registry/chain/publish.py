@@ -75,17 +75,10 @@ def publish_model(
                 f"{release} is already published (manifest {anchored.manifest_digest.hex()})",
                 hint="publish a new version; a version is anchored once, for good",
             )
-        path = save_manifest(home, kept)
-        clear_pending(home, rid)
-        return Published(release, rid, kept, path, None)
+        return _kept(home, kept, None)
     signed = earlier if earlier is not None else sign_manifest(manifest, key)
     verify_manifest(signed)
-    check_signer(client, release.namespace, key.did)
-    save_pending(home, rid, signed)  # before the transaction: an anchored release always has its manifest
-    tx = client.publish(release, signed.digest.value, md.weights.value, key.did)
-    path = save_manifest(home, signed)
-    clear_pending(home, rid)
-    return Published(release, rid, signed, path, tx)
+    return _anchor(client, home, signed)
 
 
 def publish_manifest(
@@ -121,7 +114,6 @@ def publish_manifest(
                 f"{model_path} is not the model this manifest describes: {'; '.join(problems[:5])}",
                 hint="publish the manifest of these files, or the files of this manifest",
             )
-    rid = release_id(release)
     anchored = client.release(release)
     if anchored is not None:
         if anchored.manifest_digest != manifest.digest.value:
@@ -129,15 +121,25 @@ def publish_manifest(
                 f"{release} is already published with another manifest (0x{anchored.manifest_digest.hex()})",
                 hint="publish a new version; a version is anchored once, for good",
             )
-        path = save_manifest(home, manifest)
-        clear_pending(home, rid)
-        return Published(release, rid, manifest, path, None)
+        return _kept(home, manifest, None)
+    return _anchor(client, home, manifest)
+
+
+def _anchor(client: RegistryClient, home: Path, manifest: Manifest) -> Published:
+    """Anchor a checked, signed manifest by its publisher's key: the manifest is kept as pending
+    before the transaction (an anchored release always has its manifest), then as anchored."""
+    release = manifest.release_name
     check_signer(client, release.namespace, manifest.publisher)
-    save_pending(home, rid, manifest)  # before the transaction: an anchored release always has its manifest
+    save_pending(home, release_id(release), manifest)
     tx = client.publish(release, manifest.digest.value, manifest.weights_digest.value, manifest.publisher)
+    return _kept(home, manifest, tx)
+
+
+def _kept(home: Path, manifest: Manifest, tx: TxResult | None) -> Published:
+    rid = release_id(manifest.release_name)
     path = save_manifest(home, manifest)
     clear_pending(home, rid)
-    return Published(release, rid, manifest, path, tx)
+    return Published(manifest.release_name, rid, manifest, path, tx)
 
 
 def check_signer(client: RegistryClient, namespace: str, did: str) -> None:
