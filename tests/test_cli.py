@@ -133,3 +133,14 @@ def test_help_has_examples(cli: CliRun) -> None:
     for cmd in (["hash"], ["manifest", "create"], ["sign"], ["verify-manifest"], ["keygen"]):
         proc = cli(*cmd, "--help")
         assert proc.returncode == 0 and "Example" in proc.stdout, cmd
+
+
+def test_version_and_shell_completion_are_offered(cli: CliRun) -> None:
+    from importlib.metadata import version
+
+    from registry.chain.client import REGISTRY_VERSION
+
+    shown = cli("--version", check=True).stdout
+    assert shown.startswith(f"modelseal {version('modelseal')} ") and f"ModelRegistry {REGISTRY_VERSION}" in shown
+    helped = cli("--help", check=True).stdout
+    assert "--version" in helped and "--install-completion" in helped

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -34,11 +35,32 @@ app = typer.Typer(
         "Example: modelseal keygen --name publisher && modelseal hash ./my-model"
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from registry.chain.client import REGISTRY_VERSION
+
+        print(f"modelseal {version('modelseal')} (ModelRegistry {REGISTRY_VERSION}, formats modelseal/manifest/v1)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Provenance for AI models (options before the command apply to modelseal itself)."""
+
 
 for _module in (keys, hashing, manifests, devchain, namespaces, operators, releases):
     _module.register(app)
