@@ -591,6 +591,24 @@ def test_a_malformed_private_key_is_one_line_without_echoing_it(value: str) -> N
     assert value not in caught.value.diagnostics() and "64 hex digits" in caught.value.message
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_private_key_is_an_error_never_the_dev_account(value: str, anvil_url: str) -> None:
+    """On the local dev chain, no key means anvil's first account; a key set to nothing is a
+    mistake (a CI secret that did not expand) and must not send from a public account."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from registry.chain.client import ANVIL_DEV_KEYS, RegistryClient
+    from registry.errors import UnsafeAccount
+    from registry.settings import Settings
+
+    client, _ = RegistryClient.deploy(Web3(Web3.HTTPProvider(anvil_url)), Account.from_key(ANVIL_DEV_KEYS[4]))
+    unset = RegistryClient.from_settings(Settings(rpc_url=anvil_url, registry=client.address))
+    assert unset.account is not None and unset.account.address == Account.from_key(ANVIL_DEV_KEYS[0]).address
+    with pytest.raises(UnsafeAccount, match="set but empty"):
+        RegistryClient.from_settings(Settings(rpc_url=anvil_url, registry=client.address, private_key=value))
+
+
 @pytest.mark.parametrize("name", [".", ".."])
 def test_dot_segments_are_no_model_or_version(name: str) -> None:
     from registry.errors import InvalidName

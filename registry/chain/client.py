@@ -364,7 +364,12 @@ class RegistryClient:
         from registry.chain.connect import connect
 
         conn = connect(settings, w3=w3)
-        key: str | bytes | None = settings.private_key.get_secret_value() if settings.private_key else None
+        key: str | bytes | None = settings.private_key.get_secret_value() if settings.private_key is not None else None
+        if isinstance(key, str) and not key.strip():  # set but empty: never fall back to a dev account
+            raise UnsafeAccount(
+                "MODELSEAL_PRIVATE_KEY is set but empty",
+                hint="set it to your account's key, or unset it (on the local dev chain, anvil's first account sends)",
+            )
         if key is None and conn.chain_id in DEV_CHAIN_IDS and _is_loopback(conn.rpc_url):
             key = ANVIL_DEV_KEYS[0]
         account = account_from_key(key, conn.chain_id) if key is not None else None
