@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from registry.chain.client import ANVIL_DEV_KEYS, account_from_key
 from registry.chain.devchain import free_port
@@ -259,7 +260,8 @@ def test_operator_and_endorsement_commands(cli: Cli, published: Path, tmp_path: 
     assert out["expiresAt"] > 0
     filing = tmp_path / "filing.txt"
     filing.write_text("filing 123")
-    assert "endorsed" in cli.ok("endorse", REL, "--kind", "filing.submitted", "--data", filing, account=5)
+    endorsed = cli.ok("endorse", REL, "--kind", "filing.submitted", "--data", filing, account=5)
+    assert "endorsed" in endorsed and f"from {Account.from_key(ANVIL_DEV_KEYS[5]).address}" in endorsed
     assert "withdrew" in cli.ok("endorse", REL, "--kind", "filing.submitted", "--revoke", account=5)
     assert "may no longer serve" in cli.ok("operator", "revoke", REL, "--key", "operator")
 

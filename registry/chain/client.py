@@ -264,6 +264,8 @@ class TxResult:
     block: int
     gas_used: int
     events: tuple[tuple[str, dict[str, Any]], ...] = field(default_factory=tuple)
+    sender: str = ""
+    """the account that sent it (commands print it: the registry judges by it)"""
 
     def event(self, name: str) -> dict[str, Any]:
         for n, args in self.events:
@@ -468,7 +470,9 @@ class RegistryClient:
         for ev in self.contract.all_events():
             for log in ev.process_receipt(receipt, errors=_discard()):
                 events.append((log["event"], dict(log["args"])))
-        return TxResult(tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]), tuple(events))
+        return TxResult(
+            tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]), tuple(events), sender
+        )
 
     # --- namespaces ---
 

@@ -178,11 +178,11 @@ def hash_with_progress(path: Path, rules: Sequence[str], follow: bool, quiet: bo
 
 
 def tx_line(tx: TxResult) -> str:
-    return f"tx {tx.tx_hash} in block {tx.block} ({tx.gas_used} gas)"
+    return f"tx {tx.tx_hash} from {tx.sender} in block {tx.block} ({tx.gas_used} gas)"
 
 
 def tx_json(tx: TxResult) -> dict[str, Any]:
-    return {"tx": tx.tx_hash, "block": tx.block, "gasUsed": tx.gas_used}
+    return {"tx": tx.tx_hash, "from": tx.sender, "block": tx.block, "gasUsed": tx.gas_used}
 
 
 def did_from(key: str | None, did: str | None, keystore_dir: Path | None) -> str:
