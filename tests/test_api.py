@@ -216,3 +216,19 @@ def test_malformed_bodies_are_problems(world: World) -> None:
         problem(resp, 422)
     resp = world.http.post("/v1/manifests", content=b"{not json", headers={"content-type": "application/json"})
     assert problem(resp, 400)["type"].endswith("/invalid-json")  # malformed syntax: 400, before any route
+
+
+def test_watch_follows_the_verifier_named_by_its_setting(world: World, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from servers import serve_app
+
+    with serve_app(world.app) as url:
+        env = {**os.environ, "MODELSEAL_VERIFIER_URL": url, "MODELSEAL_HOME": str(tmp_path / "home")}
+        cmd = [sys.executable, "-m", "registry", "watch", "--once", "--json", "--namespace", "deepseek"]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"following {url}/v1/feed" in done.stderr  # which verifier it asks is never silent
+    events = [json.loads(line)["event"] for line in done.stdout.splitlines()]
+    assert events[:3] == ["NamespaceClaimed", "SignerAdded", "ReleasePublished"]

@@ -91,7 +91,13 @@ def index(
 
 def watch(
     namespace: Annotated[str | None, typer.Option(help="Only events that concern this namespace.")] = None,
-    verifier: Annotated[str, typer.Option(help="Verifier base URL.")] = "http://127.0.0.1:8000",
+    verifier: Annotated[
+        str,
+        typer.Option(
+            envvar="MODELSEAL_VERIFIER_URL",
+            help="Verifier base URL [env MODELSEAL_VERIFIER_URL; default: a local `modelseal verifier serve`].",
+        ),
+    ] = "http://127.0.0.1:8000",
     cursor: Annotated[int, typer.Option(help="Start after this cursor (0 = from the beginning).")] = 0,
     once: Annotated[bool, typer.Option("--once", help="Print what is there and stop.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
@@ -100,6 +106,7 @@ def watch(
     """Follow the verifier's monitor feed and print each event as it happens (Ctrl-C to stop)."""
     import httpx
 
+    print(f"following {verifier}/v1/feed", file=sys.stderr, flush=True)  # which verifier: never a silent default
     from registry.errors import ChainError
 
     params: dict[str, Any] = {"cursor": cursor}
