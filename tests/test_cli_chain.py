@@ -82,9 +82,9 @@ def published(cli: Cli, smollm_model: Path) -> Path:
 
 
 def test_chain_status_and_restart_keeps_state(cli: Cli, published: Path) -> None:
-    status = json.loads(cli.ok("chain", "status", "--port", str(cli.port), "--json"))
-    assert status["running"] and status["registryHasCode"]
-    cli.ok("chain", "down", "--port", str(cli.port))
+    status = json.loads(cli.ok("chain", "status", "--json"))  # the port of MODELSEAL_RPC_URL, as every command
+    assert status["running"] and status["registryHasCode"] and status["rpcUrl"].endswith(f":{cli.port}")
+    cli.ok("chain", "down")
     assert cli("chain", "status", "--port", str(cli.port)).returncode == 3
     again = json.loads(cli.ok("chain", "up", "--port", str(cli.port), "--json"))
     assert again["deployedNow"] is False  # the state file brought the registry back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,16 +12,35 @@ from registry.cli.options import HomeOpt, JsonOpt, print_json, settings
 from registry.errors import ExitCode
 
 chain_app = typer.Typer(help="Start, stop and inspect the local dev chain (anvil).", no_args_is_help=True)
-PortOpt = Annotated[int, typer.Option(help="Port on 127.0.0.1.")]
+PortOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Port on 127.0.0.1 [default: the port of MODELSEAL_RPC_URL when it is a loopback URL, else 8545]."
+    ),
+]
+
+
+def _port(port: int | None, home: Path | None) -> int:
+    """The dev chain's port: the option, else the one every other command would use (the port of
+    a loopback ``MODELSEAL_RPC_URL``), else anvil's 8545 - so `chain status` and `chain down`
+    speak of the chain the other commands talk to."""
+    if port is not None:
+        return port
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings(home=home).rpc_url)
+    if url.hostname in ("127.0.0.1", "localhost", "::1") and url.port:
+        return url.port
+    return 8545
 
 
 @chain_app.command("up", epilog="Example: modelseal chain up && modelseal chain status")
-def chain_up(port: PortOpt = 8545, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+def chain_up(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Start anvil on 127.0.0.1 (state kept in the data folder) and deploy the registry once."""
     from registry.chain.client import ANVIL_DEV_KEYS
     from registry.chain.devchain import DevChain, ensure_registry, start
 
-    chain = DevChain(settings(home=home).home, port)
+    chain = DevChain(settings(home=home).home, _port(port, home))
     pid = start(chain)
     deployment, fresh = ensure_registry(chain, "0x" + ANVIL_DEV_KEYS[0].hex())
     if as_json:
@@ -34,22 +54,22 @@ def chain_up(port: PortOpt = 8545, home: HomeOpt = None, as_json: JsonOpt = Fals
 
 
 @chain_app.command("down")
-def chain_down(port: PortOpt = 8545, home: HomeOpt = None) -> None:
+def chain_down(port: PortOpt = None, home: HomeOpt = None) -> None:
     """Stop the dev chain cleanly (its state is saved and comes back with `chain up`)."""
     from registry.chain.devchain import DevChain, stop
 
-    chain = DevChain(settings(home=home).home, port)
+    chain = DevChain(settings(home=home).home, _port(port, home))
     console.out.print("dev chain stopped" if stop(chain) else "dev chain was not running")
 
 
 @chain_app.command("status")
-def chain_status(port: PortOpt = 8545, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+def chain_status(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Say whether the dev chain runs, its head block, and where the registry is (exit 3 if it does not run)."""
     from registry.chain.artifacts import load_deployment
     from registry.chain.devchain import DEV_CHAIN_ID, DevChain
 
     data_home = settings(home=home).home
-    chain = DevChain(data_home, port)
+    chain = DevChain(data_home, _port(port, home))
     chain_id = chain.rpc_chain_id()
     deployment = load_deployment(data_home, DEV_CHAIN_ID)
     status: dict[str, Any] = {"running": chain_id is not None, "rpcUrl": chain.rpc_url, "pid": chain.pid()}
