@@ -239,6 +239,7 @@ def test_refusals_are_explained_in_words(cli: Cli, published: Path) -> None:
         (("namespace", "claim", "Smollm"), None, "refuses the namespace 'Smollm'"),
         (("namespace", "claim", "sm\u043ellm"), None, "refuses the namespace"),  # Cyrillic o
         (("namespace", "claim", "smollm"), 4, "already owned by"),
+        (("namespace", "claim", "smollm"), None, "you already control namespace 'smollm'"),  # not "ask its controller"
     ]  # fmt: skip
     for args, account, words in cases:
         proc = cli(*args, account=account)

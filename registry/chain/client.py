@@ -94,8 +94,12 @@ def _explain(error: str, a: Mapping[str, Any], ctx: Mapping[str, str]) -> tuple[
             "versions printable ASCII without spaces; look-alike letters from other scripts are never allowed",
         ),
         "NamespaceTaken": (
-            f"namespace {ns!r} is already owned by {a.get('controller')}",
-            "claim another namespace, or ask its controller to add your key as a signer",
+            (f"you already control namespace {ns!r}", "nothing to do: add signing keys with `modelseal signer add`")
+            if a.get("controller") == ctx.get("sender")
+            else (
+                f"namespace {ns!r} is already owned by {a.get('controller')}",
+                "claim another namespace, or ask its controller to add your key as a signer",
+            )
         ),
         "UnknownNamespace": (f"namespace {ns!r} is not claimed", "claim it first: modelseal namespace claim NAME"),
         "NotNamespaceController": (
@@ -429,6 +433,7 @@ class RegistryClient:
                 hint="set MODELSEAL_PRIVATE_KEY (on the dev chain, `modelseal chain up` prints one to use)",
             )
         sender = self.account.address
+        ctx = {**(ctx or {}), "sender": sender}  # lets a refusal say "you" when it is about the sender
         func = getattr(self.contract.functions, fn_name)(*args)
         if gas is None:  # estimation simulates the call: a revert surfaces here with its reason
             gas = int(self._call(lambda: func.estimate_gas({"from": sender}), ctx) * 1.25) + 10_000
