@@ -299,3 +299,15 @@ def test_anvil_dev_keys_refused_outside_dev_chains() -> None:
     with pytest.raises(UnsafeAccount, match="not a dev chain"):
         account_from_key(ANVIL_DEV_KEYS[0], 1)
     assert account_from_key(ANVIL_DEV_KEYS[0], 31337).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def test_chain_up_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:  # a program that listens but speaks no JSON-RPC
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = Cli(tmp_path / "home", tmp_path / "keys", port)("chain", "up", "--port", str(port))
+    assert proc.returncode == 3, proc.stderr
+    assert f"port {port} is already in use" in proc.stderr and "--port" in proc.stderr

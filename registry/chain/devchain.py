@@ -112,12 +112,31 @@ def start(chain: DevChain, *, wait: float = 15.0) -> int:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ChainError(f"anvil exited with status {proc.returncode}; see {chain.log_file}")
+            raise _start_failed(chain, proc.returncode)
         if chain.rpc_chain_id(timeout=0.5) == DEV_CHAIN_ID:
             return proc.pid
         time.sleep(0.05)
     proc.kill()
     raise ChainError(f"anvil did not answer on {chain.rpc_url} within {wait:.0f} s; see {chain.log_file}")
+
+
+def _start_failed(chain: DevChain, status: int) -> ChainError:
+    """Why anvil would not start, in words: its log's last lines say, e.g., that the port is taken
+    by something that does not speak JSON-RPC."""
+    try:
+        tail = chain.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+    except OSError:
+        tail = []
+    said = " ".join(tail)
+    if "Address already in use" in said or "address in use" in said.lower():
+        return ChainError(
+            f"port {chain.port} is already in use by another program",
+            hint="stop it, or start the dev chain on another port: modelseal chain up --port 8546",
+        )
+    return ChainError(
+        f"anvil exited with status {status}" + (f": {said[-300:]}" if said else ""),
+        hint=f"its whole log is {chain.log_file}",
+    )
 
 
 def stop(chain: DevChain, *, wait: float = 10.0) -> bool:
