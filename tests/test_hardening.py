@@ -609,6 +609,15 @@ def test_an_empty_private_key_is_an_error_never_the_dev_account(value: str, anvi
         RegistryClient.from_settings(Settings(rpc_url=anvil_url, registry=client.address, private_key=value))
 
 
+def test_a_missing_registry_address_is_bad_input_not_an_unreachable_chain(anvil_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "MODELSEAL_RPC_URL": anvil_url, "MODELSEAL_HOME": str(tmp_path / "empty-home")}
+    env.pop("MODELSEAL_REGISTRY", None)
+    cmd = [sys.executable, "-m", "registry", "show", "acme/chat/1.0"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr  # 3 would say "unreachable chain", which it is not
+    assert "no registry address for chain 31337" in proc.stderr and "MODELSEAL_REGISTRY" in proc.stderr
+
+
 @pytest.mark.parametrize("name", [".", ".."])
 def test_dot_segments_are_no_model_or_version(name: str) -> None:
     from registry.errors import InvalidName

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from registry.chain.artifacts import load_deployment
-from registry.errors import ChainError
+from registry.errors import ChainError, InputError
 from registry.settings import ChainSettings
 
 RPC_TIMEOUT_SECONDS = 30
@@ -59,13 +59,13 @@ def connect(settings: ChainSettings, *, w3: Web3 | None = None) -> Connection:
     if address is None:
         deployment = load_deployment(settings.home, actual)
         if deployment is None:
-            raise ChainError(
-                f"no registry address for chain {actual}",
+            raise InputError(  # a missing setting (exit 2), not an unreachable chain (exit 3)
+                f"no registry address for chain {actual} at {url}",
                 hint="pass --registry 0x... (or MODELSEAL_REGISTRY), or start the dev chain: modelseal chain up",
             )
         address, deploy_block = deployment.address, deployment.block
     if not Web3.is_address(address):
-        raise ChainError(f"{address!r} is not an address", hint="pass --registry 0x...")
+        raise InputError(f"{address!r} is not an address", hint="pass --registry 0x... (40 hex digits)")
     checksummed = Web3.to_checksum_address(address)
     try:
         code = w3.eth.get_code(checksummed)
