@@ -512,6 +512,14 @@ class RegistryClient:
             "removeSigner", namespace_id(namespace), did_id(did), ctx={"namespace": namespace, "did": did}
         )
 
+    def has_release(self, namespace: str, model: str, version: str | None = None) -> bool:
+        """Whether the release (or, without ``version``, any release of the model) is published:
+        lets a command warn about a grant for a name nothing was published under yet."""
+        if version is not None:
+            return self.release(ReleaseName(namespace, model, version)) is not None
+        logs = self._logs("ReleasePublished", {"namespaceId": namespace_id(namespace)})
+        return any(str(log["args"]["model"]) == model for log in logs)
+
     def standing_grants(self, namespace: str) -> tuple[list[str], list[str]]:
         """What a namespace's signers and operators are now, from its events and checked against
         storage: the signing keys not removed, and the operator grants (``scope: did``) neither

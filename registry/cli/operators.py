@@ -68,6 +68,12 @@ def operator_authorize(
     client = chain.client()
     expires_at = parse_expiry(expires, client.now())
     tx = client.authorize_operator(ns, model, version, the_did, expires_at, origins)
+    if not client.has_release(ns, model, version):  # a typo in the name would otherwise pass unnoticed
+        console.err.print(
+            f"warning: nothing is published as {scope} yet; the grant covers what is published under that "
+            "name later (check the spelling)",
+            markup=False,
+        )
     if as_json:
         print_json(
             {"scope": scope, "operator": the_did, "expiresAt": expires_at, "origins": list(origins), **tx_json(tx)}
