@@ -75,7 +75,7 @@ printf '\x01' | dd of="$WORK/tampered.gguf" bs=1 seek=5000000 count=1 conv=notru
 if ! modelseal show "$NS/smollm2-135m-instruct/1.0.0-rc1" >/dev/null 2>&1; then
   modelseal publish "$WORK/tampered.gguf" --namespace "$NS" --model smollm2-135m-instruct --version 1.0.0-rc1 \
     --key demo-publisher >/dev/null
-  modelseal revoke "$NS/smollm2-135m-instruct/1.0.0-rc1" --reason "demo: a pre-release withdrawn by its publisher"
+  modelseal revoke "$NS/smollm2-135m-instruct/1.0.0-rc1" --reason "demo: a pre-release withdrawn by its publisher" --yes
 fi
 expect_status 11 modelseal verify "$WORK/tampered.gguf"
 rm -f "$WORK/tampered.gguf"

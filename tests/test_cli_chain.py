@@ -36,9 +36,10 @@ class Cli:
         env.pop("MODELSEAL_DEBUG", None)
         if account is not None:
             env["MODELSEAL_PRIVATE_KEY"] = "0x" + ANVIL_DEV_KEYS[account].hex()
-        return subprocess.run(
-            [sys.executable, "-m", "registry", *map(str, args)], capture_output=True, text=True, env=env
-        )
+        return subprocess.run(  # no terminal on stdin, as in CI: a command that asks must refuse, not wait
+            [sys.executable, "-m", "registry", *map(str, args)],
+            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
 
     def ok(self, *args: str | Path, account: int | None = None) -> str:
         proc = self(*args, account=account)
@@ -124,7 +125,9 @@ def test_verify_says_which_release_then_unregistered_then_revoked(cli: Cli, publ
         "--key",
         "publisher",
     )
-    cli.ok("revoke", "smollm/smollm2-135m-instruct/1.0.0-bad", "--reason", "corrupted upload")
+    unconfirmed = cli("revoke", "smollm/smollm2-135m-instruct/1.0.0-bad", "--reason", "corrupted upload")
+    assert unconfirmed.returncode == 2 and "pass --yes" in unconfirmed.stderr  # no terminal: refuse, never hang
+    cli.ok("revoke", "smollm/smollm2-135m-instruct/1.0.0-bad", "--reason", "corrupted upload", "--yes")
     proc = cli("verify", copy)
     assert proc.returncode == 11 and "revoked" in proc.stdout and "corrupted upload" in proc.stdout
     wrong = cli("verify", copy, "--release", REL)
@@ -179,7 +182,7 @@ def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published
     assert f"signer   {OPERATOR_DID}" in accepted and f"operator handover/chat: {OPERATOR_DID}" in accepted
     refused = cli("signer", "add", "handover", "--did", OPERATOR_DID)  # the previous controller: no power left
     assert refused.returncode == 4, refused.stdout + refused.stderr
-    cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, account=3)
+    cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, "--yes", account=3)
     cli.ok("operator", "revoke", "handover/chat", "--did", OPERATOR_DID, account=3)
 
 

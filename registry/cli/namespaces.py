@@ -14,7 +14,9 @@ from registry.cli.options import (
     JsonOpt,
     KeysDirOpt,
     SignerKeyOpt,
+    YesOpt,
     chain_options,
+    confirm,
     did_from,
     print_json,
     tx_json,
@@ -97,9 +99,13 @@ def signer_remove(
     key: SignerKeyOpt = None,
     did: DidOpt = None,
     keystore_dir: KeysDirOpt = None,
+    yes: YesOpt = False,
 ) -> None:
-    """Retire a key (rotation): releases it signed before stay valid; it cannot sign new ones."""
-    _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=True)
+    """Retire a key (rotation): releases it signed before stay valid; it cannot sign new ones, and
+    can never be added back. Asks first (--yes skips it)."""
+    the_did = did_from(key, did, keystore_dir)
+    confirm(f"retiring {the_did} from {namespace!r}", yes)
+    _change_signer(chain, namespace, the_did, remove=True)
 
 
 def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: bool) -> None:

@@ -177,6 +177,20 @@ def hash_with_progress(path: Path, rules: Sequence[str], follow: bool, quiet: bo
     return model_digest(scan, entries, weights)
 
 
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (it cannot be undone).")]
+
+
+def confirm(action: str, yes: bool) -> None:
+    """Ask before an action that can never be undone. ``--yes`` skips the question; without a
+    terminal to ask on, the command refuses instead of waiting for an answer that cannot come."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"{action} cannot be undone, and there is no terminal to confirm it", hint="pass --yes")
+    if not typer.confirm(f"{action} cannot be undone. Go ahead?", default=False, err=True):
+        raise InputError(f"{action}: not confirmed; nothing was sent", hint="pass --yes to skip the question")
+
+
 def tx_line(tx: TxResult) -> str:
     return f"tx {tx.tx_hash} from {tx.sender} in block {tx.block} ({tx.gas_used} gas)"
 

@@ -16,7 +16,9 @@ from registry.cli.options import (
     JsonOpt,
     KeysDirOpt,
     NoDefaultIgnoreOpt,
+    YesOpt,
     chain_options,
+    confirm,
     keystore,
     parse_release,
     print_json,
@@ -141,11 +143,16 @@ def publish(
 @chain_options
 def revoke(
     release: ReleaseArg,
-    reason: Annotated[str, typer.Option(help="Why, for people reading the registry.")],
+    reason: Annotated[str, typer.Option(help="Why, for people reading the registry (printable ASCII, <= 256).")],
     chain: ChainTarget,
+    yes: YesOpt = False,
 ) -> None:
-    """Revoke a release for good; verifiers will answer `revoked`."""
+    """Revoke a release for good; verifiers will answer `revoked`. Asks first (--yes skips it)."""
+    from registry.names import check_reason
+
     rel = parse_release(release)
+    check_reason(reason)
+    confirm(f"revoking {rel}", yes)
     tx = chain.client().revoke(rel, reason)
     console.out.print(f"revoked {rel}: {reason}")
     console.out.print(tx_line(tx))
