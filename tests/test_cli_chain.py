@@ -182,7 +182,13 @@ def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published
     assert f"signer   {OPERATOR_DID}" in accepted and f"operator handover/chat: {OPERATOR_DID}" in accepted
     refused = cli("signer", "add", "handover", "--did", OPERATOR_DID)  # the previous controller: no power left
     assert refused.returncode == 4, refused.stdout + refused.stderr
+    shown = json.loads(cli.ok("namespace", "show", "handover", "--json"))
+    assert shown["controller"] == new_owner and shown["signers"] == [OPERATOR_DID]
+    assert shown["operators"] == [f"handover/chat: {OPERATOR_DID}"]
+    assert "handover" in json.loads(cli.ok("namespace", "list", "--json"))["namespaces"]
     cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, "--yes", account=3)
+    assert json.loads(cli.ok("signer", "list", "handover", "--json"))["signers"] == []
+    assert cli("namespace", "show", "no-such-ns").returncode == 10
     cli.ok("operator", "revoke", "handover/chat", "--did", OPERATOR_DID, account=3)
 
 

@@ -119,6 +119,74 @@ def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: 
     console.out.print(tx_line(tx))
 
 
+@namespace_app.command("list", epilog="Example: modelseal namespace list --json")
+@chain_options
+def namespace_list(chain: ChainTarget, as_json: JsonOpt = False) -> None:
+    """Every namespace claimed on this registry, from its events."""
+    client = chain.client()
+    names = client.namespace_names()
+    if as_json:
+        print_json({"chainId": client.chain_id, "registry": client.address, "namespaces": names})
+        return
+    for name in names:
+        console.out.print(name)
+
+
+@namespace_app.command("show", epilog="Example: modelseal namespace show smollm")
+@chain_options
+def namespace_show(
+    name: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget, as_json: JsonOpt = False
+) -> None:
+    """Who controls a namespace, its current signing keys and operator grants (exit 10 if unclaimed)."""
+    from registry.errors import ExitCode
+
+    client = chain.client()
+    info = client.namespace(name)
+    if info is None:
+        if as_json:
+            print_json({"namespace": name, "claimed": False})
+        else:
+            console.err.print(
+                f"namespace {name!r} is not claimed on chain {client.chain_id} (registry {client.address})"
+            )
+        raise typer.Exit(ExitCode.UNVERIFIED)
+    signers, grants = client.standing_grants(name)
+    data = {
+        "namespace": name,
+        "claimed": True,
+        "controller": info.controller,
+        "pendingController": info.pending_controller,
+        "signers": signers,
+        "operators": grants,
+    }
+    if as_json:
+        print_json(data)
+        return
+    console.out.print(f"namespace {name} on chain {client.chain_id} (registry {client.address})")
+    console.out.print(
+        f"  controller  {info.controller}"
+        + (f" (offered to {info.pending_controller})" if info.pending_controller else "")
+    )
+    for did in signers or ["(none)"]:
+        console.out.print(f"  signer      {did}")
+    for grant in grants or ["(none)"]:
+        console.out.print(f"  operator    {grant}")
+
+
+@signer_app.command("list", epilog="Example: modelseal signer list smollm")
+@chain_options
+def signer_list(
+    namespace: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget, as_json: JsonOpt = False
+) -> None:
+    """The current signing keys of a namespace (removed keys are not listed: they never sign again)."""
+    signers, _grants = chain.client().standing_grants(namespace)
+    if as_json:
+        print_json({"namespace": namespace, "signers": signers})
+        return
+    for did in signers:
+        console.out.print(did)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(namespace_app, name="namespace")
     app.add_typer(signer_app, name="signer")
