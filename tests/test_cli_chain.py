@@ -227,6 +227,28 @@ def test_sign_offline_then_anchor_the_shipped_manifest(cli: Cli, published: Path
     assert len(signers) == 2
 
 
+def test_a_hugging_face_cache_download_verifies(cli: Cli, published: Path, tmp_path: Path) -> None:
+    """The released file as `hf download` leaves it in its cache (a snapshot link into blobs/), and
+    as `hf download --local-dir` leaves it (with its .cache/huggingface/ metadata): both verify."""
+    repo = tmp_path / "hub" / "models--smollm--smollm2-135m-instruct"
+    (repo / "blobs").mkdir(parents=True)
+    blob = repo / "blobs" / "7c1d9a"
+    os.link(published, blob) if published.stat().st_dev == tmp_path.stat().st_dev else shutil.copy(published, blob)
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / published.name).symlink_to(Path("..") / ".." / "blobs" / blob.name)
+    cached = json.loads(cli.ok("verify", snapshot / published.name, "--release", REL, "--json"))
+    assert cached["verdict"] == "verified", cached
+    local = tmp_path / "local"
+    (local / ".cache" / "huggingface" / "download").mkdir(parents=True)
+    (local / ".cache" / "huggingface" / "download" / f"{published.name}.metadata").write_text("abc\n")
+    os.symlink(published, local / published.name)  # the file itself, wherever it is
+    proc = cli("verify", local / published.name, "--release", REL, "--json")
+    assert proc.returncode == 2 and "symbolic link refused" in proc.stderr  # an ordinary link: asked for only
+    followed = json.loads(cli.ok("verify", local / published.name, "--release", REL, "--follow-symlinks", "--json"))
+    assert followed["verdict"] == "verified"
+
+
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
     cli: Cli, published: Path, tmp_path: Path
 ) -> None:

@@ -64,7 +64,7 @@ def test_weights_digest_is_blake3_of_jcs_file_list(model_dir: Path) -> None:
     assert [f.as_json() for f in md.files] == listing
     assert md.weights.value == blake3.blake3(rfc8785.dumps(listing)).digest()
     assert md.kind == "folder"
-    assert md.ignore == (".git/", ".modelseal/")
+    assert md.ignore == (".git/", ".modelseal/", ".cache/huggingface")
 
 
 def test_single_file_weights_digest_is_its_blake3(tmp_path: Path) -> None:
@@ -386,3 +386,46 @@ def test_a_big_file_gone_in_a_hashing_thread_is_a_one_line_error(
     (root / "model-2.safetensors").unlink()
     with pytest.raises(errors.InputError, match=r"^no such file: .*model-2\.safetensors$"):
         hashengine.hash_listed(listed, workers=2)
+
+
+def _hf_cache(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """A Hugging Face cache as `hf download` leaves it: blobs by content, a snapshot of links."""
+    import hashlib
+
+    repo = tmp_path / "hub" / "models--acme--chat"
+    snapshot = repo / "snapshots" / "0123abcd"
+    (repo / "blobs").mkdir(parents=True)
+    for rel, data in files.items():
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        link = snapshot / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    return snapshot
+
+
+def test_a_hugging_face_snapshot_hashes_as_the_downloaded_files(tmp_path: Path) -> None:
+    files = {"config.json": b'{"a": 1}\n', "onnx/model.onnx": b"\x00onnx", "model.safetensors": b"weights"}
+    plain = tmp_path / "plain"
+    for rel, data in files.items():
+        (plain / rel).parent.mkdir(parents=True, exist_ok=True)
+        (plain / rel).write_bytes(data)
+    snapshot = _hf_cache(tmp_path, files)
+    assert hash_model(snapshot).weights == hash_model(plain).weights  # links into blobs/ followed, unasked
+    assert hash_model(snapshot / "model.safetensors").weights == hash_model(plain / "model.safetensors").weights
+    (snapshot / "stolen").symlink_to(plain / "config.json")  # a link leaving the cache
+    with pytest.raises(errors.SymlinkRefused, match="leaving the Hugging Face cache"):
+        hash_model(snapshot)
+    with pytest.raises(errors.SymlinkRefused):  # outside a snapshot, links stay refused
+        hash_model(snapshot / "stolen")
+
+
+def test_hf_download_local_dir_metadata_is_not_part_of_the_model(tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    (local / ".cache" / "huggingface" / "download").mkdir(parents=True)
+    (local / "model.safetensors").write_bytes(b"weights")
+    before = hash_model(local)
+    (local / ".cache" / "huggingface" / ".gitignore").write_text("*\n")
+    (local / ".cache" / "huggingface" / "download" / "model.safetensors.metadata").write_text("abc\n123\n")
+    after = hash_model(local)
+    assert after.weights == before.weights and [f.path for f in after.files] == ["model.safetensors"]

@@ -16,6 +16,7 @@ The verdict follows :meth:`~registry.verdict.Verdict.decide`; nothing here print
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,11 +95,13 @@ def verify_model(
     manifest: Manifest | None = None,
     home: Path | None = None,
     on_progress: ProgressFn | None = None,
+    ignore: Sequence[str] = DEFAULT_IGNORE,
+    follow_symlinks: bool = False,
 ) -> tuple[Verdict, list[ReleaseName], ReleaseInfo | None]:
     """Verify a local model against the chain. Returns the verdict, every release anchoring the
     weights (only the one asked for, with ``release``) and the release the verdict is about."""
-    ignore = tuple(manifest.weights.ignore) if manifest is not None else DEFAULT_IGNORE
-    md = hash_model(model_path, ignore=ignore, on_progress=on_progress)
+    rules = tuple(manifest.weights.ignore) if manifest is not None else tuple(ignore)  # a manifest's, exactly
+    md = hash_model(model_path, ignore=rules, follow_symlinks=follow_symlinks, on_progress=on_progress)
     view = ChainView(client.chain_id, client.address, client.block_number())
     subject = {"path": str(model_path), "weightsDigest": md.weights.hex}
     checks: list[Check] = []

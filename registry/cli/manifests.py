@@ -150,6 +150,7 @@ def verify_manifest_cmd(
         Path | None, typer.Option("--model", "-m", help="Re-hash this model and compare it with the manifest.")
     ] = None,
     signer: Annotated[str | None, typer.Option(help="Also require a proof by this DID.")] = None,
+    follow_symlinks: FollowOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a manifest: format, every signature, and (with --model) the model's bytes.
@@ -164,7 +165,7 @@ def verify_manifest_cmd(
     results = verify_manifest(manifest, expected_signer=signer)
     problems: list[str] = []
     if model is not None:
-        md = hash_with_progress(model, manifest.weights.ignore, False, as_json)  # its rules, exactly
+        md = hash_with_progress(model, manifest.weights.ignore, follow_symlinks, as_json)  # its rules, exactly
         problems = compare_model(manifest, md)
     report = {
         "verified": not problems,

@@ -44,14 +44,18 @@ IgnoreOpt = Annotated[
     typer.Option(
         "--ignore",
         metavar="RULE",
-        help="Ignore rule (repeatable), added to the defaults '.git/' and '.modelseal/': 'name/' skips "
+        help="Ignore rule (repeatable), added to the defaults '.git/', '.modelseal/' and '.cache/huggingface': "
+        "'name/' skips "
         "folders of that name, other rules are glob patterns on the path or base name of files and "
         "folders (a matched folder is skipped whole). Recorded in the manifest.",
     ),
 ]
 NoDefaultIgnoreOpt = Annotated[
     bool,
-    typer.Option("--no-default-ignore", help="Do not apply the default ignore rules '.git/' and '.modelseal/'."),
+    typer.Option(
+        "--no-default-ignore",
+        help="Do not apply the default ignore rules '.git/', '.modelseal/' and '.cache/huggingface'.",
+    ),
 ]
 FollowOpt = Annotated[
     bool, typer.Option("--follow-symlinks", help="Hash what symbolic links to files point to (refused by default).")

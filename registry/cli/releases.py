@@ -190,12 +190,18 @@ def verify(
     chain: ChainTarget,
     release: Annotated[str | None, typer.Option(help="The release it should be (namespace/model/version).")] = None,
     manifest: Annotated[Path | None, typer.Option(help="Its manifest (default: the one kept by `publish`).")] = None,
+    ignore: IgnoreOpt = None,
+    no_default_ignore: NoDefaultIgnoreOpt = False,
+    follow_symlinks: FollowOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Which registered release is this model? Exit 0 verified, 1 mismatch, 10 not registered, 11 revoked."""
     from registry.chain.verify import verify_model
+    from registry.hashing.model import ignore_rules
 
     doc = read_manifest(manifest) if manifest is not None else None
+    if doc is not None and (ignore or no_default_ignore):
+        raise InputError("--ignore cannot be used with --manifest: the manifest records its rules")
     client = chain.client()
     verdict, names, info = verify_model(
         client,
@@ -203,6 +209,8 @@ def verify(
         release=parse_release(release) if release else None,
         manifest=doc,
         home=chain.settings().home,
+        ignore=ignore_rules(ignore, defaults=not no_default_ignore),
+        follow_symlinks=follow_symlinks,
     )
     if as_json:
         print_json({**verdict.as_json(), "releases": [str(n) for n in names]})

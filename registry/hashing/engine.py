@@ -55,10 +55,12 @@ if TYPE_CHECKING:
     RawEntry = tuple[str, int, bytes]  # (recorded path, bytes hashed, 32-byte digest)
 
 DIGEST_SIZE = 32
-DEFAULT_IGNORE: tuple[str, ...] = (".git/", ".modelseal/")
+DEFAULT_IGNORE: tuple[str, ...] = (".git/", ".modelseal/", ".cache/huggingface")
 """Ignore rules applied unless the caller gives its own. They are recorded in the manifest.
 ``.modelseal/`` is modelseal's own data folder (the default ``MODELSEAL_HOME``, created where the
-command runs): without it, ``modelseal hash .`` run inside a model would hash its own cache."""
+command runs): without it, ``modelseal hash .`` run inside a model would hash its own cache.
+``.cache/huggingface`` (a path rule: that folder, whole) is the tool metadata ``hf download
+--local-dir`` writes next to the files it downloads; it is not part of the model."""
 
 MAX_IGNORE_RULES = 64
 MAX_IGNORE_RULE_LENGTH = 255
@@ -230,8 +232,24 @@ def _entry_name(entry: os.DirEntry[str]) -> str:
     return entry.name
 
 
+def hf_cache_blobs(root: str) -> str | None:
+    """The ``blobs`` folder of the Hugging Face cache when ``root`` is one of its snapshots
+    (``<cache>/models--org--name/snapshots/<revision>``), else ``None``. A snapshot is a folder of
+    symbolic links into ``blobs``: the links that stay inside it are followed without
+    ``--follow-symlinks`` (the files are the model's, named by the links), any other link is refused."""
+    real = os.path.realpath(root)
+    snapshots = os.path.dirname(real)
+    repo = os.path.dirname(snapshots)
+    blobs = os.path.join(repo, "blobs")
+    kinds = ("models--", "datasets--", "spaces--")
+    if os.path.basename(snapshots) == "snapshots" and os.path.basename(repo).startswith(kinds) and os.path.isdir(blobs):
+        return blobs
+    return None
+
+
 def _walk(root: str, ignore: Sequence[str], follow_symlinks: bool) -> list[ScannedFile]:
     """Every file under ``root`` (paths joined to ``root`` as given), sorted by recorded path."""
+    blobs = hf_cache_blobs(root)
     out: list[ScannedFile] = []
     rules = _Rules(ignore)
     any_file_rule = rules.any_file_rule
@@ -260,9 +278,15 @@ def _walk(root: str, ignore: Sequence[str], follow_symlinks: bool) -> list[Scann
             if entry.is_symlink():
                 if rules.ignored(rel, name, entry.is_dir(follow_symlinks=True)):
                     continue
-                if not follow_symlinks:
-                    raise SymlinkRefused(f"symbolic link refused: {rel} -> {os.readlink(entry.path)}")
                 target = os.path.realpath(entry.path)
+                if blobs is not None:  # a Hugging Face snapshot: links into its own blobs only
+                    if os.path.commonpath([target, blobs]) != blobs:
+                        raise SymlinkRefused(
+                            f"symbolic link leaving the Hugging Face cache refused: {rel} -> {os.readlink(entry.path)}",
+                            hint="a snapshot's links point into its blobs/ folder; this one was changed",
+                        )
+                elif not follow_symlinks:
+                    raise SymlinkRefused(f"symbolic link refused: {rel} -> {os.readlink(entry.path)}")
                 if os.path.isdir(target):
                     raise SymlinkRefused(
                         f"symbolic link to a folder refused: {rel}",
@@ -301,7 +325,9 @@ def scan(path: str | os.PathLike[str], *, ignore: Sequence[str], follow_symlinks
     except OSError as exc:
         raise _read_error(given, exc) from None
     if statmod.S_ISLNK(lst.st_mode) and not follow_symlinks:
-        raise SymlinkRefused(f"symbolic link refused: {given} -> {os.readlink(given)}")
+        blobs = hf_cache_blobs(os.path.dirname(os.path.abspath(given)))
+        if blobs is None or os.path.commonpath([os.path.realpath(given), blobs]) != blobs:
+            raise SymlinkRefused(f"symbolic link refused: {given} -> {os.readlink(given)}")
     try:
         st = os.stat(given)
     except OSError:
