@@ -249,6 +249,36 @@ def test_a_hugging_face_cache_download_verifies(cli: Cli, published: Path, tmp_p
     assert followed["verdict"] == "verified"
 
 
+def test_a_tampered_copy_names_every_file_that_differs(
+    cli: Cli, published: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    cli.ok("publish", model_dir, "--namespace", "smollm", "--model", "folder", "--version", "1", "--key", "publisher")
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    with open(copy / "weights" / "model-00001.safetensors", "r+b") as fh:  # one changed byte
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 1]))
+    (copy / "config.json").rename(copy / "config.renamed.json")  # a renamed file
+    (copy / "tokenizer.json").unlink()  # a missing one
+    (copy / "extra.bin").write_bytes(b"added")  # an extra one
+    proc = cli("verify", copy, "--release", "smollm/folder/1", "--json")
+    assert proc.returncode == 1, proc.stderr
+    weights = next(c for c in json.loads(proc.stdout)["checks"] if c["name"] == "weights")
+    assert len(weights["evidence"]["differences"]) == 5
+    said = "\n".join(weights["evidence"]["differences"])
+    for expected in (
+        "content differs: weights/model-00001.safetensors",
+        "missing: config.json",
+        "missing: tokenizer.json",
+        "not in manifest: config.renamed.json",
+        "not in manifest: extra.bin",
+    ):
+        assert expected in said, (expected, said)
+    assert "content differs: weights/model-00001.safetensors" in weights["detail"]
+
+
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(
     cli: Cli, published: Path, tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.errors import ChainError, ModelsealError
-from registry.hashing.model import DEFAULT_IGNORE, ProgressFn, hash_model
+from registry.hashing.model import DEFAULT_IGNORE, ModelDigest, ProgressFn, hash_model
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import Manifest, compare_model
 from registry.signing.proofs import verify_manifest
@@ -120,12 +120,14 @@ def verify_model(
         names = [release]
         checks.append(Check("registered", "pass", f"{release} is published", release_json(info)))
         if info.weights_digest != md.weights.value:
+            doc = manifest if manifest is not None else (find_manifest(home, info.manifest_digest) if home else None)
+            diff = _differences(doc, model_path, md, follow_symlinks) if doc is not None else []
             checks.append(
                 Check(
                     "weights",
                     "fail",
-                    f"these are not the weights of {release}",
-                    {"local": md.weights.hex, "registered": info.weights_digest.hex()},
+                    f"these are not the weights of {release}" + (f": {_summary(diff)}" if diff else ""),
+                    {"local": md.weights.hex, "registered": info.weights_digest.hex(), "differences": diff},
                 )
             )
             return done(str(release), names, info)
@@ -133,10 +135,12 @@ def verify_model(
     else:
         names = client.releases_by_weights(md.weights.value)
         if not names:
+            diff = _differences(manifest, model_path, md, follow_symlinks) if manifest is not None else []
+            said = f"; against the manifest of {manifest.release_name}: {_summary(diff)}" if manifest and diff else ""
             checks.append(
                 Check(
-                    "registered", "fail", "no release anchors these weights", {"weightsDigest": md.weights.hex},
-                    "unverified",
+                    "registered", "fail", "no release anchors these weights" + said,
+                    {"weightsDigest": md.weights.hex, "differences": diff}, "unverified",
                 )
             )  # fmt: skip
             return done(None, [])
@@ -219,6 +223,19 @@ def verify_model(
             checks.append(Check("manifest", "pass", "the anchored manifest describes exactly these files"))
         checks.extend(_signature_checks(client, info, doc))
     return done(str(info.name), names, info)
+
+
+def _differences(doc: Manifest, model_path: Path, md: ModelDigest, follow_symlinks: bool) -> list[str]:
+    """Every changed, missing and extra file of the model against a manifest (hashed again with the
+    manifest's own ignore rules when they are not the ones used)."""
+    if tuple(doc.weights.ignore) != tuple(md.ignore):
+        md = hash_model(model_path, ignore=doc.weights.ignore, follow_symlinks=follow_symlinks)
+    return compare_model(doc, md)
+
+
+def _summary(differences: list[str]) -> str:
+    shown = "; ".join(differences[:5])
+    return shown + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
 
 
 MAX_LISTED = 20
