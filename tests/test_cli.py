@@ -7,6 +7,7 @@ import os
 import unicodedata
 from pathlib import Path
 
+import pytest
 from conftest import CliRun
 
 
@@ -144,3 +145,14 @@ def test_version_and_shell_completion_are_offered(cli: CliRun) -> None:
     assert shown.startswith(f"modelseal {version('modelseal')} ") and f"ModelRegistry {REGISTRY_VERSION}" in shown
     helped = cli("--help", check=True).stdout
     assert "--version" in helped and "--install-completion" in helped
+
+
+@pytest.mark.parametrize("args", [("hash", "no-such-model", "--json"), ("verify-manifest", "no-such.json", "--json")])
+def test_errors_are_json_on_stdout_when_json_was_asked(cli: CliRun, args: tuple[str, ...]) -> None:
+    proc = cli(*args)
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout)["error"]
+    assert error["exitCode"] == 2 and error["message"] and error["hint"] and error["type"]
+    assert proc.stderr.startswith("error: ")  # people still read the one line and the hint
+    plain = cli(*args[:-1])
+    assert plain.stdout == "" and plain.returncode == 2

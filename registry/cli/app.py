@@ -85,7 +85,7 @@ def main() -> None:
     except ModelsealError as exc:
         if debug:
             raise
-        console.report_error(exc)
+        console.report_error(exc, as_json=console.wants_json(sys.argv[1:]))
         sys.exit(exc.exit_code)
 
 

@@ -23,10 +23,24 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 _REFRESH_S = 0.1  # progress bar redraws at most this often
 
 
-def report_error(exc: ModelsealError) -> None:
-    """The one line and hint every command prints for a :class:`ModelsealError` (on stderr)."""
+def report_error(exc: ModelsealError, *, as_json: bool = False) -> None:
+    """The one line and hint every command prints for a :class:`ModelsealError` (on stderr); with
+    ``as_json`` (the command line asked for ``--json``) also one JSON object on stdout, so a program
+    reading stdout gets an answer for a failure too."""
     err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
     err.print(f"hint: {exc.hint}", markup=False)
+    if as_json:
+        import json
+
+        error = {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint, "exitCode": exc.exit_code}
+        sys.stdout.write(json.dumps({"error": error}) + "\n")
+        sys.stdout.flush()
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether a command line asks for ``--json`` (before a ``--`` that ends the options)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
 
 
 @contextmanager

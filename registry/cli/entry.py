@@ -92,7 +92,7 @@ def main() -> None:
             raise
         from registry.cli.console import report_error
 
-        report_error(exc)
+        report_error(exc, as_json=bool(parsed.get("as_json")))
         code = exc.exit_code
     except BrokenPipeError:  # e.g. `modelseal hash DIR | head`: stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
