@@ -176,7 +176,8 @@ def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published
     cli.ok("signer", "add", "handover", "--did", OPERATOR_DID)
     unpublished = cli("operator", "authorize", "handover/chat", "--did", OPERATOR_DID)
     assert unpublished.returncode == 0 and "warning: nothing is published as handover/chat yet" in unpublished.stderr
-    cli.ok("namespace", "transfer", "handover", new_owner)
+    offered = json.loads(cli.ok("namespace", "transfer", "handover", new_owner, "--json"))
+    assert offered["offeredTo"] == new_owner and offered["tx"].startswith("0x") and offered["from"] != new_owner
     accepted = cli.ok("namespace", "accept", "handover", account=3)
     assert "1 signing key(s), 1 operator grant(s)" in accepted
     assert f"signer   {OPERATOR_DID}" in accepted and f"operator handover/chat: {OPERATOR_DID}" in accepted
@@ -186,7 +187,8 @@ def test_a_transfer_moves_control_and_lists_what_stays_valid(cli: Cli, published
     assert shown["controller"] == new_owner and shown["signers"] == [OPERATOR_DID]
     assert shown["operators"] == [f"handover/chat: {OPERATOR_DID}"]
     assert "handover" in json.loads(cli.ok("namespace", "list", "--json"))["namespaces"]
-    cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, "--yes", account=3)
+    removed = json.loads(cli.ok("signer", "remove", "handover", "--did", OPERATOR_DID, "--yes", "--json", account=3))
+    assert removed == {**removed, "namespace": "handover", "did": OPERATOR_DID, "signer": False, "from": new_owner}
     assert json.loads(cli.ok("signer", "list", "handover", "--json"))["signers"] == []
     assert cli("namespace", "show", "no-such-ns").returncode == 10
     cli.ok("operator", "revoke", "handover/chat", "--did", OPERATOR_DID, account=3)

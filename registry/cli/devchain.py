@@ -54,12 +54,16 @@ def chain_up(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = Fals
 
 
 @chain_app.command("down")
-def chain_down(port: PortOpt = None, home: HomeOpt = None) -> None:
+def chain_down(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Stop the dev chain cleanly (its state is saved and comes back with `chain up`)."""
     from registry.chain.devchain import DevChain, stop
 
     chain = DevChain(settings(home=home).home, _port(port, home))
-    console.out.print("dev chain stopped" if stop(chain) else "dev chain was not running")
+    stopped = stop(chain)
+    if as_json:
+        print_json({"rpcUrl": chain.rpc_url, "stopped": stopped, "wasRunning": stopped})
+        return
+    console.out.print("dev chain stopped" if stopped else "dev chain was not running")
 
 
 @chain_app.command("status")

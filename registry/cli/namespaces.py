@@ -19,6 +19,7 @@ from registry.cli.options import (
     confirm,
     did_from,
     print_json,
+    report_tx,
     tx_json,
     tx_line,
 )
@@ -51,22 +52,29 @@ def namespace_transfer(
     name: Annotated[str, typer.Argument(help="The namespace.")],
     new_controller: Annotated[str, typer.Argument(help="Address that must then run `namespace accept`.")],
     chain: ChainTarget,
+    as_json: JsonOpt = False,
 ) -> None:
     """Offer a namespace to another account (two steps: it must accept)."""
     tx = chain.client().transfer_namespace(name, new_controller)
-    console.out.print(f"offered {name!r} to {new_controller}; it must run: modelseal namespace accept {name}")
-    console.out.print(tx_line(tx))
+    text = f"offered {name!r} to {new_controller}; it must run: modelseal namespace accept {name}"
+    report_tx(as_json, text, {"namespace": name, "offeredTo": new_controller}, tx)
 
 
 @namespace_app.command("accept")
 @chain_options
-def namespace_accept(name: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget) -> None:
-    """Accept a namespace offered to the sending account."""
+def namespace_accept(
+    name: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget, as_json: JsonOpt = False
+) -> None:
+    """Accept a namespace offered to the sending account; lists the signing keys and operator
+    grants that stay valid from before the transfer."""
     client = chain.client()
     tx = client.accept_namespace(name)
-    console.out.print(f"{client.account.address if client.account else '?'} now controls {name!r}")
-    console.out.print(tx_line(tx))
     signers, grants = client.standing_grants(name)
+    if as_json:
+        print_json({"namespace": name, "controller": tx.sender, "signers": signers, "operators": grants, **tx_json(tx)})
+        return
+    console.out.print(f"{tx.sender} now controls {name!r}")
+    console.out.print(tx_line(tx))
     if signers or grants:  # a transfer moves control only: what the previous controller set stays valid
         console.out.print(
             f"still valid from before the transfer ({len(signers)} signing key(s), {len(grants)} operator grant(s));"
@@ -86,9 +94,10 @@ def signer_add(
     key: SignerKeyOpt = None,
     did: DidOpt = None,
     keystore_dir: KeysDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Let a key sign releases of the namespace, from now on."""
-    _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=False)
+    _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=False, as_json=as_json)
 
 
 @signer_app.command("remove")
@@ -100,23 +109,24 @@ def signer_remove(
     did: DidOpt = None,
     keystore_dir: KeysDirOpt = None,
     yes: YesOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Retire a key (rotation): releases it signed before stay valid; it cannot sign new ones, and
     can never be added back. Asks first (--yes skips it)."""
     the_did = did_from(key, did, keystore_dir)
     confirm(f"retiring {the_did} from {namespace!r}", yes)
-    _change_signer(chain, namespace, the_did, remove=True)
+    _change_signer(chain, namespace, the_did, remove=True, as_json=as_json)
 
 
-def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: bool) -> None:
+def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: bool, as_json: bool) -> None:
     client = chain.client()
+    data = {"namespace": namespace, "did": the_did, "signer": not remove}
     if remove:
         tx = client.remove_signer(namespace, the_did)
-        console.out.print(f"{the_did} no longer signs for {namespace!r} (earlier releases keep verifying)")
+        report_tx(as_json, f"{the_did} no longer signs for {namespace!r} (earlier releases keep verifying)", data, tx)
     else:
         tx = client.add_signer(namespace, the_did)
-        console.out.print(f"{the_did} now signs for {namespace!r}")
-    console.out.print(tx_line(tx))
+        report_tx(as_json, f"{the_did} now signs for {namespace!r}", data, tx)
 
 
 @namespace_app.command("list", epilog="Example: modelseal namespace list --json")

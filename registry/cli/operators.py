@@ -24,6 +24,7 @@ from registry.cli.options import (
     parse_release,
     parse_scope,
     print_json,
+    report_tx,
     tx_json,
     tx_line,
 )
@@ -92,13 +93,15 @@ def operator_revoke(
     key: SignerKeyOpt = None,
     did: DidOpt = None,
     keystore_dir: KeysDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Withdraw an operator's authorisation."""
     ns, model, version = parse_scope(scope)
     the_did = did_from(key, did, keystore_dir)
     tx = chain.client().revoke_operator(ns, model, version, the_did)
-    console.out.print(f"{the_did} may no longer serve {scope}")
-    console.out.print(tx_line(tx))
+    report_tx(
+        as_json, f"{the_did} may no longer serve {scope}", {"scope": scope, "operator": the_did, "revoked": True}, tx
+    )
 
 
 @chain_options

@@ -195,6 +195,18 @@ def confirm(action: str, yes: bool) -> None:
         raise InputError(f"{action}: not confirmed; nothing was sent", hint="pass --yes to skip the question")
 
 
+def report_tx(as_json: bool, text: str, data: dict[str, Any], tx: TxResult) -> None:
+    """What a command that sent one transaction prints: ``text`` and the transaction line, or with
+    ``--json`` one object of ``data`` and the transaction (hash, sender, block, gas)."""
+    if as_json:
+        print_json({**data, **tx_json(tx)})
+        return
+    from registry.cli import console
+
+    console.out.print(text)
+    console.out.print(tx_line(tx))
+
+
 def tx_line(tx: TxResult) -> str:
     return f"tx {tx.tx_hash} from {tx.sender} in block {tx.block} ({tx.gas_used} gas)"
 

@@ -23,6 +23,7 @@ from registry.cli.options import (
     parse_release,
     print_json,
     read_manifest,
+    report_tx,
     tx_json,
     tx_line,
 )
@@ -146,6 +147,7 @@ def revoke(
     reason: Annotated[str, typer.Option(help="Why, for people reading the registry (printable ASCII, <= 256).")],
     chain: ChainTarget,
     yes: YesOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Revoke a release for good; verifiers will answer `revoked`. Asks first (--yes skips it)."""
     from registry.names import check_reason
@@ -154,8 +156,7 @@ def revoke(
     check_reason(reason)
     confirm(f"revoking {rel}", yes)
     tx = chain.client().revoke(rel, reason)
-    console.out.print(f"revoked {rel}: {reason}")
-    console.out.print(tx_line(tx))
+    report_tx(as_json, f"revoked {rel}: {reason}", {"release": str(rel), "revoked": True, "reason": reason}, tx)
 
 
 @chain_options
@@ -238,6 +239,7 @@ def endorse(
     revoke_it: Annotated[
         bool, typer.Option("--revoke", help="Withdraw your endorsement of this kind instead.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Endorse a release as the sending account (auditors, regulators, app stores)."""
     from registry.hashing.model import hash_file
@@ -246,12 +248,17 @@ def endorse(
     client = chain.client()
     if revoke_it:
         tx = client.revoke_endorsement(rel, kind)
-        console.out.print(f"withdrew {kind!r} endorsement of {rel}")
+        report_tx(
+            as_json,
+            f"withdrew {kind!r} endorsement of {rel}",
+            {"release": str(rel), "kind": kind, "withdrawn": True},
+            tx,
+        )
     else:
         digest = hash_file(data).value if data is not None else b"\x00" * 32
         tx = client.endorse(rel, kind, digest)
-        console.out.print(f"endorsed {rel} as {kind!r}" + (f" with {data} ({digest.hex()})" if data else ""))
-    console.out.print(tx_line(tx))
+        text = f"endorsed {rel} as {kind!r}" + (f" with {data} ({digest.hex()})" if data else "")
+        report_tx(as_json, text, {"release": str(rel), "kind": kind, "dataDigest": digest.hex()}, tx)
 
 
 EXAMPLES = {
