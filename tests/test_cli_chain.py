@@ -328,7 +328,15 @@ def test_operator_and_endorsement_commands(cli: Cli, published: Path, tmp_path: 
     filing.write_text("filing 123")
     endorsed = cli.ok("endorse", REL, "--kind", "filing.submitted", "--data", filing, account=5)
     assert "endorsed" in endorsed and f"from {Account.from_key(ANVIL_DEV_KEYS[5]).address}" in endorsed
+    shown = json.loads(cli.ok("show", REL, "--json"))
+    regulator = Account.from_key(ANVIL_DEV_KEYS[5]).address
+    assert shown["endorsements"] == [{**shown["endorsements"][0], "endorser": regulator, "kind": "filing.submitted",
+                                      "revoked": False}]  # fmt: skip
+    keystore = json.loads(cli.ok("keys", "--json"))
+    assert any(g.startswith(f"{REL}: did:key:") for g in shown["operators"]), shown["operators"]
+    assert shown["signer"] in {k["did"] for k in keystore} and shown["chainId"] == 31337
     assert "withdrew" in cli.ok("endorse", REL, "--kind", "filing.submitted", "--revoke", account=5)
+    assert json.loads(cli.ok("show", REL, "--json"))["endorsements"][0]["revoked"] is True
     assert "may no longer serve" in cli.ok("operator", "revoke", REL, "--key", "operator")
 
 

@@ -741,6 +741,33 @@ class RegistryClient:
         e = self._call(lambda: fn.call())
         return EndorsementInfo(bytes(e.dataDigest), int(e.time), int(e.revokedAt))
 
+    def endorsements(self, release: ReleaseName) -> list[dict[str, Any]]:
+        """Every endorsement of a release as it stands now (from its ``Endorsed`` events, checked
+        against storage): endorser account, kind, data digest, time and whether it was withdrawn.
+        Who to trust among endorsers is the reader's choice (the verifier's ``MODELSEAL_TRUST``)."""
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for log in self._logs("Endorsed", {"releaseId": compute_release_id(release)}):
+            endorser, kind = str(log["args"]["endorser"]), str(log["args"]["kind"])
+            if (endorser, kind) in seen:
+                continue
+            seen.add((endorser, kind))
+            e = self.endorsement(release, endorser, kind)
+            if e.time:
+                out.append(
+                    {"endorser": endorser, "kind": kind, "dataDigest": e.data_digest.hex(), "time": e.time,
+                     "revoked": bool(e.revoked_at)}
+                )  # fmt: skip
+        return out
+
+    def signer_did_of(self, namespace: str, did_hash: bytes) -> str | None:
+        """The DID behind a signer key (``keccak256(did)``), from the namespace's ``SignerAdded`` events."""
+        for log in self._logs("SignerAdded", {"namespaceId": namespace_id(namespace), "didHash": did_hash}):
+            did = str(log["args"]["did"])
+            if did_id(did) == did_hash:
+                return did
+        return None
+
     # --- ids and version ---
 
     def version(self) -> str:

@@ -4,7 +4,7 @@ and endorsers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -174,15 +174,34 @@ def show(release: ReleaseArg, chain: ChainTarget, as_json: JsonOpt = False) -> N
             console.err.print(f"{rel} is not published on chain {client.chain_id} (registry {client.address})")
         raise typer.Exit(ExitCode.UNVERIFIED)
     ns = client.namespace(rel.namespace)
-    data = {**release_json(info), "published": True, "controller": ns.controller if ns else None}
+    _signers, grants = client.standing_grants(rel.namespace)
+    covering = [g for g in grants if g.startswith((f"{rel.model_path}: ", f"{rel}: "))]
+    endorsements = client.endorsements(rel)
+    data: dict[str, Any] = {
+        **release_json(info),
+        "published": True,
+        "controller": ns.controller if ns else None,
+        "signer": client.signer_did_of(rel.namespace, info.signer_did_hash),
+        "operators": covering,
+        "endorsements": endorsements,
+        "chainId": client.chain_id,
+        "registry": client.address,
+    }
     if as_json:
         print_json(data)
         return
     console.out.print(f"[bold]{info.name}[/]" + ("  [red]REVOKED[/]" if info.revoked else ""))
-    for k in ("releaseId", "weightsDigest", "manifestDigest", "publisher", "controller", "publishedAt", "block", "tx"):
+    keys = ("releaseId", "weightsDigest", "manifestDigest", "signer", "publisher", "controller", "publishedAt", "block")
+    for k in (*keys, "tx"):
         console.out.print(f"  {k:15} {data[k]}")
     if info.revoked:
         console.out.print(f"  {'revokedAt':15} {data['revokedAt']}  reason: {info.revoke_reason}")
+    for grant in covering:
+        console.out.print(f"  {'operator':15} {grant}")
+    for e in endorsements:
+        state = "withdrawn" if e["revoked"] else iso(e["time"])
+        console.out.print(f"  {'endorsement':15} {e['kind']} by {e['endorser']} ({state})")
+    console.out.print(f"  (chain {client.chain_id}, registry {client.address})")
 
 
 @chain_options
