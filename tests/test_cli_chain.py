@@ -225,8 +225,18 @@ def test_sign_offline_then_anchor_the_shipped_manifest(cli: Cli, published: Path
     assert again["alreadyPublished"] is True and again["manifestDigest"] == out["manifestDigest"]
     verdict = json.loads(cli.ok("verify", published, "--manifest", shipped, "--json"))
     assert verdict["verdict"] == "verified" and verdict["release"] == "smollm/smollm2-135m-instruct/2.0-offline"
-    signers = json.loads(cli.ok("verify-manifest", shipped, "--json"))["proofs"]
-    assert len(signers) == 2
+    checked = json.loads(cli.ok("verify-manifest", shipped, "--json"))
+    assert len(checked["proofs"]) == 2 and checked["chain"] == {**checked["chain"], "consulted": True, "anchored": True}
+    offline = json.loads(cli.ok("verify-manifest", shipped, "--offline", "--json"))
+    assert offline["chain"] == {"consulted": False, "why": "--offline"}
+    cli.ok("revoke", "smollm/smollm2-135m-instruct/2.0-offline", "--reason", "superseded", "--yes")
+    revoked = cli("verify-manifest", shipped)
+    assert (
+        revoked.returncode == 11 and revoked.stdout.startswith("revoked ") and "REVOKED: superseded" in revoked.stdout
+    )
+    cli.ok("sign", unsigned, "--key", "offline")  # signed, never anchored: the chain says so
+    unanchored = cli("verify-manifest", unsigned)
+    assert unanchored.returncode == 1 and "2.1 is not published on chain 31337" in unanchored.stderr
 
 
 def test_a_hugging_face_cache_download_verifies(cli: Cli, published: Path, tmp_path: Path) -> None:

@@ -5,25 +5,30 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from registry.cli import console
 from registry.cli.options import (
+    ChainTarget,
     FollowOpt,
     IgnoreOpt,
     JsonOpt,
     KeyOpt,
     KeysDirOpt,
     NoDefaultIgnoreOpt,
+    chain_options,
     hash_with_progress,
     keystore,
     print_json,
     read_manifest,
     write_atomic,
 )
-from registry.errors import InputError
+from registry.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from registry.signing.manifest import Manifest
 
 manifest_app = typer.Typer(help="Write manifests (the signed description of a release).", no_args_is_help=True)
 
@@ -144,18 +149,25 @@ def sign(
     console.out.print(f"manifest digest {signed.digest.hex} ({len(signed.proof or [])} proof(s))")
 
 
+@chain_options
 def verify_manifest_cmd(
     manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The signed manifest.")],
+    chain: ChainTarget,
     model: Annotated[
         Path | None, typer.Option("--model", "-m", help="Re-hash this model and compare it with the manifest.")
     ] = None,
     signer: Annotated[str | None, typer.Option(help="Also require a proof by this DID.")] = None,
     follow_symlinks: FollowOpt = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not ask the chain whether it is anchored or revoked.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a manifest: format, every signature, and (with --model) the model's bytes.
+    """Check a manifest: format, every signature, (with --model) the model's bytes, and, when a
+    chain answers, whether this manifest is the one anchored for its release and not revoked.
 
-    Exit status 0 when everything verifies, 1 when a check fails, 2 for unreadable input.
+    Exit status 0 when everything verifies, 1 when a check fails, 2 for unreadable input, 11 when
+    the chain says the release was revoked. It always says whether it consulted the chain.
     """
     from registry.errors import DigestMismatch
     from registry.signing.manifest import compare_model
@@ -167,7 +179,8 @@ def verify_manifest_cmd(
     if model is not None:
         md = hash_with_progress(model, manifest.weights.ignore, follow_symlinks, as_json)  # its rules, exactly
         problems = compare_model(manifest, md)
-    report = {
+    facts = {"consulted": False, "why": "--offline"} if offline else _chain_facts(chain, manifest)
+    report: dict[str, Any] = {
         "verified": not problems,
         "release": str(manifest.release_name),
         "publisher": manifest.publisher,
@@ -175,11 +188,17 @@ def verify_manifest_cmd(
         "weights": manifest.weights.digest,
         "proofs": [{"signer": r.signer, "kind": r.kind, "created": r.created} for r in results],
         "model": None if model is None else {"path": str(model), "matches": not problems, "differences": problems},
+        "chain": facts,
     }
+    revoked = bool(facts.get("revoked"))
+    if facts.get("consulted") and not facts.get("anchored"):
+        report["verified"] = False
     if as_json:
         print_json(report)
-        if problems:
+        if problems or not report["verified"]:
             raise typer.Exit(DigestMismatch.exit_code)
+        if revoked:
+            raise typer.Exit(ExitCode.REVOKED)
         return
     if problems:
         for line in problems:
@@ -188,11 +207,46 @@ def verify_manifest_cmd(
             f"{model} does not match the manifest of {manifest.release_name} ({len(problems)} difference(s))",
             hint="these are not the weights this manifest describes",
         )
-    console.out.print(f"[green]verified[/] {manifest.release_name}  manifest digest {manifest.digest.hex}")
+    if facts.get("consulted") and not facts.get("anchored"):
+        raise DigestMismatch(
+            f"the signatures hold, but {facts['detail']}", hint="this is not the manifest the release anchors"
+        )
+    word = "[red]revoked[/]" if revoked else "[green]verified[/]"
+    console.out.print(f"{word} {manifest.release_name}  manifest digest {manifest.digest.hex}")
     for r in results:
         console.out.print(f"  signature ok: {r.signer} ({r.kind}, {r.created})")
     if model is not None:
         console.out.print(f"  model ok: {model} has weights digest {manifest.weights.digest}")
+    console.out.print(
+        f"  chain: {facts['detail']}" if facts.get("consulted") else f"  chain not consulted ({facts['why']})"
+    )
+    if revoked:
+        raise typer.Exit(ExitCode.REVOKED)
+
+
+def _chain_facts(chain: ChainTarget, manifest: Manifest) -> dict[str, Any]:
+    """Whether the chain anchors this manifest for its release, and revoked it - or why the chain
+    could not be asked (verification of the document itself does not need it)."""
+    from registry.errors import ModelsealError
+
+    try:
+        client = chain.client()
+        info = client.release(manifest.release_name)
+    except ModelsealError as exc:
+        return {"consulted": False, "why": exc.message}
+    where = f"chain {client.chain_id}, registry {client.address}"
+    if info is None:
+        return {"consulted": True, "anchored": False, "detail": f"{manifest.release_name} is not published on {where}"}
+    if info.manifest_digest != manifest.digest.value:
+        return {
+            "consulted": True,
+            "anchored": False,
+            "detail": f"{manifest.release_name} anchors another manifest on {where}",
+        }
+    if info.revoked:
+        detail = f"anchored on {where}, REVOKED: {info.revoke_reason or 'no reason given'}"
+        return {"consulted": True, "anchored": True, "revoked": True, "detail": detail}
+    return {"consulted": True, "anchored": True, "revoked": False, "detail": f"anchored on {where}, not revoked"}
 
 
 def register(app: typer.Typer) -> None:
