@@ -20,7 +20,7 @@ expect_status() {  # expect_status N command...: run, show output, require exit 
   if [ "$got" != "$want" ]; then echo "demo: expected exit status $want from '$*', got $got" >&2; exit 1; fi
   echo "(exit status $got, as expected)"
 }
-key() { modelseal keys --json | grep -q "\"name\": \"$1\"" || modelseal keygen --name "$1" >/dev/null; }
+key() { modelseal keys --json | grep -q "\"name\": \"$1\"" || modelseal keygen --name "$1" --no-passphrase >/dev/null; }
 
 step "1. keys: a publisher (did:key, Ed25519) and an operator, in $MODELSEAL_KEYS"
 key demo-publisher; key demo-operator

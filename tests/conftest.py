@@ -64,13 +64,16 @@ def cli(tmp_path: Path) -> CliRun:
     env = {**os.environ, "MODELSEAL_KEYS": str(tmp_path / "cli-keys"), "MODELSEAL_HOME": str(tmp_path / "home")}
     env.pop("MODELSEAL_DEBUG", None)
 
-    def run(*args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str | Path, check: bool = False, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [sys.executable, "-m", "registry", *map(str, args)],
             capture_output=True,
             text=True,
-            env=env,
+            env={**env, **(extra_env or {})},
             cwd=tmp_path,
+            stdin=subprocess.DEVNULL,  # no terminal, as in CI: nothing may wait for an answer
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"modelseal {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

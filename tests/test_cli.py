@@ -156,3 +156,25 @@ def test_errors_are_json_on_stdout_when_json_was_asked(cli: CliRun, args: tuple[
     assert proc.stderr.startswith("error: ")  # people still read the one line and the hint
     plain = cli(*args[:-1])
     assert plain.stdout == "" and plain.returncode == 2
+
+
+def test_a_sealed_key_needs_its_passphrase_and_never_waits_for_one(cli: CliRun, tmp_path: Path) -> None:
+    right, wrong = {"MODELSEAL_PASSPHRASE": "correct horse"}, {"MODELSEAL_PASSPHRASE": "wrong"}
+    made = json.loads(cli("keygen", "--name", "sealed", "--json", check=True, extra_env=right).stdout)
+    assert made["sealed"] is True
+    stored = json.loads(Path(made["path"]).read_text())
+    assert "privateKeyMultibase" not in stored and stored["sealed"]["kdf"] == "scrypt"
+    assert "(sealed)" in cli("keys").stdout  # listed without asking
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    manifest = tmp_path / "m.json"
+    cli("manifest", "create", model, "--namespace", "acme", "--model", "m", "--version", "1",
+        "--publisher", made["did"], "-o", manifest, check=True)  # fmt: skip
+    locked = cli("sign", manifest, "--key", "sealed")  # no terminal, no MODELSEAL_PASSPHRASE: an error, at once
+    assert locked.returncode == 2 and "MODELSEAL_PASSPHRASE" in locked.stderr
+    refused = cli("sign", manifest, "--key", "sealed", extra_env=wrong)
+    assert refused.returncode == 2 and "wrong passphrase" in refused.stderr
+    cli("sign", manifest, "--key", "sealed", check=True, extra_env=right)
+    assert "signature ok" in cli("verify-manifest", manifest, "--offline", check=True).stdout
+    plain = json.loads(cli("keygen", "--name", "plain", "--json", check=True).stdout)  # no passphrase, no terminal
+    assert plain["sealed"] is False

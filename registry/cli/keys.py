@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from registry.cli import console
-from registry.cli.options import JsonOpt, KeysDirOpt, keystore, print_json
+from registry.cli.options import JsonOpt, KeysDirOpt, keystore, new_passphrase, print_json
 from registry.errors import InputError
 
 
@@ -18,6 +18,14 @@ def keygen(
     ] = "ed25519",
     chain_id: Annotated[int, typer.Option("--chain-id", help="Chain id in a did:pkh (ethereum keys).")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing key of that name.")] = False,
+    passphrase: Annotated[
+        bool | None,
+        typer.Option(
+            "--passphrase/--no-passphrase",
+            help="Seal the key with a passphrase (scrypt + AES-256-GCM) [default: when MODELSEAL_PASSPHRASE is set, "
+            "or asked on a terminal; without either, the key is stored unsealed].",
+        ),
+    ] = None,
     keystore_dir: KeysDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -31,12 +39,14 @@ def keygen(
         key = EthereumKey.generate(chain_id)
     else:
         raise InputError(f"unknown key type {key_type!r}", hint="use --type ed25519 or --type ethereum")
-    path = keystore(keystore_dir).save(name, key, overwrite=force)
+    secret = new_passphrase(passphrase)
+    path = keystore(keystore_dir).save(name, key, overwrite=force, passphrase=secret)
     if as_json:
-        print_json({"name": name, "did": key.did, "path": str(path)})
+        print_json({"name": name, "did": key.did, "path": str(path), "sealed": secret is not None})
     else:
         console.out.print(f"created key [bold]{name}[/]: {key.did}")
-        console.out.print(f"stored at {path} (mode 0600)")
+        how = "sealed with your passphrase" if secret is not None else "unsealed: set MODELSEAL_PASSPHRASE to seal keys"
+        console.out.print(f"stored at {path} (mode 0600, {how})")
 
 
 def keys_list(keystore_dir: KeysDirOpt = None, as_json: JsonOpt = False) -> None:

@@ -150,7 +150,48 @@ def settings(**overrides: Any) -> Settings:
 def keystore(root: Path | None) -> Keystore:
     from registry.signing.keys import Keystore
 
-    return Keystore(root)
+    return Keystore(root, passphrase=ask_passphrase)
+
+
+def ask_passphrase(prompt: str) -> str:
+    """A key's passphrase: ``MODELSEAL_PASSPHRASE`` when set (scripts, CI), else asked on the
+    terminal; with neither, an error - never a hang waiting for input that cannot come."""
+    given = os.environ.get("MODELSEAL_PASSPHRASE")
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        from registry.errors import KeystoreError
+
+        raise KeystoreError(
+            "the key is sealed and there is no terminal to ask its passphrase", hint="set MODELSEAL_PASSPHRASE"
+        )
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def new_passphrase(wanted: bool | None) -> str | None:
+    """The passphrase to seal a new key with: ``MODELSEAL_PASSPHRASE``, or asked twice on a
+    terminal; ``None`` (stored unsealed) when ``--no-passphrase`` or when there is neither."""
+    if wanted is False:
+        return None
+    given = os.environ.get("MODELSEAL_PASSPHRASE")
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        if wanted:
+            raise InputError(
+                "--passphrase needs a terminal to ask it, or MODELSEAL_PASSPHRASE", hint="set MODELSEAL_PASSPHRASE"
+            )
+        return None
+    import getpass
+
+    first = getpass.getpass("passphrase for the new key (empty: none): ")
+    if not first:
+        return None
+    if getpass.getpass("again: ") != first:
+        raise InputError("the two passphrases differ; nothing was written", hint="run keygen again")
+    return first
 
 
 def print_json(data: Any) -> None:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -279,11 +280,63 @@ def default_keystore_dir() -> Path:
     return Path(base) / "modelseal" / "keys"
 
 
-class Keystore:
-    """One JSON file per key in a private folder. Names are ``[A-Za-z0-9._-]``."""
+PassphraseFn = Callable[[str], str]
+"""Asked for a key's passphrase with a prompt naming the key; returns it (or raises)."""
+_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 
-    def __init__(self, root: Path | None = None) -> None:
+
+def seal(secret: bytes, did: str, passphrase: str) -> dict[str, object]:
+    """A private key encrypted at rest: scrypt (N=2^15, r=8, p=1) derives a 256-bit key from the
+    passphrase and a random salt; AES-256-GCM encrypts the secret with the DID as associated data
+    (a sealed key cannot be passed off as another DID's)."""
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode())
+    sealed = AESGCM(key).encrypt(nonce, secret, did.encode())
+    return {"kdf": "scrypt", **_SCRYPT, "salt": _b64(salt), "cipher": "aes-256-gcm", "nonce": _b64(nonce),
+            "ciphertext": _b64(sealed)}  # fmt: skip
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def unseal(sealed: dict[str, object], did: str, passphrase: str) -> bytes:
+    """Inverse of :func:`seal`; a wrong passphrase (or a changed file) is a :class:`KeystoreError`."""
+    import base64
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    if sealed.get("kdf") != "scrypt" or sealed.get("cipher") != "aes-256-gcm":
+        raise KeystoreError("the key file is sealed with an unknown method")
+    params = {k: sealed.get(k) for k in _SCRYPT}
+    if params != _SCRYPT:  # fixed parameters: a file cannot ask for a cost that hangs the reader
+        raise KeystoreError("the key file asks for unexpected scrypt parameters")
+    salt, nonce, data = (base64.b64decode(str(sealed[k])) for k in ("salt", "nonce", "ciphertext"))
+    key = Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode())
+    try:
+        return AESGCM(key).decrypt(nonce, data, did.encode())
+    except InvalidTag:
+        raise KeystoreError(
+            "wrong passphrase for this key (or the key file was changed)",
+            hint="try again, or check MODELSEAL_PASSPHRASE",
+        ) from None
+
+
+class Keystore:
+    """One JSON file per key in a private folder. Names are ``[A-Za-z0-9._-]``. A key may be
+    sealed with a passphrase (:func:`seal`); ``passphrase`` asks for it when one is loaded."""
+
+    def __init__(self, root: Path | None = None, *, passphrase: PassphraseFn | None = None) -> None:
         self.root = Path(root) if root is not None else default_keystore_dir()
+        self.passphrase = passphrase
 
     def _path(self, name: str) -> Path:
         if not _KEY_NAME.fullmatch(name):
@@ -293,7 +346,8 @@ class Keystore:
             )
         return self.root / f"{name}.json"
 
-    def save(self, name: str, key: SigningKey, *, overwrite: bool = False) -> Path:
+    def save(self, name: str, key: SigningKey, *, overwrite: bool = False, passphrase: str | None = None) -> Path:
+        """Write ``key`` (sealed with ``passphrase`` when one is given) as ``name``."""
         path = self._path(name)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
@@ -302,8 +356,13 @@ class Keystore:
         record: dict[str, object]
         if isinstance(key, Ed25519Key):
             record = {"type": "ed25519", "did": key.did, "privateKeyMultibase": key._private_multibase()}
+            field_name = "privateKeyMultibase"
         else:
             record = {"type": "ethereum", "did": key.did, "privateKey": key._private_hex()}
+            field_name = "privateKey"
+        if passphrase is not None:
+            secret = str(record.pop(field_name)).encode()
+            record["sealed"] = {"field": field_name, **seal(secret, key.did, passphrase)}
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -317,7 +376,7 @@ class Keystore:
         """Load a key by keystore name, or from a key file path (anything with a '/' or '.json')."""
         is_path = "/" in name_or_path or name_or_path.endswith(".json")
         path = Path(name_or_path) if is_path else self._path(name_or_path)
-        return load_key_file(path)
+        return load_key_file(path, passphrase=self.passphrase)
 
     def list(self) -> list[tuple[str, str]]:
         """``(name, did)`` for every readable key; unsafe files are listed as such."""
@@ -326,13 +385,29 @@ class Keystore:
         out = []
         for p in sorted(self.root.glob("*.json")):
             try:
-                out.append((p.stem, load_key_file(p).did))
+                out.append((p.stem, listed_did(p)))
             except KeystoreError as exc:
                 out.append((p.stem, f"<{exc.message}>"))
         return out
 
 
-def load_key_file(path: Path) -> SigningKey:
+def listed_did(path: Path) -> str:
+    """The DID a key file holds, for a listing: a sealed key is not opened (no passphrase asked),
+    its recorded DID is shown as sealed."""
+    try:
+        return load_key_file(path).did
+    except KeystoreError as exc:
+        if "is sealed with a passphrase" not in exc.message:
+            raise
+    from registry import jsontext
+    from registry.files import read_limited
+
+    record = jsontext.loads(read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file")
+    return f"{record.get('did')} (sealed)"
+
+
+def load_key_file(path: Path, *, passphrase: PassphraseFn | None = None) -> SigningKey:
+    """The key in a key file (mode 0600 only). A sealed key asks ``passphrase`` for its passphrase."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -347,6 +422,18 @@ def load_key_file(path: Path) -> SigningKey:
 
         record = jsontext.loads(read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file")
         kind = record["type"]
+        if "sealed" in record:
+            if passphrase is None:
+                raise KeystoreError(
+                    f"key file {path} is sealed with a passphrase",
+                    hint="set MODELSEAL_PASSPHRASE, or run the command on a terminal to be asked",
+                )
+            sealed = record["sealed"]
+            if sealed.get("field") not in ("privateKeyMultibase", "privateKey"):
+                raise KeystoreError(f"key file {path} is sealed in an unknown layout")
+            record[sealed["field"]] = unseal(
+                sealed, str(record["did"]), passphrase(f"passphrase for {path.stem}: ")
+            ).decode()
         if kind == "ed25519":
             key: SigningKey = Ed25519Key.from_private_multibase(record["privateKeyMultibase"])
         elif kind == "ethereum":
