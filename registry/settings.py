@@ -15,6 +15,9 @@ connects through :func:`registry.chain.connect.connect`:
 * ``MODELSEAL_KEYS`` - the keystore folder (default ``~/.config/modelseal/keys``).
 * ``MODELSEAL_PRIVATE_KEY`` - the sending account's key, hex. Unset on the dev chain, anvil's first
   account is used; anvil's public keys are refused on any other chain.
+* ``MODELSEAL_VERIFIER_URL`` - a verifier service: `verify` fetches an anchored manifest from it when
+  none is at hand, `watch` follows its feed (default for `watch`: ``http://127.0.0.1:8000``).
+* ``MODELSEAL_PASSPHRASE`` - the passphrase of sealed signing keys, for scripts (read by the CLI).
 
 ``MODELSEAL_DEBUG=1`` makes the CLI show tracebacks instead of one-line errors (read by
 :mod:`registry.cli.entry` before any settings load).
@@ -46,3 +49,6 @@ class Settings(ChainSettings):
 
     keys: Path = Field(default_factory=default_keystore_dir, description="keystore folder")
     private_key: SecretStr | None = Field(default=None, description="sending account key (hex)")
+    verifier_url: str | None = Field(
+        default=None, description="a modelseal verifier service to fetch anchored manifests from (`verify`)"
+    )

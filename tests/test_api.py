@@ -232,3 +232,28 @@ def test_watch_follows_the_verifier_named_by_its_setting(world: World, tmp_path:
     assert f"following {url}/v1/feed" in done.stderr  # which verifier it asks is never silent
     events = [json.loads(line)["event"] for line in done.stdout.splitlines()]
     assert events[:3] == ["NamespaceClaimed", "SignerAdded", "ReleasePublished"]
+
+
+def test_verify_fetches_the_anchored_manifest_from_a_verifier(world: World, model_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from servers import serve_app
+
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code in (200, 201)
+    base = {
+        **os.environ,
+        "MODELSEAL_HOME": str(tmp_path / "fresh-home"),  # a client that never published: no manifest kept
+        "MODELSEAL_RPC_URL": world.settings.rpc_url,
+        "MODELSEAL_REGISTRY": world.client.address,
+    }
+    base.pop("MODELSEAL_VERIFIER_URL", None)
+    cmd = [sys.executable, "-m", "registry", "verify", str(model_dir), "--release", str(REL), "--json"]
+    alone = subprocess.run(cmd, env=base, capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 10, alone.stderr  # the manifest and signatures skipped: never verified
+    assert "MODELSEAL_VERIFIER_URL" in {c["name"]: c["detail"] for c in json.loads(alone.stdout)["checks"]}["manifest"]
+    with serve_app(world.app) as url:
+        fetched = subprocess.run(cmd, env={**base, "MODELSEAL_VERIFIER_URL": url}, capture_output=True, text=True,
+                                 timeout=120)  # fmt: skip
+    verdict = json.loads(fetched.stdout)
+    assert fetched.returncode == 0 and verdict["verdict"] == "verified", fetched.stdout + fetched.stderr

@@ -25,7 +25,7 @@ from registry.hashing.model import DEFAULT_IGNORE, ModelDigest, ProgressFn, hash
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import Manifest, compare_model
 from registry.signing.proofs import verify_manifest
-from registry.signing.store import find_manifest
+from registry.signing.store import fetch_manifest, find_manifest
 from registry.times import iso
 from registry.verdict import ChainView, Check, Verdict
 
@@ -97,6 +97,7 @@ def verify_model(
     on_progress: ProgressFn | None = None,
     ignore: Sequence[str] = DEFAULT_IGNORE,
     follow_symlinks: bool = False,
+    verifier_url: str | None = None,
 ) -> tuple[Verdict, list[ReleaseName], ReleaseInfo | None]:
     """Verify a local model against the chain. Returns the verdict, every release anchoring the
     weights (only the one asked for, with ``release``) and the release the verdict is about."""
@@ -120,7 +121,7 @@ def verify_model(
         names = [release]
         checks.append(Check("registered", "pass", f"{release} is published", release_json(info)))
         if info.weights_digest != md.weights.value:
-            doc = manifest if manifest is not None else (find_manifest(home, info.manifest_digest) if home else None)
+            doc = manifest or _manifest_at_hand(home, verifier_url, info.manifest_digest)
             diff = _differences(doc, model_path, md, follow_symlinks) if doc is not None else []
             checks.append(
                 Check(
@@ -193,9 +194,15 @@ def verify_model(
     else:
         checks.append(Check("not-revoked", "pass", "not revoked"))
 
-    doc = manifest if manifest is not None else (find_manifest(home, info.manifest_digest) if home else None)
+    doc = manifest or _manifest_at_hand(home, verifier_url, info.manifest_digest)
     if doc is None:
-        checks.append(Check("manifest", "skip", "no manifest at hand (pass --manifest FILE)"))
+        checks.append(
+            Check(
+                "manifest",
+                "skip",
+                "no manifest at hand (pass --manifest FILE, or set MODELSEAL_VERIFIER_URL to fetch it from a verifier)",
+            )
+        )
         checks.append(Check("signatures", "skip", "no manifest to check"))
     elif doc.release_name != info.name:  # a manifest copied under another name: not this release's
         checks.append(
@@ -223,6 +230,15 @@ def verify_model(
             checks.append(Check("manifest", "pass", "the anchored manifest describes exactly these files"))
         checks.extend(_signature_checks(client, info, doc))
     return done(str(info.name), names, info)
+
+
+def _manifest_at_hand(home: Path | None, verifier_url: str | None, digest: bytes) -> Manifest | None:
+    """The anchored manifest from the data folder (kept by `publish`), else from the verifier at
+    ``verifier_url`` (checked like any other manifest afterwards)."""
+    kept = find_manifest(home, digest) if home else None
+    if kept is None and verifier_url:
+        kept = fetch_manifest(verifier_url, digest)
+    return kept
 
 
 def _differences(doc: Manifest, model_path: Path, md: ModelDigest, follow_symlinks: bool) -> list[str]:

@@ -231,6 +231,7 @@ def verify(
         home=chain.settings().home,
         ignore=ignore_rules(ignore, defaults=not no_default_ignore),
         follow_symlinks=follow_symlinks,
+        verifier_url=chain.settings().verifier_url,
     )
     if as_json:
         print_json({**verdict.as_json(), "releases": [str(n) for n in names]})

@@ -34,6 +34,38 @@ def save_manifest(home: Path, manifest: Manifest) -> Path:
     return path
 
 
+def fetch_manifest(verifier_url: str, manifest_digest: bytes, *, timeout: float = 10.0) -> Manifest | None:
+    """The manifest with that digest from a verifier service (``GET /v1/manifests/{digest}``), read
+    as strictly as a file and kept only if its digest is the one asked for; ``None`` when the
+    verifier does not have it. The verifier is a convenience, never trusted: every check that
+    follows (signatures, signer at anchoring time, the files) is made here."""
+    import httpx
+
+    from registry.signing.manifest import MAX_MANIFEST_BYTES
+
+    url = f"{verifier_url.rstrip('/')}/v1/manifests/{manifest_digest.hex()}"
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client, client.stream("GET", url) as resp:
+            if resp.status_code == 404:
+                return None
+            if resp.status_code != 200:
+                raise InputError(f"the verifier at {verifier_url} answered {resp.status_code} for the manifest")
+            body = b""
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if len(body) > 2 * MAX_MANIFEST_BYTES:
+                    raise InputError(f"the verifier at {verifier_url} sent an oversized manifest")
+    except httpx.HTTPError as exc:
+        raise InputError(
+            f"cannot reach the verifier at {verifier_url} ({type(exc).__name__})", hint="check MODELSEAL_VERIFIER_URL"
+        ) from None
+    from registry import jsontext
+
+    doc = jsontext.loads(body, what="the verifier's answer", error=InputError, max_bytes=2 * MAX_MANIFEST_BYTES)
+    manifest = Manifest.from_dict(doc)
+    return manifest if manifest.digest.value == manifest_digest else None
+
+
 def find_manifest(home: Path, manifest_digest: bytes) -> Manifest | None:
     """A stored manifest with that digest, re-checked on read; None if absent."""
     from registry.files import read_limited
