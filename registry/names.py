@@ -42,6 +42,11 @@ def check_namespace(name: str) -> str:
         allowed = "abcdefghijklmnopqrstuvwxyz0123456789-"
         if all(c in allowed for c in name):
             raise InvalidName(f"namespace {name!r} has a leading, trailing or double hyphen")
+        if name.isascii() and _NAMESPACE.fullmatch(name.lower()):
+            raise InvalidName(
+                _explain("namespace", name, allowed) + " (upper case)",
+                hint=f"namespaces are lower case (so no two can differ by case alone): use {name.lower()!r}",
+            )
         raise InvalidName(_explain("namespace", name, allowed))
     return name
 
@@ -56,6 +61,13 @@ def check_model(name: str) -> str:
     if not _MODEL.fullmatch(name):
         if not (1 <= len(name) <= 64):
             raise InvalidName(f"model {name!r} must be 1 to 64 characters long, not {len(name)}")
+        lower = name.lower()
+        if name.isascii() and _MODEL.fullmatch(lower) and lower not in (".", ".."):
+            raise InvalidName(
+                _explain("model", name, "abcdefghijklmnopqrstuvwxyz0123456789._-") + " (upper case)",
+                hint=f"model names are lower case (so no two can differ by case alone): a model id such as "
+                f"{name!r} on Hugging Face is registered as {lower!r}",
+            )
         raise InvalidName(_explain("model", name, "abcdefghijklmnopqrstuvwxyz0123456789._-"))
     return _not_dot_segment("model", name)
 

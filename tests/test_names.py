@@ -100,3 +100,12 @@ def test_revocation_reasons_the_registry_accepts(reason: str) -> None:
 def test_revocation_reasons_the_registry_refuses(reason: str) -> None:
     with pytest.raises(errors.InvalidName):
         check_reason(reason)
+
+
+def test_a_hugging_face_model_id_is_shown_its_registered_spelling() -> None:
+    with pytest.raises(errors.InvalidName) as caught:
+        check_model("SmolLM2-135M-Instruct")
+    assert "'smollm2-135m-instruct'" in caught.value.hint and "upper case" in caught.value.message
+    with pytest.raises(errors.InvalidName) as ns:
+        check_namespace("HuggingFaceTB")
+    assert "'huggingfacetb'" in ns.value.hint
