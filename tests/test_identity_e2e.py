@@ -237,6 +237,14 @@ def test_serve_refuses_to_start_unauthorised_without_unsafe_dev(env: Env) -> Non
     cmd = [sys.executable, "-m", "registry", "serve", str(env.model), "--release", str(REL), "--key", "stranger"]
     proc = subprocess.run([*cmd, "--port", str(free_port())], env=env.env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 4 and "is not authorised to serve" in proc.stderr
+    notes = env.model.parent / "notes.txt"  # not the weights at all: the hint is about the file, not the key
+    notes.write_text("not a model\n")
+    wrong = subprocess.run(
+        [*cmd[:4], str(notes), *cmd[5:], "--port", str(free_port())], env=env.env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 1 and "is not the weights of" in wrong.stderr, wrong.stderr
+    assert "serve the file that was released" in wrong.stderr and "operator authorize" not in wrong.stderr
 
 
 def test_no_identity_endpoint_is_unverified(env: Env) -> None:

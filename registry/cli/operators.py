@@ -28,7 +28,7 @@ from registry.cli.options import (
     tx_json,
     tx_line,
 )
-from registry.errors import ExitCode, InputError
+from registry.errors import ExitCode, InputError, ModelsealError
 from registry.times import iso
 
 operator_app = typer.Typer(help="Authorise and revoke operators (who may serve a model).", no_args_is_help=True)
@@ -135,7 +135,6 @@ def serve_cmd(
     """
     import uvicorn
 
-    from registry.errors import NotAuthorised
     from registry.identity.serve import chat_app, preflight
     from registry.signing.keys import Ed25519Key
 
@@ -146,7 +145,7 @@ def serve_cmd(
     client = chain.client()
     check = preflight(client, model_path, parse_release(release), operator, origins)
     if check.problems and not unsafe_dev:
-        raise NotAuthorised("; ".join(check.problems))
+        raise _refusal(check.problems, release)
     for problem in check.problems:
         console.err.print(f"[bold red]WARNING (--unsafe-dev):[/] {problem}")
     app_ = chat_app(model_path, check.claim, operator, threads=threads)
@@ -267,6 +266,21 @@ def receipt_verify(
                 f"operator authorised now={c['operatorAuthorisedNow']}"
             )
     raise typer.Exit(status)
+
+
+def _refusal(problems: tuple[str, ...], release: str) -> ModelsealError:
+    """Why `serve` will not start, with the hint for the first thing to fix (the weights before
+    the authorisation: authorising an operator does not make a wrong file right)."""
+    from registry.errors import DigestMismatch, NotAuthorised, RegistryRefused
+
+    said = "; ".join(problems)
+    if any(" is not the weights of " in p for p in problems):
+        return DigestMismatch(said, hint=f"serve the file that was released: modelseal verify FILE --release {release}")
+    if any(" is not published on chain " in p for p in problems):
+        return RegistryRefused(said, hint="check --release and the chain (--rpc-url), or publish the release first")
+    if any(" was revoked: " in p for p in problems):
+        return RegistryRefused(said, hint="a revoked release may not be served; serve a current one")
+    return NotAuthorised(said)
 
 
 def register(app: typer.Typer) -> None:
