@@ -257,3 +257,32 @@ def test_verify_fetches_the_anchored_manifest_from_a_verifier(world: World, mode
                                  timeout=120)  # fmt: skip
     verdict = json.loads(fetched.stdout)
     assert fetched.returncode == 0 and verdict["verdict"] == "verified", fetched.stdout + fetched.stderr
+
+
+def test_a_shipped_manifest_uploaded_from_the_cli_shows_its_filing(world: World, tmp_path: Path) -> None:
+    """The publisher ships the manifest it signed (with a regulator filing); `modelseal manifest
+    upload` gives it to the verifier, and the filing is listed with the trusted regulator's status."""
+    import subprocess
+    import sys
+
+    from servers import serve_app
+
+    shipped = tmp_path / "shipped.manifest.json"
+    shipped.write_text(world.manifest.to_json())
+    assert world.http.get("/v1/filings").json()["filings"] == []
+    with serve_app(world.app) as url:
+        env = {**os.environ, "MODELSEAL_VERIFIER_URL": url, "MODELSEAL_HOME": str(tmp_path / "home")}
+        cmd = [sys.executable, "-m", "registry", "manifest", "upload", str(shipped), "--json"]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["release"] == str(REL)
+    [filing] = world.http.get("/v1/filings").json()["filings"]
+    assert filing["filingNumber"] == "Beijing-DS-2026-001" and filing["status"] == "submitted"
+    other = tmp_path / "unanchored.manifest.json"
+    doc = world.manifest.document()
+    doc["release"]["version"] = "9.9"
+    other.write_text(json.dumps(doc))
+    with serve_app(world.app) as url:
+        env["MODELSEAL_VERIFIER_URL"] = url
+        refused = subprocess.run([*cmd[:5], str(other)], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "the verifier refused the manifest" in refused.stderr, refused.stderr

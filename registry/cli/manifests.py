@@ -249,6 +249,31 @@ def _chain_facts(chain: ChainTarget, manifest: Manifest) -> dict[str, Any]:
     return {"consulted": True, "anchored": True, "revoked": False, "detail": f"anchored on {where}, not revoked"}
 
 
+@manifest_app.command(
+    "upload",
+    epilog="Example: MODELSEAL_VERIFIER_URL=https://verify.example modelseal manifest upload chat-1.0.0.manifest.json",
+)
+def manifest_upload(
+    manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The signed, anchored manifest.")],
+    verifier: Annotated[
+        str, typer.Option(envvar="MODELSEAL_VERIFIER_URL", help="The verifier service [env MODELSEAL_VERIFIER_URL].")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Give an anchored manifest to a verifier service, so that its filing, lineage and
+    co-signatures appear there (the chain anchors only its digest)."""
+    from registry.signing.store import upload_manifest
+
+    answer = upload_manifest(verifier, read_manifest(manifest_path))
+    if as_json:
+        print_json(answer)
+        return
+    console.out.print(f"{verifier} now serves the manifest of {answer.get('release')} at {answer.get('url')}")
+    ignored = answer.get("ignored")
+    for item in ignored if isinstance(ignored, list) else []:
+        console.err.print(f"  a proof was set aside: {item}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(manifest_app, name="manifest")
     app.command("sign", epilog="Example: modelseal sign chat-1.0.0.manifest.json --key publisher")(sign)

@@ -66,6 +66,33 @@ def fetch_manifest(verifier_url: str, manifest_digest: bytes, *, timeout: float 
     return manifest if manifest.digest.value == manifest_digest else None
 
 
+def upload_manifest(verifier_url: str, manifest: Manifest, *, timeout: float = 30.0) -> dict[str, object]:
+    """Give a signed, anchored manifest to a verifier service (``POST /v1/manifests``) so that its
+    filing, lineage and co-signatures are served; returns the service's answer. A refusal is an
+    :class:`InputError` carrying the service's own words (its problem details)."""
+    import httpx
+
+    url = f"{verifier_url.rstrip('/')}/v1/manifests"
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            resp = client.post(url, json=manifest.document())
+    except httpx.HTTPError as exc:
+        raise InputError(
+            f"cannot reach the verifier at {verifier_url} ({type(exc).__name__})", hint="check MODELSEAL_VERIFIER_URL"
+        ) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if resp.status_code not in (200, 201) or not isinstance(body, dict):
+        detail = body.get("detail") if isinstance(body, dict) else None
+        raise InputError(
+            f"the verifier refused the manifest ({resp.status_code}): {detail or resp.text[:200]}",
+            hint="it accepts a manifest once its release is anchored and indexed; try again in a few seconds",
+        )
+    return body
+
+
 def find_manifest(home: Path, manifest_digest: bytes) -> Manifest | None:
     """A stored manifest with that digest, re-checked on read; None if absent."""
     from registry.files import read_limited
