@@ -162,6 +162,11 @@ def test_cli_check_agrees(env: Env, honest: str) -> None:
         [sys.executable, "-m", "registry", "check", honest, "--json"], env=env.env, capture_output=True, text=True
     )
     assert refused.returncode == 10 and "loopback" in refused.stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "registry", "check", honest, "--allow-loopback"], env=env.env, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert text.stdout.startswith("verified ") and "asked chain 31337, registry 0x" in text.stdout
 
 
 def test_openai_client_chats_and_receipt_proves_the_release(env: Env, honest: str, tmp_path: Path) -> None:

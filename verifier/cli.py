@@ -217,6 +217,9 @@ def check(
         print(json.dumps(verdict.as_json(), indent=2))
     else:
         print(f"{verdict.verdict}  {url} -> {verdict.release or 'no claimed release'}")
+        if verdict.chain is not None:  # which chain judged it: a verdict against the wrong one misleads
+            view = verdict.chain
+            print(f"  asked chain {view.chain_id}, registry {view.registry}, at block {view.block}")
         for c in verdict.checks:
             print(f"  {c.status:5} {c.name}: {c.detail}")
     raise typer.Exit(verdict.exit_status)
