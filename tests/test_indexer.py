@@ -3,6 +3,7 @@ chain, survives SIGKILL mid-sync, and forgets orphaned blocks after a reorg."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -157,9 +158,10 @@ def test_sigkill_mid_sync_then_restart_loses_and_doubles_nothing(
     proc.wait()
     stopped_at = _checkpoint(engine)
     assert client.deploy_block < stopped_at < head, "the kill should land in the middle of the sync"
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert _checkpoint(engine) >= head
+    assert json.loads(done.stdout.splitlines()[-1])["indexedBlock"] >= head
     assert_index_equals_chain(engine, client)
 
 

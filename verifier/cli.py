@@ -69,6 +69,9 @@ def index(
     batch_blocks: Annotated[int | None, typer.Option(help="Blocks per eth_getLogs query.")] = None,
     confirmations: Annotated[int | None, typer.Option(help="Blocks below the head to stay.")] = None,
     database_url: DbOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per step instead of a line of text.")
+    ] = False,
     *,
     chain: ChainTarget,
 ) -> None:
@@ -83,7 +86,10 @@ def index(
     while True:
         added = svc.indexer.sync_once()
         st = svc.indexer.status()
-        print(json.dumps({"added": added, **st.as_json()}), flush=True)
+        if as_json:
+            print(json.dumps({"added": added, **st.as_json()}), flush=True)
+        else:
+            print(f"indexed to block {st.indexed} of {st.head} (+{added} events, {st.behind} behind)", flush=True)
         if not follow:
             return
         time.sleep(settings.poll_seconds)
@@ -232,6 +238,7 @@ reference_app = typer.Typer(help="Reference weights for behavioural checks.", no
 def reference_add(
     path: Annotated[Path, typer.Argument(help="A GGUF file of a registered open-weight release.")],
     home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")] = False,
 ) -> None:
     """Keep a model file as reference weights, indexed by its BLAKE3. It is used for a release only
     when this digest equals the release's weights digest on chain (re-hashed before each use)."""
@@ -240,16 +247,26 @@ def reference_add(
 
     store = ReferenceStore((home or Settings().home) / "references")
     digest = store.add(path)
+    if as_json:
+        print(json.dumps({"weightsDigest": digest.hex, "path": str(path.resolve())}))
+        return
     print(f"reference {digest.hex} -> {path.resolve()}")
 
 
 @reference_app.command("list")
-def reference_list(home: HomeOpt = None) -> None:
+def reference_list(
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")] = False,
+) -> None:
     """List the reference weights this data folder holds."""
     from registry.settings import Settings
     from verifier.behaviour import ReferenceStore
 
-    for digest in ReferenceStore((home or Settings().home) / "references").digests():
+    digests = [str(d) for d in ReferenceStore((home or Settings().home) / "references").digests()]
+    if as_json:
+        print(json.dumps({"references": digests}))
+        return
+    for digest in digests:
         print(digest)
 
 
