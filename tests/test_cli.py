@@ -178,3 +178,34 @@ def test_a_sealed_key_needs_its_passphrase_and_never_waits_for_one(cli: CliRun, 
     assert "signature ok" in cli("verify-manifest", manifest, "--offline", check=True).stdout
     plain = json.loads(cli("keygen", "--name", "plain", "--json", check=True).stdout)  # no passphrase, no terminal
     assert plain["sealed"] is False
+
+
+def test_a_model_is_named_by_its_hugging_face_id_from_the_local_cache(cli: CliRun, tmp_path: Path) -> None:
+    import hashlib
+
+    files = {"config.json": b'{"a": 1}\n', "model.safetensors": b"weights"}
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    cache = tmp_path / "hf" / "hub"
+    repo = cache / "models--acme--Chat-7B"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    snapshot = repo / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    for rel, data in files.items():
+        (plain / rel).write_bytes(data)
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / rel).symlink_to(Path("..") / ".." / "blobs" / blob.name)
+    env = {"HF_HUB_CACHE": str(cache)}
+    expected = json.loads(cli("hash", plain, "--json", check=True).stdout)["weights"]
+    for ref in ("hf:acme/Chat-7B", f"hf:acme/Chat-7B@{revision}"):
+        assert json.loads(cli("hash", ref, "--json", check=True, extra_env=env).stdout)["weights"] == expected
+    missing = cli("hash", "hf:acme/Other", extra_env=env)
+    assert (
+        missing.returncode == 2
+        and "not in the Hugging Face cache" in missing.stderr
+        and "hf download" in missing.stderr
+    )

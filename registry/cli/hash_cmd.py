@@ -71,6 +71,10 @@ def run(
         from registry.hashing.oms import OmsSignature
 
         signature = OmsSignature.read(Path(compare_oms))  # refuse a bad signature before hashing
+    if path.startswith("hf:"):  # a model in the local Hugging Face cache: its snapshot folder
+        from registry.hashing.hfcache import resolve
+
+        path = resolve(path)
     path, compare_oms = _shown(path), (_shown(compare_oms) if compare_oms is not None else None)
     rules = hashengine.ignore_rules(ignore, defaults=not no_default_ignore)
     listed = hashengine.scan(path, ignore=rules, follow_symlinks=follow_symlinks)

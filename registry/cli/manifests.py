@@ -21,6 +21,7 @@ from registry.cli.options import (
     chain_options,
     hash_with_progress,
     keystore,
+    model_location,
     print_json,
     read_manifest,
     write_atomic,
@@ -105,7 +106,7 @@ def manifest_create(
         if risk_assessment is not None:
             filing["riskAssessment"] = hash_file(risk_assessment).hex
     rules = ignore_rules(ignore, defaults=not no_default_ignore)
-    md = hash_with_progress(path, rules, follow_symlinks, as_json)
+    md = hash_with_progress(model_location(path), rules, follow_symlinks, as_json)
     manifest = Manifest.create(
         release,
         did,
@@ -177,7 +178,7 @@ def verify_manifest_cmd(
     results = verify_manifest(manifest, expected_signer=signer)
     problems: list[str] = []
     if model is not None:
-        md = hash_with_progress(model, manifest.weights.ignore, follow_symlinks, as_json)  # its rules, exactly
+        md = hash_with_progress(model_location(model), manifest.weights.ignore, follow_symlinks, as_json)  # its rules
         problems = compare_model(manifest, md)
     facts = {"consulted": False, "why": "--offline"} if offline else _chain_facts(chain, manifest)
     report: dict[str, Any] = {

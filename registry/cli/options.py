@@ -147,6 +147,15 @@ def settings(**overrides: Any) -> Settings:
     return base.model_copy(update=values) if values else base
 
 
+def model_location(path: Path) -> Path:
+    """A model argument: a file or folder, or ``hf:ORG/NAME[@REVISION]`` for a model in the local
+    Hugging Face cache (its snapshot folder; nothing is downloaded)."""
+    from registry.hashing.hfcache import is_hf_ref, resolve
+
+    text = str(path)
+    return Path(resolve(text)) if is_hf_ref(text) else path
+
+
 def keystore(root: Path | None) -> Keystore:
     from registry.signing.keys import Keystore
 

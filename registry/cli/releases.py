@@ -20,6 +20,7 @@ from registry.cli.options import (
     chain_options,
     confirm,
     keystore,
+    model_location,
     parse_release,
     print_json,
     read_manifest,
@@ -84,6 +85,7 @@ def publish(
                 hint="modelseal publish --manifest FILE [MODEL_PATH]",
             )
         doc = read_manifest(manifest_file)
+        model_path = model_location(model_path) if model_path is not None else None
         release = doc.release_name
         client = chain.client()
         result = publish_manifest(
@@ -100,6 +102,7 @@ def publish(
             )
         assert model_path is not None and namespace and model and version and key  # checked just above
         release = ReleaseName(namespace, model, version)
+        model_path = model_location(model_path)
         signing_key = keystore(keystore_dir).load(key)
         client = chain.client()
         result = publish_model(
@@ -206,7 +209,13 @@ def show(release: ReleaseArg, chain: ChainTarget, as_json: JsonOpt = False) -> N
 
 @chain_options
 def verify(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL_PATH", help="The model file or folder you have.")],
+    model_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MODEL_PATH",
+            help="The model file or folder you have, or hf:ORG/NAME[@REVISION] for one in the Hugging Face cache.",
+        ),
+    ],
     chain: ChainTarget,
     release: Annotated[str | None, typer.Option(help="The release it should be (namespace/model/version).")] = None,
     manifest: Annotated[Path | None, typer.Option(help="Its manifest (default: the one kept by `publish`).")] = None,
@@ -219,6 +228,7 @@ def verify(
     from registry.chain.verify import verify_model
     from registry.hashing.model import ignore_rules
 
+    model_path = model_location(model_path)
     doc = read_manifest(manifest) if manifest is not None else None
     if doc is not None and (ignore or no_default_ignore):
         raise InputError("--ignore cannot be used with --manifest: the manifest records its rules")

@@ -44,6 +44,7 @@ from registry.errors import (
     SymlinkRefused,
     UnsafePath,
 )
+from registry.hashing.hfcache import snapshot_blobs
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads the name)
 if TYPE_CHECKING:
@@ -232,24 +233,9 @@ def _entry_name(entry: os.DirEntry[str]) -> str:
     return entry.name
 
 
-def hf_cache_blobs(root: str) -> str | None:
-    """The ``blobs`` folder of the Hugging Face cache when ``root`` is one of its snapshots
-    (``<cache>/models--org--name/snapshots/<revision>``), else ``None``. A snapshot is a folder of
-    symbolic links into ``blobs``: the links that stay inside it are followed without
-    ``--follow-symlinks`` (the files are the model's, named by the links), any other link is refused."""
-    real = os.path.realpath(root)
-    snapshots = os.path.dirname(real)
-    repo = os.path.dirname(snapshots)
-    blobs = os.path.join(repo, "blobs")
-    kinds = ("models--", "datasets--", "spaces--")
-    if os.path.basename(snapshots) == "snapshots" and os.path.basename(repo).startswith(kinds) and os.path.isdir(blobs):
-        return blobs
-    return None
-
-
 def _walk(root: str, ignore: Sequence[str], follow_symlinks: bool) -> list[ScannedFile]:
     """Every file under ``root`` (paths joined to ``root`` as given), sorted by recorded path."""
-    blobs = hf_cache_blobs(root)
+    blobs = snapshot_blobs(root)  # a Hugging Face snapshot: its links into blobs/ are its files
     out: list[ScannedFile] = []
     rules = _Rules(ignore)
     any_file_rule = rules.any_file_rule
@@ -325,7 +311,7 @@ def scan(path: str | os.PathLike[str], *, ignore: Sequence[str], follow_symlinks
     except OSError as exc:
         raise _read_error(given, exc) from None
     if statmod.S_ISLNK(lst.st_mode) and not follow_symlinks:
-        blobs = hf_cache_blobs(os.path.dirname(os.path.abspath(given)))
+        blobs = snapshot_blobs(os.path.dirname(os.path.abspath(given)))
         if blobs is None or os.path.commonpath([os.path.realpath(given), blobs]) != blobs:
             raise SymlinkRefused(f"symbolic link refused: {given} -> {os.readlink(given)}")
     try:
