@@ -45,6 +45,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     public: Annotated[bool, typer.Option("--public", help="Allow binding a non-loopback interface.")] = False,
     database_url: DbOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Say where it serves as one JSON object on stdout when it starts.")
+    ] = False,
     *,
     chain: ChainTarget,
 ) -> None:
@@ -59,6 +62,9 @@ def serve(
     settings = _settings(chain, database_url=database_url)
     app = create_app(settings)
     print(f"modelseal verifier on http://{host}:{port}  (API /v1, docs /docs)", file=sys.stderr)
+    if as_json:
+        base = f"http://{host}:{port}"
+        print(json.dumps({"url": base, "api": f"{base}/v1", "docs": f"{base}/docs"}), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -3,6 +3,7 @@ who may serve a release, serving it under that identity, and checking what it an
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,6 +128,9 @@ def serve_cmd(
         typer.Option("--unsafe-dev", help="Start even if the chain does not vouch for this deployment (demos/tests)."),
     ] = False,
     keystore_dir: KeysDirOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Say what is served as one JSON object on stdout when it starts.")
+    ] = False,
 ) -> None:
     """Serve an OpenAI-compatible chat API (llama.cpp) that proves which registered release it runs.
 
@@ -149,6 +153,13 @@ def serve_cmd(
     for problem in check.problems:
         console.err.print(f"[bold red]WARNING (--unsafe-dev):[/] {problem}")
     app_ = chat_app(model_path, check.claim, operator, threads=threads)
+    if as_json:
+        print_json(
+            {"url": f"http://{host}:{port}/v1", "release": release, "operator": operator.did,
+             "origins": list(check.claim.origins), "weightsDigest": check.claim.weights_digest,
+             "problems": list(check.problems)}
+        )  # fmt: skip
+        sys.stdout.flush()
     console.err.print(
         f"serving {release} as {operator.did} on http://{host}:{port}/v1 (identity at /.well-known/model-identity)"
     )
