@@ -209,3 +209,28 @@ def test_a_model_is_named_by_its_hugging_face_id_from_the_local_cache(cli: CliRu
         and "not in the Hugging Face cache" in missing.stderr
         and "hf download" in missing.stderr
     )
+
+
+def test_every_command_has_json_and_help_with_an_example() -> None:
+    """README's promise, checked on the command tree itself (plugins' commands included)."""
+    import typer.main
+
+    from registry.cli.app import app
+
+    missing_json, missing_example = [], []
+
+    def walk(command: object, path: str) -> None:
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, f"{path} {name}".strip())
+            return
+        options = {o for p in getattr(command, "params", []) for o in getattr(p, "opts", [])}
+        if "--json" not in options:
+            missing_json.append(path)
+        if "modelseal" not in (getattr(command, "epilog", None) or "") + (getattr(command, "help", None) or ""):
+            missing_example.append(path)
+
+    walk(typer.main.get_command(app), "")
+    assert missing_json == [], missing_json
+    assert missing_example == [], missing_example

@@ -259,7 +259,7 @@ def reference_add(
     print(f"reference {digest.hex} -> {path.resolve()}")
 
 
-@reference_app.command("list")
+@reference_app.command("list", epilog="Example: modelseal reference list --json")
 def reference_list(
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")] = False,

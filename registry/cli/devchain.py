@@ -53,7 +53,7 @@ def chain_up(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = Fals
     )
 
 
-@chain_app.command("down")
+@chain_app.command("down", epilog="Example: modelseal chain down   (the state is kept for the next chain up)")
 def chain_down(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Stop the dev chain cleanly (its state is saved and comes back with `chain up`)."""
     from registry.chain.devchain import DevChain, stop
@@ -66,7 +66,7 @@ def chain_down(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = Fa
     console.out.print("dev chain stopped" if stopped else "dev chain was not running")
 
 
-@chain_app.command("status")
+@chain_app.command("status", epilog="Example: modelseal chain status --json")
 def chain_status(port: PortOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Say whether the dev chain runs, its head block, and where the registry is (exit 3 if it does not run)."""
     from registry.chain.artifacts import load_deployment

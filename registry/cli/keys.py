@@ -64,4 +64,4 @@ def keys_list(keystore_dir: KeysDirOpt = None, as_json: JsonOpt = False) -> None
 
 def register(app: typer.Typer) -> None:
     app.command("keygen", epilog="Example: modelseal keygen --name publisher")(keygen)
-    app.command("keys")(keys_list)
+    app.command("keys", epilog="Example: modelseal keys --json")(keys_list)

@@ -46,7 +46,7 @@ def namespace_claim(
     console.out.print(tx_line(tx))
 
 
-@namespace_app.command("transfer")
+@namespace_app.command("transfer", epilog="Example: modelseal namespace transfer acme 0xNEW_CONTROLLER")
 @chain_options
 def namespace_transfer(
     name: Annotated[str, typer.Argument(help="The namespace.")],
@@ -60,7 +60,7 @@ def namespace_transfer(
     report_tx(as_json, text, {"namespace": name, "offeredTo": new_controller}, tx)
 
 
-@namespace_app.command("accept")
+@namespace_app.command("accept", epilog="Example: modelseal namespace accept acme   (as the new controller)")
 @chain_options
 def namespace_accept(
     name: Annotated[str, typer.Argument(help="The namespace.")], chain: ChainTarget, as_json: JsonOpt = False
@@ -100,7 +100,7 @@ def signer_add(
     _change_signer(chain, namespace, did_from(key, did, keystore_dir), remove=False, as_json=as_json)
 
 
-@signer_app.command("remove")
+@signer_app.command("remove", epilog="Example: modelseal signer remove acme --key old-publisher --yes")
 @chain_options
 def signer_remove(
     namespace: Annotated[str, typer.Argument(help="The namespace.")],

@@ -86,7 +86,7 @@ def operator_authorize(
     console.out.print(tx_line(tx))
 
 
-@operator_app.command("revoke")
+@operator_app.command("revoke", epilog="Example: modelseal operator revoke acme/chat --key operator")
 @chain_options
 def operator_revoke(
     scope: Annotated[str, typer.Argument(help="namespace/model or namespace/model/version, as authorised.")],
