@@ -254,7 +254,7 @@ def test_a_hugging_face_cache_download_verifies(cli: Cli, published: Path, tmp_p
     local = tmp_path / "local"
     (local / ".cache" / "huggingface" / "download").mkdir(parents=True)
     (local / ".cache" / "huggingface" / "download" / f"{published.name}.metadata").write_text("abc\n")
-    os.symlink(published, local / published.name)  # the file itself, wherever it is
+    os.symlink(published.resolve(), local / published.name)  # the file itself, wherever it is
     proc = cli("verify", local / published.name, "--release", REL, "--json")
     assert proc.returncode == 2 and "symbolic link refused" in proc.stderr  # an ordinary link: asked for only
     followed = json.loads(cli.ok("verify", local / published.name, "--release", REL, "--follow-symlinks", "--json"))
