@@ -289,6 +289,13 @@ def test_a_tampered_copy_names_every_file_that_differs(
     ):
         assert expected in said, (expected, said)
     assert "content differs: weights/model-00001.safetensors" in weights["detail"]
+    for extra, says in (("NOTES.txt", "none looks like weights"), ("adapter.safetensors", "may be read by a model")):
+        only_extra = tmp_path / f"extra-{extra}"
+        shutil.copytree(model_dir, only_extra)
+        (only_extra / extra).write_bytes(b"x")
+        proc = cli("verify", only_extra, "--release", "smollm/folder/1", "--json")
+        detail = next(c for c in json.loads(proc.stdout)["checks"] if c["name"] == "weights")["detail"]
+        assert proc.returncode == 1 and "only extra files" in detail and says in detail, detail
 
 
 def test_publishing_a_version_again_is_idempotent_for_the_same_file_only(

@@ -249,9 +249,22 @@ def _differences(doc: Manifest, model_path: Path, md: ModelDigest, follow_symlin
     return compare_model(doc, md)
 
 
+_LOADED = (".safetensors", ".gguf", ".bin", ".pt", ".pth", ".onnx", ".ckpt", ".h5", ".msgpack", ".json", ".model")
+"""File endings a model loader reads (weights, configs, tokenizers): an extra one can change what runs."""
+
+
 def _summary(differences: list[str]) -> str:
     shown = "; ".join(differences[:5])
-    return shown + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
+    said = shown + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
+    extra = [d.removeprefix("not in manifest: ") for d in differences if d.startswith("not in manifest: ")]
+    if extra and len(extra) == len(differences):  # every file of the release is there, unchanged
+        loaded = [p for p in extra if p.lower().endswith(_LOADED)]
+        said += (
+            " - only extra files: every file of the release is present and unchanged"
+            + (f", but {', '.join(loaded[:5])} may be read by a model loader and change what runs" if loaded
+               else "; none looks like weights or a configuration (check with --ignore to verify the rest)")
+        )  # fmt: skip
+    return said
 
 
 MAX_LISTED = 20
