@@ -183,3 +183,20 @@ def test_an_index_written_before_chain_time_was_recorded_is_upgraded(tmp_path: P
     with engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT block_number, block_time FROM checkpoint").one()
     assert tuple(row) == (7, None)  # kept; the indexer fills the time at its next step
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://chat.example.com", "https://chat.example.com"),
+        ("https://chat.example.com/v1", "https://chat.example.com"),
+        ("https://chat.example.com/v1/chat/completions", "https://chat.example.com"),
+        ("https://chat.example.com/v1/completions/", "https://chat.example.com"),
+        ("https://example.com/bot/v1?x=1#y", "https://example.com/bot"),
+        ("https://example.com/v1beta", "https://example.com/v1beta"),
+    ],
+)
+def test_a_chatbot_is_found_from_any_url_an_app_knows_it_by(url: str, base: str) -> None:
+    from verifier.probe import deployment_base
+
+    assert deployment_base(url) == base

@@ -149,6 +149,8 @@ def test_honest_operator_is_verified(env: Env, honest: str) -> None:
     }
     without_claimed_release = env.check(honest, release=None)
     assert without_claimed_release["verdict"] == "verified" and without_claimed_release["release"] == str(REL)
+    for known_as in (honest + "/v1", honest + "/v1/", honest + "/v1/chat/completions"):  # URLs apps configure
+        assert env.check(known_as)["verdict"] == "verified", known_as
 
 
 def test_cli_check_agrees(env: Env, honest: str) -> None:

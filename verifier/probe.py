@@ -87,6 +87,23 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
+_API_SUFFIXES = ("/v1/chat/completions", "/v1/completions", "/v1")
+
+
+def deployment_base(url: str) -> str:
+    """Where a chatbot's identity endpoints are, from any URL an app knows it by: its address, its
+    OpenAI ``base_url`` (``.../v1``) or its chat-completions URL. Query and fragment are dropped."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    for suffix in _API_SUFFIXES:
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
 def _relayed(origin: str, served: tuple[str, ...]) -> str:
     return (
         f"this address ({origin}) is not one the operator serves at: its identity answers are relayed from the "
@@ -108,7 +125,7 @@ class Prober:
         checks: list[Check] = []
         # 1. the claim, and the origin it was fetched from (after redirects)
         try:
-            resp = self.client.request("GET", _join(url, WELL_KNOWN))
+            resp = self.client.request("GET", _join(deployment_base(url), WELL_KNOWN))
         except OutboundRefused as exc:
             return ProbeResult(None, (Check("identity", "fail", exc.message, {"reason": exc.reason}, "unverified"),))
         if resp.status != 200:
