@@ -391,23 +391,8 @@ class Keystore:
         return out
 
 
-def listed_did(path: Path) -> str:
-    """The DID a key file holds, for a listing: a sealed key is not opened (no passphrase asked),
-    its recorded DID is shown as sealed."""
-    try:
-        return load_key_file(path).did
-    except KeystoreError as exc:
-        if "is sealed with a passphrase" not in exc.message:
-            raise
-    from registry import jsontext
-    from registry.files import read_limited
-
-    record = jsontext.loads(read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file")
-    return f"{record.get('did')} (sealed)"
-
-
-def load_key_file(path: Path, *, passphrase: PassphraseFn | None = None) -> SigningKey:
-    """The key in a key file (mode 0600 only). A sealed key asks ``passphrase`` for its passphrase."""
+def _key_record(path: Path) -> Any:
+    """A key file's JSON record: the file must exist, be private (mode 0600) and small."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -416,11 +401,27 @@ def load_key_file(path: Path, *, passphrase: PassphraseFn | None = None) -> Sign
         raise UnsafeKeyFile(
             f"key file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); refusing to use it"
         )
-    try:
-        from registry import jsontext
-        from registry.files import read_limited
+    from registry import jsontext
+    from registry.files import read_limited
 
-        record = jsontext.loads(read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file")
+    return jsontext.loads(
+        read_limited(path, 64 * 1024, what="key file", error=KeystoreError), what="key file", error=KeystoreError
+    )
+
+
+def listed_did(path: Path) -> str:
+    """The DID a key file holds, for a listing: a sealed key is not opened (no passphrase asked),
+    its recorded DID is shown as sealed."""
+    record = _key_record(path)
+    if isinstance(record, dict) and "sealed" in record:
+        return f"{record.get('did')} (sealed)"
+    return load_key_file(path).did
+
+
+def load_key_file(path: Path, *, passphrase: PassphraseFn | None = None) -> SigningKey:
+    """The key in a key file (mode 0600 only). A sealed key asks ``passphrase`` for its passphrase."""
+    record = _key_record(path)
+    try:
         kind = record["type"]
         if "sealed" in record:
             if passphrase is None:
