@@ -13,15 +13,34 @@ not ``required`` is information beside the verdict (a look-alike-name warning, "
 check has run"); every other check is required, so a skipped or inconclusive one (a behavioural
 check that could not decide, a manifest that could not be checked) keeps the verdict at
 ``unverified``.
+
+Beside the verdict, :meth:`Verdict.warnings` lists what a person must be told even when the
+verdict is ``verified``, each with a machine-readable code (:data:`WARNING_CODES`): a client that
+reads only ``verdict`` and ``warnings`` misses nothing that matters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
+
+from registry.chains import chain_name, is_development
 
 Status = Literal["pass", "fail", "skip", "error"]
 VerdictWord = Literal["verified", "unverified", "mismatch", "revoked"]
+WarningCode = Literal["confusable-name", "relayed-answers", "stale-index", "behaviour-not-established", "dev-chain"]
+WARNING_CODES: Final[dict[str, str]] = {
+    "confusable-name": "the namespace could be mistaken for one registered before it",
+    "relayed-answers": "this address relays the answers of an operator that serves elsewhere",
+    "stale-index": "the chain did not answer, or the index is far behind it: the facts may be old",
+    "behaviour-not-established": "no behavioural check has shown that the chatbot behaves like the registered weights",
+    "dev-chain": "the facts come from a development chain, which anyone can run and rewrite",
+}
+"""Every warning code, with what it means (docs/app-stores.md lists the same)."""
+
+LAG_BLOCKS: Final = 64
+"""An index more than this many blocks (beyond its confirmations) behind the chain head is stale
+(on Ethereum, about 13 minutes)."""
 
 EXIT_STATUS: dict[str, int] = {"verified": 0, "mismatch": 1, "unverified": 10, "revoked": 11}
 """CLI exit status per verdict (2 and 3 stay bad input and chain unreachable)."""
@@ -37,6 +56,8 @@ class Check:
     """What a ``fail`` of this check means for the verdict."""
     required: bool = True
     """False for information beside the verdict: its ``skip`` does not stop ``verified``."""
+    warning: WarningCode | None = None
+    """The warning this check's result raises (listed in :meth:`Verdict.warnings`)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +66,7 @@ class Check:
             "detail": self.detail,
             "evidence": self.evidence,
             "required": self.required,
+            "warning": self.warning,
         }
 
 
@@ -56,10 +78,19 @@ class ChainView:
     behind: int = 0
     stale: bool = False
     """the chain did not answer: the facts are those of ``block``, however old"""
+    confirmations: int = 0
+    """blocks the index stays below the head on purpose (not counted as lag)"""
+
+    @property
+    def lagging(self) -> bool:
+        """The index is more than :data:`LAG_BLOCKS` blocks behind where it should be."""
+        return self.behind > self.confirmations + LAG_BLOCKS
 
     def as_json(self) -> dict[str, Any]:
         return {
             "chainId": self.chain_id,
+            "name": chain_name(self.chain_id),
+            "development": is_development(self.chain_id),
             "registry": self.registry,
             "block": self.block,
             "behind": self.behind,
@@ -67,18 +98,39 @@ class ChainView:
         }
 
     def freshness(self) -> list[Check]:
-        """A required ``skip`` while the chain does not answer: the facts are those of ``block``,
-        and a revocation or an expiry since then would not show, so nothing is ``verified``."""
-        if not self.stale:
+        """A required ``skip`` while the chain does not answer, or while the index is far behind
+        it: the facts are those of ``block``, and a revocation or an expiry since then would not
+        show, so nothing is ``verified``."""
+        if self.stale:
+            why = f"the chain does not answer: these facts are as of block {self.block}"
+        elif self.lagging:
+            why = f"the index is {self.behind} blocks behind the chain head: these facts are as of block {self.block}"
+        else:
             return []
         return [
             Check(
                 "chain-fresh",
                 "skip",
-                f"the chain does not answer: these facts are as of block {self.block}; a revocation or expiry "
-                "since then would not show",
+                f"{why}; a revocation or expiry since then would not show",
+                warning="stale-index",
             )
         ]
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """The chain view's own warnings: a stale index (also a ``chain-fresh`` check), a
+        development chain."""
+        found = []
+        if self.stale or self.lagging:
+            found.append(_warning("stale-index", self.freshness()[0].detail, "chain-fresh"))
+        if is_development(self.chain_id):
+            found.append(
+                _warning(
+                    "dev-chain",
+                    f"these facts come from a {chain_name(self.chain_id)} (id {self.chain_id}), which anyone can "
+                    "run and rewrite: they prove nothing to others",
+                )
+            )
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +160,32 @@ class Verdict:
     def exit_status(self) -> int:
         return EXIT_STATUS[self.verdict]
 
+    def warnings(self) -> list[dict[str, Any]]:
+        """What must be shown next to the verdict, whatever it is: one entry per warning code
+        (``code``, ``message`` and the ``check`` that raised it, if any), checks first, then the
+        chain view's."""
+        found: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for c in self.checks:
+            if c.warning is not None and c.warning not in seen:
+                found.append(_warning(c.warning, c.detail, c.name))
+                seen.add(c.warning)
+        for w in self.chain.warnings() if self.chain else []:
+            if w["code"] not in seen:
+                found.append(w)
+                seen.add(w["code"])
+        return found
+
     def as_json(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
+            "warnings": self.warnings(),
             "release": self.release,
             "subject": self.subject,
             "checks": [c.as_json() for c in self.checks],
             "chain": self.chain.as_json() if self.chain else None,
         }
+
+
+def _warning(code: WarningCode, message: str, check: str | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "check": check}

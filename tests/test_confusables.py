@@ -1,4 +1,4 @@
-"""verifier.confusables: which existing names a new or searched-for name could pass for.
+"""registry.confusables: which existing names a new or searched-for name could pass for.
 
 Look-alike characters are written as escapes so the test source itself stays unambiguous:
 ``\\u0435`` is CYRILLIC SMALL LETTER IE, ``\\u043e`` CYRILLIC O, ``\\u0440`` CYRILLIC ER,
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier import confusables as cf
-from verifier.confusables import AFFIXES, REASONS, ConfusableIndex, Confusion, find_confusions, skeleton
+from registry import confusables as cf
+from registry.confusables import AFFIXES, REASONS, ConfusableIndex, Confusion, find_confusions, skeleton
 
 
 def fullwidth(text: str) -> str:
@@ -325,7 +325,7 @@ def test_index_counts_distinct_names() -> None:
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, attribute: str) -> list[int]:
-    """Replace ``verifier.confusables.<attribute>`` by a wrapper that counts its calls."""
+    """Replace ``registry.confusables.<attribute>`` by a wrapper that counts its calls."""
     calls = [0]
     original: Callable[..., object] = getattr(cf, attribute)
 

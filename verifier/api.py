@@ -126,11 +126,12 @@ def list_namespaces(svc: ServicesDep, q: str | None = None, limit: Limit = 50, o
 
 @namespaces.get("/{name}", operation_id="getNamespace", responses=problem_responses(404))
 def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
-    """A namespace: controller, signers (with history), operators, releases, recent events, and
-    names it could be mistaken for."""
+    """A namespace: controller, signers (with history), operators, releases, recent events, the
+    namespaces registered before it that it could be mistaken for (``confusableWith``: a warning)
+    and those registered after it that could be mistaken for it (``lookalikes``: a notice)."""
     with svc.session() as s:
         data = queries.get_namespace(s, name, svc.chain_time())
-        confusions = svc.confusions(s, name)
+        confusions, lookalikes = svc.name_standing(s, name)
     if data is None:
         raise Problem(
             404,
@@ -140,14 +141,17 @@ def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
             confusableWith=confusions or None,
         )
     data["confusableWith"] = confusions
+    data["lookalikes"] = lookalikes
     return data
 
 
 @namespaces.get("/{name}/confusables", operation_id="checkName")
 def check_name(name: str, svc: ServicesDep) -> dict[str, Any]:
-    """Registered namespaces that ``name`` could be mistaken for (works for unclaimed names too)."""
+    """Namespaces registered before ``name`` that it could be mistaken for (every look-alike, for
+    an unclaimed name), and those registered after it (``lookalikes``)."""
     with svc.session() as s:
-        return {"name": name, "confusableWith": svc.confusions(s, name)}
+        confusions, lookalikes = svc.name_standing(s, name)
+    return {"name": name, "confusableWith": confusions, "lookalikes": lookalikes}
 
 
 # --- releases ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from registry.names import ReleaseName, did_id
@@ -153,9 +153,22 @@ def judge(
                 "warning: the claimed namespace could be mistaken for another",
                 {"confusableWith": confusions},
                 required=False,
+                warning="confusable-name",
             )
         )
     checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])
+    checks = [_behaviour_warning(c) for c in checks]
+    identified = any(c.name == "identity" and c.status == "pass" for c in checks)
+    if identified and not any(c.name == "behaviour" for c in checks):
+        checks.append(
+            Check(
+                "behaviour",
+                "skip",
+                "no behavioural check was asked for",
+                required=False,
+                warning="behaviour-not-established",
+            )
+        )
     checks.extend(view.freshness())
     word = Verdict.decide(checks)
     if word == "verified" and not any(c.name == "identity" and c.status == "pass" for c in checks):
@@ -163,6 +176,14 @@ def judge(
     subject_json = {"url": url, "releaseId": fact.release_id if fact else None, "checkedAt": int(time.time())}
     verdict = Verdict(word, tuple(checks), str(subject) if subject else None, view, subject_json)
     return EndpointCheck(verdict, confusions)
+
+
+def _behaviour_warning(c: Check) -> Check:
+    """A behaviour check that did not pass says so in the warnings too (a mismatch is already the
+    verdict's reason, and is not repeated as a warning)."""
+    if c.name != "behaviour" or c.status in ("pass", "fail") or c.warning is not None:
+        return c
+    return replace(c, warning="behaviour-not-established")
 
 
 def revocation_check(fact: ReleaseFact) -> Check:
@@ -324,10 +345,11 @@ class ClientFacts:
         return grants
 
     def confusions(self, namespace: str) -> list[dict[str, Any]]:
-        """Read every claimed namespace from the registry's events (once), then compare."""
-        from verifier.confusables import ConfusableIndex
+        """Read every claimed namespace from the registry's events (once, in claim order), then
+        compare with those claimed before ``namespace``."""
+        from registry.confusables import ConfusableIndex
 
         if self._names is None:
             self._names = ConfusableIndex(self.client.namespace_names())
-        found = self._names.check(namespace)
+        found = self._names.standing(namespace).earlier  # names claimed before it (all, if unclaimed)
         return [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]

@@ -200,6 +200,7 @@ def check(
     Exit 0 verified, 1 mismatch, 10 unverified, 11 revoked.
     """
     from registry.chain.client import RegistryClient
+    from registry.chains import chain_name
     from registry.names import ReleaseName
     from registry.verdict import Check
     from verifier.check import ClientFacts, ReleaseFact, check_endpoint, make_prober
@@ -229,9 +230,14 @@ def check(
         print(json.dumps(verdict.as_json(), indent=2))
     else:
         print(f"{verdict.verdict}  {url} -> {verdict.release or 'no claimed release'}")
+        for w in verdict.warnings():  # right under the verdict: never lost among the checks
+            print(f"  WARNING [{w['code']}] {w['message']}")
         if verdict.chain is not None:  # which chain judged it: a verdict against the wrong one misleads
             view = verdict.chain
-            print(f"  asked chain {view.chain_id}, registry {view.registry}, at block {view.block}")
+            print(
+                f"  asked {chain_name(view.chain_id)} (id {view.chain_id}), registry {view.registry}, "
+                f"at block {view.block}"
+            )
         for c in verdict.checks:
             print(f"  {c.status:5} {c.name}: {c.detail}")
     raise typer.Exit(verdict.exit_status)

@@ -176,7 +176,7 @@ class Prober:
         nonce = new_nonce()
         evidence: dict[str, Any] = {"nonce": nonce, "origin": origin, "servedOrigins": list(claim.origins)}
         if origin not in claim.origins:  # it says so itself: no need to ask
-            return Check("challenge", "fail", _relayed(origin, claim.origins), evidence)
+            return Check("challenge", "fail", _relayed(origin, claim.origins), evidence, warning="relayed-answers")
         try:
             answer = self.client.request("POST", base + CHALLENGE_PATH, json={"nonce": nonce, "origin": origin})
         except OutboundRefused as exc:
@@ -188,7 +188,13 @@ class Prober:
         except IdentityError as exc:
             return Check("challenge", "fail", f"challenge refused ({answer.status}): {exc.message}", evidence)
         if answer.status == 403 and isinstance(doc, dict):
-            return Check("challenge", "fail", _relayed(origin, claim.origins), {**evidence, "answer": doc})
+            return Check(
+                "challenge",
+                "fail",
+                _relayed(origin, claim.origins),
+                {**evidence, "answer": doc},
+                warning="relayed-answers",
+            )
         try:
             signed = verify_challenge(doc, nonce)
         except IdentityError as exc:
@@ -199,6 +205,7 @@ class Prober:
                 "fail",
                 _relayed(origin, signed.claim.origins) + f" (the operator signed for {signed.origin})",
                 {**evidence, "signedOrigin": signed.origin},
+                warning="relayed-answers",
             )
         if signed.claim != claim:
             return Check(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from registry.names import ReleaseName
 from registry.verdict import ChainView, Check
 from verifier.index.indexer import BackgroundIndexer, Indexer
-from verifier.index.schema import Checkpoint, NamespaceRow
+from verifier.index.schema import Checkpoint, EventRow, NamespaceRow
 from verifier.limits import CheckSlots
 from verifier.settings import VerifierSettings
 
@@ -49,7 +49,7 @@ class Services:
         self._names: Any = None
         self._names_count: tuple[int, str | None] = (-1, None)  # namespaces, indexed head, when last read
         self._names_checked = 0.0
-        self._answers: dict[str, list[dict[str, Any]]] = {}  # name -> confusions, until the names change
+        self._answers: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}  # until the names change
         self._lock = threading.Lock()
         from verifier.check import make_prober
 
@@ -109,14 +109,26 @@ class Services:
 
     def chain_view(self) -> ChainView:
         st = self.indexer.status(max_age=1.0)
-        return ChainView(st.chain_id, st.registry, st.indexed, st.behind, st.stale)
+        return ChainView(st.chain_id, st.registry, st.indexed, st.behind, st.stale, st.confirmations)
 
     def confusions(self, s: Session, name: str) -> list[dict[str, Any]]:
-        """Registered namespaces ``name`` could be mistaken for (a cached index: new namespaces
-        are added to it; it is rebuilt only if a namespace went away, i.e. a reorg). Answers are
-        cached for at most 10,000 names of at most 64 characters (a namespace's longest): a longer
-        text is no namespace and is answered without the cache, from its first 64 characters."""
-        from verifier.confusables import ConfusableIndex
+        """Namespaces registered before ``name`` that it could be mistaken for (every look-alike,
+        for a name not registered): the ``confusable-name`` warning."""
+        return self.name_standing(s, name)[0]
+
+    def lookalikes(self, s: Session, name: str) -> list[dict[str, Any]]:
+        """Namespaces registered after ``name`` that could be mistaken for it: a notice for its
+        owner, never a warning about it."""
+        return self.name_standing(s, name)[1]
+
+    def name_standing(self, s: Session, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``name``'s look-alikes registered before it and after it
+        (:meth:`registry.confusables.ConfusableIndex.standing`), from a cached index of the
+        namespaces in registration order: new namespaces are added to it; it is rebuilt only if
+        a namespace went away (a reorg). Answers are cached for at most 10,000 names of at most
+        64 characters (a namespace's longest): a longer text is no namespace and is answered
+        without the cache, from its first 64 characters."""
+        from registry.confusables import ConfusableIndex
 
         name = name[:MAX_NAME_CHARS]
         with self._lock:
@@ -125,23 +137,39 @@ class Services:
                 count = int(s.scalar(select(func.count()).select_from(NamespaceRow)) or 0)
                 head = s.scalar(select(Checkpoint.block_hash))  # moves with every block indexed (and reorg)
                 if self._names is None or (count, head) != self._names_count:
-                    current = set(s.scalars(select(NamespaceRow.name)).all())
-                    if self._names is None or not self._names.names <= current:
+                    current = _names_in_claim_order(s)
+                    if self._names is None or not self._names.names <= set(current):
                         self._names = ConfusableIndex(current)
                     else:
-                        for added in current - self._names.names:
-                            self._names.add(added)
+                        for added in current:
+                            self._names.add(added)  # known names are skipped; new ones keep their order
                     self._names_count = (count, head)
                     self._answers.clear()
                 self._names_checked = now
             answer = self._answers.get(name)
             if answer is None:
-                found = self._names.check(name)
-                answer = [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
+                standing = self._names.standing(name)
+                answer = (_confusions_json(standing.earlier), _confusions_json(standing.later))
                 if len(self._answers) >= 10_000:
                     self._answers.clear()
                 self._answers[name] = answer
-        return [dict(item) for item in answer]
+        return [dict(item) for item in answer[0]], [dict(item) for item in answer[1]]
+
+
+def _names_in_claim_order(s: Session) -> list[str]:
+    """Every claimed namespace, oldest claim first (block, then position in the block)."""
+    claims = (
+        select(EventRow.namespace)
+        .where(EventRow.name == "NamespaceClaimed")
+        .order_by(EventRow.block_number, EventRow.log_index)
+    )
+    current = set(s.scalars(select(NamespaceRow.name)).all())
+    ordered = [n for n in dict.fromkeys(s.scalars(claims).all()) if n in current]
+    return ordered + sorted(current - set(ordered))
+
+
+def _confusions_json(found: list[Any]) -> list[dict[str, Any]]:
+    return [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
 
 
 def get_services(request: Request) -> Services:

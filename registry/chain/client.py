@@ -27,6 +27,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 
 from registry.chain.artifacts import Artifact, Deployment, load_artifact
 from registry.chain.events import decode_log, event_specs
+from registry.chains import DEV_CHAIN_IDS
 from registry.errors import ChainError, ModelsealError, RegistryRefused, RegistryRevert, UnsafeAccount
 from registry.names import ReleaseName, check_reason, did_id, model_id, namespace_id
 from registry.names import release_id as compute_release_id
@@ -44,8 +45,6 @@ REGISTRY_VERSION = "1.3.0"
 LOG_PAGE_BLOCKS = 10_000
 """Blocks per ``eth_getLogs`` (common public RPCs refuse wider ranges)."""
 """The ``ModelRegistry`` interface version this client speaks (``version()`` on chain)."""
-DEV_CHAIN_IDS = frozenset({31337, 1337, 131277322940537})
-"""anvil / Hardhat, Geth --dev and py-evm (eth-tester): chains where well-known dev keys are fine."""
 
 ANVIL_DEV_KEYS = tuple(
     bytes.fromhex(k)
@@ -642,9 +641,10 @@ class RegistryClient:
         return sorted(out, key=lambda d: (d["blockNumber"], d["logIndex"]))
 
     def namespace_names(self) -> list[str]:
-        """Every namespace ever claimed, from the ``NamespaceClaimed`` events (one ``eth_getLogs``
-        from the deploy block: fine for a command, too slow per request - the verifier indexes them)."""
-        return sorted({str(log["args"]["namespace"]) for log in self._logs("NamespaceClaimed", {})})
+        """Every namespace ever claimed, first claim first, from the ``NamespaceClaimed`` events (read
+        in block pages from the deploy block: fine for a command, too slow per request - the
+        verifier indexes them)."""
+        return list(dict.fromkeys(str(log["args"]["namespace"]) for log in self._logs("NamespaceClaimed", {})))
 
     def releases_by_weights(self, weights_digest: bytes) -> list[ReleaseName]:
         """Every release anchoring these weights, in publish order (a squatter cannot hide the

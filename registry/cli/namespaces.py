@@ -3,7 +3,7 @@ a namespace, and which keys sign its releases."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from registry.cli.options import (
     tx_line,
 )
 
+if TYPE_CHECKING:
+    from registry.chain.client import RegistryClient
+
 namespace_app = typer.Typer(help="Claim and transfer namespaces.", no_args_is_help=True)
 signer_app = typer.Typer(help="Add and remove the keys that sign a namespace's releases.", no_args_is_help=True)
 
@@ -33,17 +36,46 @@ signer_app = typer.Typer(help="Add and remove the keys that sign a namespace's r
 def namespace_claim(
     name: Annotated[str, typer.Argument(help="Namespace: [a-z0-9-], 2-64, no leading/trailing/double hyphen.")],
     chain: ChainTarget,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Claim a namespace: the sending account becomes its controller."""
+    """Claim a namespace: the sending account becomes its controller. A name that could be mistaken
+    for one claimed earlier is flagged by every verifier as a look-alike, for good: the command
+    names the earlier ones and asks first (--yes skips the question)."""
     client = chain.client()
+    lookalikes = _earlier_lookalikes(client, name)
+    if lookalikes:
+        for c in lookalikes:
+            console.err.print(
+                f"warning: {name!r} could be mistaken for {c['namespace']!r}, claimed earlier ({c['detail']}); "
+                "verifiers will show this warning on every check of its releases"
+            )
+        confirm(f"claiming {name!r}, a look-alike of {', '.join(repr(c['namespace']) for c in lookalikes)},", yes)
     tx = client.claim_namespace(name)
     controller = client.account.address if client.account else None
     if as_json:
-        print_json({"namespace": name, "controller": controller, **tx_json(tx)})
+        print_json({"namespace": name, "controller": controller, "lookalikeOf": lookalikes, **tx_json(tx)})
         return
     console.out.print(f"claimed namespace {name!r}; controller {controller or '?'}")
     console.out.print(tx_line(tx))
+
+
+def _earlier_lookalikes(client: RegistryClient, name: str) -> list[dict[str, str]]:
+    """Namespaces claimed before that ``name`` could be mistaken for. Empty for a name the contract
+    will refuse anyway (it says why) and for a name already claimed (it says by whom)."""
+    from registry.confusables import ConfusableIndex
+    from registry.errors import InputError
+    from registry.names import check_namespace
+
+    try:
+        check_namespace(name)
+    except InputError:
+        return []
+    names = client.namespace_names()
+    if name in names:
+        return []
+    found = ConfusableIndex(names).standing(name).earlier
+    return [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
 
 
 @namespace_app.command("transfer", epilog="Example: modelseal namespace transfer acme 0xNEW_CONTROLLER")
@@ -134,7 +166,7 @@ def _change_signer(chain: ChainTarget, namespace: str, the_did: str, *, remove: 
 def namespace_list(chain: ChainTarget, as_json: JsonOpt = False) -> None:
     """Every namespace claimed on this registry, from its events."""
     client = chain.client()
-    names = client.namespace_names()
+    names = sorted(client.namespace_names())
     if as_json:
         print_json({"chainId": client.chain_id, "registry": client.address, "namespaces": names})
         return

@@ -13,7 +13,7 @@ One :meth:`Indexer.sync_once` step:
    restart resumes from there: no event is lost or applied twice.
 
 The state tables are a pure function of the event rows (:func:`apply_event`). Names in the
-namespace table feed a :class:`verifier.confusables.ConfusableIndex`, so a newly claimed
+namespace table feed a :class:`registry.confusables.ConfusableIndex`, so a newly claimed
 namespace that could pass for an existing one is flagged in the monitor feed.
 """
 
@@ -354,7 +354,7 @@ class Indexer:
 
     def _confusable_index(self, s: Session) -> Any:
         if self._confusables is None:
-            from verifier.confusables import ConfusableIndex
+            from registry.confusables import ConfusableIndex
 
             self._confusables = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
         return self._confusables

@@ -53,6 +53,12 @@ that makes it alike, so ``deep-s3ek`` vs ``deepseek`` is a separator confusion):
   ``deespeek``, ``dee9seek``). Edits that only touch digits are version numbers, not look-alikes,
   and do not count (``qwen2-7b`` vs ``qwen2-8b``, ``llama-3-70b`` vs ``llama-3-7b``).
 
+Who registered first matters: a look-alike harms the name it imitates, not the other way round.
+:meth:`ConfusableIndex.standing` splits a registered name's look-alikes into those registered
+before it (it could be mistaken for them: a warning about this name) and those registered after
+it (names that imitate it: a notice for its owner, never a warning about it). Names are added to
+the index in registration order; a name not in the index comes after all of them.
+
 Shorter names are compared only by the equalities above, never by edit distance (``acme`` and
 ``acne`` are different names). An identical string is never a confusion, nor is a name whose
 skeleton is empty (``-``, U+200B). Edit distance is the weakest reason and has known legitimate
@@ -182,6 +188,16 @@ class Confusion:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A name's look-alikes by registration order (:meth:`ConfusableIndex.standing`)."""
+
+    earlier: list[Confusion]
+    """registered before the name: it could be mistaken for them (a warning about the name)"""
+    later: list[Confusion]
+    """registered after it: they could be mistaken for it (a notice for the name's owner)"""
+
+
 def skeleton(name: str) -> str:
     """The comparable key of ``name``: ENS mapping, Unicode skeleton, ASCII look-alikes, no separators.
 
@@ -213,21 +229,24 @@ class ConfusableIndex:
     found there, with the same rules as :func:`find_confusions`, so both give the same answer.
     """
 
-    __slots__ = ("_by_bucket", "_by_deletion", "_forms")
+    __slots__ = ("_by_bucket", "_by_deletion", "_forms", "_order")
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self._forms: dict[str, _Forms] = {}
+        self._order: dict[str, int] = {}
         self._by_bucket: defaultdict[str, set[str]] = defaultdict(set)
         self._by_deletion: defaultdict[str, set[str]] = defaultdict(set)
         for name in names:
             self.add(name)
 
     def add(self, name: str) -> None:
-        """Index ``name`` (adding a name twice changes nothing)."""
+        """Index ``name``, registered after every name added before it (adding a name twice
+        changes nothing)."""
         if name in self._forms:
             return
         forms = _analyse(name)
         self._forms[name] = forms
+        self._order[name] = len(self._order)
         for bucket in forms.buckets:
             self._by_bucket[bucket].add(name)
         for deletion in forms.deletions:
@@ -244,6 +263,18 @@ class ConfusableIndex:
         candidates.discard(name)
         found = (_compare(forms, self._forms[other]) for other in candidates)
         return _ordered(c for c in found if c is not None)
+
+    def standing(self, name: str) -> Standing:
+        """``name``'s look-alikes split by registration order: a name not added yet (a search, a
+        name about to be claimed) comes after every added name, so all of them are ``earlier``."""
+        found = self.check(name)
+        rank = self._order.get(name)
+        if rank is None:
+            return Standing(found, [])
+        return Standing(
+            [c for c in found if self._order[c.existing] < rank],
+            [c for c in found if self._order[c.existing] > rank],
+        )
 
     def __len__(self) -> int:
         return len(self._forms)
