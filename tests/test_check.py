@@ -200,3 +200,88 @@ def test_a_chatbot_is_found_from_any_url_an_app_knows_it_by(url: str, base: str)
     from verifier.probe import deployment_base
 
     assert deployment_base(url) == base
+
+
+# --- warnings beside the verdict ---------------------------------------------------------------
+
+PUBLIC = ChainView(1, REGISTRY, 100)
+IDENTIFIED = [
+    Check("identity", "pass", "claims it"),
+    Check("challenge", "pass", "signed"),
+    Check("chain", "pass", "authorised"),
+    Check("receipt", "pass", "signed"),
+]
+FACT = ReleaseFact("0x01", WEIGHTS, 0, None)
+
+
+def _codes(verdict: Any) -> list[str]:
+    return [w["code"] for w in verdict.as_json()["warnings"]]
+
+
+def test_a_clean_check_on_a_public_chain_has_no_warnings_but_behaviour() -> None:
+    v = judge("https://chat.example", REL, FACT, [], PUBLIC, [*IDENTIFIED, Check("behaviour", "pass", "same")]).verdict
+    assert v.verdict == "verified" and _codes(v) == []
+    v = judge("https://chat.example", REL, FACT, [], PUBLIC, IDENTIFIED).verdict  # behaviour never asked for
+    assert v.verdict == "verified" and _codes(v) == ["behaviour-not-established"]
+    assert v.as_json()["warnings"][0]["check"] == "behaviour"
+
+
+@pytest.mark.parametrize("status", ["skip", "error"])
+def test_a_behaviour_check_that_did_not_decide_is_a_warning(status: str) -> None:
+    behaviour = Check("behaviour", status, "could not decide", required=False)
+    v = judge("https://chat.example", REL, FACT, [], PUBLIC, [*IDENTIFIED, behaviour]).verdict
+    assert "behaviour-not-established" in _codes(v)
+    mismatch = judge("https://x.example", REL, FACT, [], PUBLIC, [*IDENTIFIED, Check("behaviour", "fail", "d")])
+    assert mismatch.verdict.verdict == "mismatch" and _codes(mismatch.verdict) == []  # the verdict says it
+
+
+def test_a_development_chain_is_warned_about_and_named() -> None:
+    v = judge("https://chat.example", REL, FACT, [], VIEW, [*IDENTIFIED, Check("behaviour", "pass", "ok")]).verdict
+    assert v.verdict == "verified" and _codes(v) == ["dev-chain"]
+    chain = v.as_json()["chain"]
+    assert chain["development"] is True and chain["name"].startswith("development chain")
+    assert PUBLIC.as_json()["name"] == "Ethereum" and ChainView(999_999_999, REGISTRY, 1).as_json()["name"] == (
+        "chain 999999999"
+    )
+
+
+@pytest.mark.parametrize(
+    ("view", "warned"),
+    [
+        (ChainView(1, REGISTRY, 100, behind=3), False),
+        (ChainView(1, REGISTRY, 100, behind=12 + 64, confirmations=12), False),  # confirmations are not lag
+        (ChainView(1, REGISTRY, 100, behind=12 + 65, confirmations=12), True),
+        (ChainView(1, REGISTRY, 100, stale=True), True),
+    ],
+)
+def test_a_stale_or_lagging_index_is_a_warning_and_never_verified(view: ChainView, warned: bool) -> None:
+    v = judge("https://chat.example", REL, FACT, [], view, [*IDENTIFIED, Check("behaviour", "pass", "ok")]).verdict
+    assert ("stale-index" in _codes(v)) is warned
+    assert (v.verdict == "verified") is not warned
+    assert _codes(v).count("stale-index") <= 1  # one warning per code, though a check and the view both raise it
+
+
+def test_a_lookalike_name_warns_beside_a_verified_verdict() -> None:
+    confusions = [{"namespace": "acme-corp", "reason": "affix", "detail": "acme + corp"}]
+    v = judge("https://chat.example", REL, FACT, confusions, PUBLIC, [*IDENTIFIED, Check("behaviour", "pass", "ok")])
+    assert v.verdict.verdict == "verified" and _codes(v.verdict) == ["confusable-name"]
+    assert v.verdict.as_json()["warnings"][0]["check"] == "names"
+
+
+def test_relayed_answers_are_named_as_such() -> None:
+    import json
+
+    from verifier.probe import Prober
+
+    class Answers:
+        """An endpoint whose claim says it serves elsewhere: a relay of the genuine operator."""
+
+        def request(self, method: str, url: str, **_: Any) -> Any:
+            claim = Claim(REL, WEIGHTS, OPERATOR, 31337, REGISTRY, ("https://genuine.example",))
+            body = json.dumps(claim.document()).encode()
+            return type("R", (), {"status": 200, "url": url, "body": body, "address": "203.0.113.9", "headers": {}})()
+
+    probe = Prober(Answers()).probe("https://relay.example", REL, lambda c, o: Check("chain", "pass", "ok"))  # type: ignore[arg-type]
+    v = judge("https://relay.example", REL, FACT, [], PUBLIC, list(probe.checks)).verdict
+    assert v.verdict == "mismatch" and _codes(v) == ["relayed-answers"]
+    assert v.as_json()["warnings"][0]["check"] == "challenge"

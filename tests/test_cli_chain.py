@@ -330,6 +330,18 @@ def test_refusals_are_explained_in_words(cli: Cli, published: Path) -> None:
         assert "Traceback" not in proc.stderr
 
 
+def test_claiming_a_lookalike_names_the_original_and_asks_first(cli: Cli, published: Path) -> None:
+    proc = cli("namespace", "claim", "sm0llm", account=5)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "'sm0llm' could be mistaken for 'smollm', claimed earlier" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "hint: pass --yes"
+    assert cli("namespace", "show", "sm0llm").returncode == 10  # nothing was sent
+    claimed = json.loads(cli.ok("namespace", "claim", "sm0llm", "--yes", "--json", account=5))
+    assert [(c["namespace"], c["reason"]) for c in claimed["lookalikeOf"]] == [("smollm", "ascii-lookalike")]
+    out = json.loads(cli.ok("namespace", "claim", "unrelated-name", "--json", account=5))  # no question asked
+    assert out["lookalikeOf"] == []
+
+
 def test_key_not_a_signer_is_refused_before_sending(cli: Cli, published: Path) -> None:
     cli.ok("keygen", "--name", "stranger")
     proc = cli("publish", published, "--namespace", "smollm", "--model", "m", "--version", "1", "--key", "stranger")

@@ -168,7 +168,11 @@ def test_cli_check_agrees(env: Env, honest: str) -> None:
         [sys.executable, "-m", "registry", "check", honest, "--allow-loopback"], env=env.env, capture_output=True,
         text=True,
     )  # fmt: skip
-    assert text.stdout.startswith("verified ") and "asked chain 31337, registry 0x" in text.stdout
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("verified ") and "asked chain 31337: development chain (anvil / Hardhat)" in text.stdout
+    # the warnings come right under the verdict, before the chain and the checks
+    assert lines[1].startswith("  WARNING [behaviour-not-established] no behavioural check")
+    assert lines[2].startswith("  WARNING [dev-chain] these facts come from a development chain")
 
 
 def test_openai_client_chats_and_receipt_proves_the_release(env: Env, honest: str, tmp_path: Path) -> None:

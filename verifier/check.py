@@ -158,8 +158,9 @@ def judge(
         )
     checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])
     checks = [_behaviour_warning(c) for c in checks]
+    # the endpoint proved who it is and nothing failed: say whether its behaviour was checked too
     identified = any(c.name == "identity" and c.status == "pass" for c in checks)
-    if identified and not any(c.name == "behaviour" for c in checks):
+    if identified and not any(c.name == "behaviour" or c.status == "fail" for c in checks):
         checks.append(
             Check(
                 "behaviour",

@@ -200,7 +200,7 @@ def check(
     Exit 0 verified, 1 mismatch, 10 unverified, 11 revoked.
     """
     from registry.chain.client import RegistryClient
-    from registry.chains import chain_name
+    from registry.chains import CHAIN_NAMES, chain_name
     from registry.names import ReleaseName
     from registry.verdict import Check
     from verifier.check import ClientFacts, ReleaseFact, check_endpoint, make_prober
@@ -234,10 +234,8 @@ def check(
             print(f"  WARNING [{w['code']}] {w['message']}")
         if verdict.chain is not None:  # which chain judged it: a verdict against the wrong one misleads
             view = verdict.chain
-            print(
-                f"  asked {chain_name(view.chain_id)} (id {view.chain_id}), registry {view.registry}, "
-                f"at block {view.block}"
-            )
+            named = f": {chain_name(view.chain_id)}" if view.chain_id in CHAIN_NAMES else ""
+            print(f"  asked chain {view.chain_id}{named}, registry {view.registry}, at block {view.block}")
         for c in verdict.checks:
             print(f"  {c.status:5} {c.name}: {c.detail}")
     raise typer.Exit(verdict.exit_status)
