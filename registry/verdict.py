@@ -126,8 +126,8 @@ class ChainView:
             found.append(
                 _warning(
                     "dev-chain",
-                    f"these facts come from a {chain_name(self.chain_id)} (id {self.chain_id}), which anyone can "
-                    "run and rewrite: they prove nothing to others",
+                    f"these facts come from chain {self.chain_id}, a {chain_name(self.chain_id)}, which anyone "
+                    "can run and rewrite: they prove nothing to others",
                 )
             )
         return found

@@ -172,7 +172,7 @@ def test_cli_check_agrees(env: Env, honest: str) -> None:
     assert lines[0].startswith("verified ") and "asked chain 31337: development chain (anvil / Hardhat)" in text.stdout
     # the warnings come right under the verdict, before the chain and the checks
     assert lines[1].startswith("  WARNING [behaviour-not-established] no behavioural check")
-    assert lines[2].startswith("  WARNING [dev-chain] these facts come from a development chain")
+    assert lines[2].startswith("  WARNING [dev-chain] these facts come from chain 31337, a development chain")
 
 
 def test_openai_client_chats_and_receipt_proves_the_release(env: Env, honest: str, tmp_path: Path) -> None:

@@ -948,7 +948,11 @@ def check_on_record(history: list[Job], now: float | None = None) -> Check:
     verdict from ``verified``."""
     if not history:
         return Check(
-            "behaviour", "skip", "no behavioural check has run (POST /v1/behaviour-checks to start one)", required=False
+            "behaviour",
+            "skip",
+            "no behavioural check has run for this chatbot and release",
+            {"start": "POST /v1/behaviour-checks"},
+            required=False,
         )
     now = time.time() if now is None else now
     job = reported(history)
