@@ -31,6 +31,10 @@ class VerifierSettings(ChainSettings):
         default_factory=dict,
         description='endorser accounts recognised per kind, JSON: {"filing.approved": ["0x..."]}',
     )
+    trust_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description='what to call each trusted endorser account, JSON: {"0x...": "Cyberspace Administration of China"}',
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL used in links")
     receipt_window_seconds: int = Field(
         default=60,
@@ -80,6 +84,18 @@ class VerifierSettings(ChainSettings):
         if not isinstance(value, dict):
             raise ValueError('trust must be a JSON object such as {"filing.approved": ["0x..."]}')
         return {str(k): [str(a).lower() for a in v] for k, v in value.items()}
+
+    @field_validator("trust_labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError('trust labels must be a JSON object such as {"0x...": "Regulator name"}')
+        labels = {str(k).lower(): " ".join(str(v).split())[:120] for k, v in value.items()}
+        if any(not label or not label.isprintable() for label in labels.values()):
+            raise ValueError("a trust label must be printable text")
+        return labels
 
     def db_url(self, chain_id: int, registry: str) -> str:
         """The index database: the setting, or a SQLite file in the data folder named after the chain

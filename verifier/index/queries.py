@@ -89,10 +89,14 @@ def operator_json(op: OperatorRow, now: int) -> dict[str, Any]:
     }
 
 
-def endorsement_json(e: EndorsementRow, trust: dict[str, list[str]]) -> dict[str, Any]:
+def endorsement_json(
+    e: EndorsementRow, trust: dict[str, list[str]], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``endorserLabel`` is what this verifier's trust list calls the account (``MODELSEAL_TRUST_LABELS``)."""
     return {
         "kind": e.kind,
         "endorser": e.endorser,
+        "endorserLabel": (labels or {}).get(e.endorser.lower()),
         "dataDigest": e.data_digest,
         "time": iso(e.time),
         "revoked": bool(e.revoked_at),
@@ -185,7 +189,9 @@ def find_release(s: Session, namespace: str, model: str, version: str) -> Releas
     )
 
 
-def release_detail(s: Session, r: ReleaseRow, now: int, trust: dict[str, list[str]]) -> dict[str, Any]:
+def release_detail(
+    s: Session, r: ReleaseRow, now: int, trust: dict[str, list[str]], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     operators = s.scalars(
         select(OperatorRow).where(
             OperatorRow.namespace == r.namespace,
@@ -203,7 +209,7 @@ def release_detail(s: Session, r: ReleaseRow, now: int, trust: dict[str, list[st
         **release_json(r),
         "signer": signer_json(signer, now) if signer else None,
         "operators": [operator_json(op, now) for op in operators],
-        "endorsements": [endorsement_json(e, trust) for e in endorsements],
+        "endorsements": [endorsement_json(e, trust, labels) for e in endorsements],
         "manifest": json.loads(manifest.document) if manifest else None,
         "history": [event_json(ev) for ev in history],
     }
@@ -247,14 +253,16 @@ def operator_grants(s: Session, namespace: str, model: str, version: str, did_ha
 # --- endorsements and filings ---------------------------------------------------------------
 
 
-def endorsements_of(s: Session, r: ReleaseRow, trust: dict[str, list[str]]) -> list[dict[str, Any]]:
+def endorsements_of(
+    s: Session, r: ReleaseRow, trust: dict[str, list[str]], labels: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     rows = s.scalars(
         select(EndorsementRow).where(EndorsementRow.release_id == r.id).order_by(EndorsementRow.time)
     ).all()
-    return [endorsement_json(e, trust) for e in rows]
+    return [endorsement_json(e, trust, labels) for e in rows]
 
 
-def filings(s: Session, trust: dict[str, list[str]]) -> list[dict[str, Any]]:
+def filings(s: Session, trust: dict[str, list[str]], labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Releases whose manifest carries a filing block, with the status trusted endorsers gave it.
 
     ``approved`` needs an unrevoked ``filing.approved`` endorsement from an account the trust list
@@ -270,7 +278,7 @@ def filings(s: Session, trust: dict[str, list[str]]) -> list[dict[str, Any]]:
         r = s.scalar(select(ReleaseRow).where(ReleaseRow.manifest_digest == manifest.digest))
         if r is None:
             continue
-        ends = [e for e in endorsements_of(s, r, trust) if e["trusted"] and not e["revoked"]]
+        ends = [e for e in endorsements_of(s, r, trust, labels) if e["trusted"] and not e["revoked"]]
         kinds = {e["kind"] for e in ends}
         status = (
             "approved" if "filing.approved" in kinds else "submitted" if "filing.submitted" in kinds else "declared"
