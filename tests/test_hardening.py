@@ -252,12 +252,13 @@ def test_the_cli_refuses_an_expiry_beyond_uint64_and_renders_one_within(cli: Any
 
 
 def test_an_index_of_version_1_is_shifted_once_on_upgrade(tmp_path: Path) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import create_engine, text
 
-    from verifier.index.schema import make_engine
+    from verifier.index.schema import BASELINE_TABLES, Base, make_engine
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = make_engine(url)
+    engine = create_engine(url)  # an index from before migrations: its tables, no alembic_version
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in BASELINE_TABLES])
     with engine.begin() as conn:  # what version 1 wrote: plain integers, no version column value
         conn.execute(
             text(

@@ -23,11 +23,15 @@ see the shifted values). Index version 2 introduced this; :func:`_upgrade` shift
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -193,11 +197,24 @@ class ManifestRow(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class IndexerLease(Base):
+    """Which process may write the index (:mod:`verifier.index.lease`): one row, id 1."""
+
+    __tablename__ = "indexer_lease"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    token: Mapped[int] = mapped_column(BigInteger)
+    """the fencing token: raised each time the lease changes hands"""
+    expires_at: Mapped[float] = mapped_column(Float)
+    """seconds since 1970 by the database's clock (every replica reads the same clock)"""
+
+
 STATE_TABLES = (NamespaceRow, SignerRow, ReleaseRow, OperatorRow, EndorsementRow)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine for ``url`` with the index schema migrated to the newest revision
+    (:func:`migrate`); SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -211,16 +228,77 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    fresh = not inspect(engine).has_table("checkpoint")
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
-    _upgrade(engine, fresh)
+    migrate(engine)
     return engine
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring an index written by an earlier version up to this schema. Only nullable columns were
-    added so far, and the indexer fills them at its next step."""
+MIGRATION_LOCK = 0x6D6F64656C7365
+"""PostgreSQL advisory lock key held (per transaction) while the schema is migrated."""
+BASELINE = "0001"
+"""The first Alembic revision: the layout of :data:`INDEX_VERSION` 2."""
+BASELINE_TABLES = (
+    "blocks", "checkpoint", "endorsements", "events", "manifests", "namespaces", "operators", "releases",
+    "signers", "skipped_logs", "event_links",
+)  # fmt: skip
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the index to the newest Alembic revision (``verifier/index/migrations``), safely when
+    many processes start at once: the whole migration is one transaction holding a lock (on
+    PostgreSQL a transaction-scoped advisory lock, which also works behind a transaction-mode
+    pooler; on SQLite a file lock beside the database), so the first process migrates and the
+    others find the schema at head. An index written before migrations were used is first brought
+    to the baseline layout and stamped (:func:`_legacy_upgrade`)."""
+    from alembic import command
+
+    with _migration_lock(engine) as conn:
+        config = _alembic_config(conn)
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables and "checkpoint" in tables:
+            _legacy_upgrade(conn)
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
+
+
+def _alembic_config(conn: Any) -> Any:
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
+    config.attributes["connection"] = conn
+    return config
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            yield conn
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        with engine.begin() as conn:
+            yield conn
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _legacy_upgrade(conn: Connection) -> None:
+    """An index written before migrations were used: create the baseline tables it lacks, add the
+    nullable columns added before then (the indexer fills them at its next step), and shift the
+    uint64 values of an index of version 1 (:func:`_upgrade`)."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[t] for t in BASELINE_TABLES])
     wanted = {
         ("checkpoint", "block_time", "BIGINT"),
         ("operators", "origins", "TEXT"),
@@ -228,9 +306,9 @@ def _add_missing_columns(engine: Engine) -> None:
         ("releases", "log_index", "INTEGER"),
     }
     for table, column, sql_type in sorted(wanted):
-        if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    _upgrade(conn)
 
 
 UINT64_COLUMNS = (
@@ -246,26 +324,24 @@ UINT64_COLUMNS = (
 )
 
 
-def _upgrade(engine: Engine, fresh: bool) -> None:
-    """Bring an index of an earlier :data:`INDEX_VERSION` up to this one, in one transaction.
+def _upgrade(conn: Connection) -> None:
+    """Bring an index of an earlier :data:`INDEX_VERSION` up to version 2, in the migration's
+    transaction.
 
     Version 1 stored ``uint64`` values unshifted (those it could store at all), and kept manifest
-    uploads unchecked (first writer wins). The version bump is the lock: it is a conditional
-    ``UPDATE`` in the same transaction as the change, so of two processes starting together only
-    the one whose bump changed the row shifts the values; the other waits for its lock, then sees
-    version 2 and does nothing."""
-    with engine.begin() as conn:
-        if fresh or not conn.execute(text("SELECT count(*) FROM checkpoint")).scalar():
-            return  # the indexer writes version 2 with the checkpoint
-        bumped = conn.execute(
-            text("UPDATE checkpoint SET version = :v WHERE id = 1 AND (version IS NULL OR version < :v)"),
-            {"v": INDEX_VERSION},
-        ).rowcount
-        if bumped != 1:
-            return
-        for table, column in UINT64_COLUMNS:  # -2^63 written so that no literal overflows int64
-            conn.execute(text(f"UPDATE {table} SET {column} = {column} + (-9223372036854775807 - 1)"))
-        _revet_manifests(conn)
+    uploads unchecked (first writer wins). The version bump is conditional, so an index already
+    at version 2 is left alone."""
+    if not conn.execute(text("SELECT count(*) FROM checkpoint")).scalar():
+        return  # the indexer writes version 2 with the checkpoint
+    bumped = conn.execute(
+        text("UPDATE checkpoint SET version = :v WHERE id = 1 AND (version IS NULL OR version < :v)"),
+        {"v": INDEX_VERSION},
+    ).rowcount
+    if bumped != 1:
+        return
+    for table, column in UINT64_COLUMNS:  # -2^63 written so that no literal overflows int64
+        conn.execute(text(f"UPDATE {table} SET {column} = {column} + (-9223372036854775807 - 1)"))
+    _revet_manifests(conn)
 
 
 def _revet_manifests(conn: Any) -> None:
