@@ -11,9 +11,8 @@ import logging
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -23,6 +22,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from registry.errors import InputError
 from registry.names import ReleaseName
 from registry.signing.manifest import Manifest
+from verifier import schemas
 from verifier.audit import MAX_AUDIT_BYTES
 from verifier.errors import Problem
 from verifier.index import queries
@@ -67,6 +67,13 @@ ReleaseQuery = Annotated[  # validated by ReleaseName.parse (pydantic's regex en
     ),
 ]
 
+
+def typed(model: type[BaseModel]) -> dict[str, Any]:
+    """A route's answer is ``model`` (:mod:`verifier.schemas`), published in the OpenAPI and checked
+    on the way out; only the members the route produced are sent (none added as ``null``)."""
+    return {"response_model": model, "response_model_exclude_unset": True}
+
+
 health = APIRouter(tags=["health"])
 namespaces = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
 releases = APIRouter(prefix="/v1/releases", tags=["releases"])
@@ -91,7 +98,7 @@ def _digest(value: str) -> str:
     return v
 
 
-@health.get("/v1/health", operation_id="health")
+@health.get("/v1/health", operation_id="health", **typed(schemas.Health))
 def get_health(svc: ServicesDep) -> dict[str, Any]:
     """Service, chain and index state. ``status`` is ``ok``, or ``degraded`` with the reason."""
     status, detail = "ok", None
@@ -118,13 +125,13 @@ def get_health(svc: ServicesDep) -> dict[str, Any]:
 # --- namespaces ----------------------------------------------------------------------------
 
 
-@namespaces.get("", operation_id="listNamespaces")
+@namespaces.get("", operation_id="listNamespaces", **typed(schemas.NamespaceList))
 def list_namespaces(svc: ServicesDep, q: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     with svc.session() as s:
         return {"namespaces": queries.list_namespaces(s, q, limit, offset)}
 
 
-@namespaces.get("/{name}", operation_id="getNamespace", responses=problem_responses(404))
+@namespaces.get("/{name}", operation_id="getNamespace", responses=problem_responses(404), **typed(schemas.Namespace))
 def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
     """A namespace: controller, signers (with history), operators, releases, recent events, the
     namespaces registered before it that it could be mistaken for (``confusableWith``: a warning)
@@ -145,7 +152,7 @@ def get_namespace(name: str, svc: ServicesDep) -> dict[str, Any]:
     return data
 
 
-@namespaces.get("/{name}/confusables", operation_id="checkName")
+@namespaces.get("/{name}/confusables", operation_id="checkName", **typed(schemas.NameStanding))
 def check_name(name: str, svc: ServicesDep) -> dict[str, Any]:
     """Namespaces registered before ``name`` that it could be mistaken for (every look-alike, for
     an unclaimed name), and those registered after it (``lookalikes``)."""
@@ -157,7 +164,7 @@ def check_name(name: str, svc: ServicesDep) -> dict[str, Any]:
 # --- releases ------------------------------------------------------------------------------
 
 
-@releases.get("", operation_id="listReleases")
+@releases.get("", operation_id="listReleases", **typed(schemas.ReleaseList))
 def list_releases(
     svc: ServicesDep, namespace: str | None = None, q: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
@@ -165,15 +172,25 @@ def list_releases(
         return {"releases": queries.list_releases(s, namespace, q, limit, offset)}
 
 
-@releases.get("/{namespace}/{model}/{version:path}", operation_id="getRelease", responses=problem_responses(404))
+@releases.get(
+    "/{namespace}/{model}/{version:path}",
+    operation_id="getRelease",
+    responses=problem_responses(404),
+    **typed(schemas.ReleaseDetail),
+)
 def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
     """A release with its signer, operators, endorsements, manifest (if uploaded) and history."""
     with svc.session() as s:
         r = _release_or_404(s, namespace, model, version)
-        return queries.release_detail(s, r, svc.chain_time(), svc.settings.trust)
+        return queries.release_detail(s, r, svc.chain_time(), svc.settings.trust, svc.settings.trust_labels)
 
 
-@weights.get("/{digest:digest}", operation_id="releasesByWeights", responses=problem_responses(404))
+@weights.get(
+    "/{digest:digest}",
+    operation_id="releasesByWeights",
+    responses=problem_responses(404, 422),
+    **typed(schemas.WeightsMatches),
+)
 def by_weights(digest: DigestPath, svc: ServicesDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The releases anchoring these weights, in publish order, a page at a time: `count` is how
     many there are (anyone may anchor any digest; the first to anchor is not thereby the publisher)."""
@@ -207,8 +224,14 @@ def _stored_manifest(row: ManifestRow | None) -> Manifest | None:
         return None
 
 
-@manifests.post("", status_code=201, operation_id="uploadManifest", responses=problem_responses(409, 422))
-def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
+@manifests.post(
+    "",
+    status_code=201,
+    operation_id="uploadManifest",
+    responses={200: {"model": schemas.ManifestStored, "description": "Already stored"}, **problem_responses(409, 422)},
+    **typed(schemas.ManifestStored),
+)
+def upload_manifest(doc: ManifestBody, svc: ServicesDep, response: Response) -> dict[str, Any]:
     """Store a signed manifest for its release: 201 when first stored, 200 when it was already.
 
     Accepted only when its digest is anchored for its release and one of its proofs verifies by
@@ -248,10 +271,13 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep) -> JSONResponse:
         "proofs": len(upload.manifest.proof or ()),
         "ignored": list(upload.ignored),
     }
-    return JSONResponse(body, status_code=201 if upload.created else 200)
+    response.status_code = 201 if upload.created else 200
+    return body
 
 
-@manifests.get("/{digest:digest}", operation_id="getManifest", responses=problem_responses(404))
+@manifests.get(
+    "/{digest:digest}", operation_id="getManifest", responses=problem_responses(404), **typed(schemas.ManifestDocument)
+)
 def get_manifest(digest: DigestPath, svc: ServicesDep) -> dict[str, Any]:
     d = _digest(digest)
     with svc.session() as s:
@@ -261,7 +287,9 @@ def get_manifest(digest: DigestPath, svc: ServicesDep) -> dict[str, Any]:
     return doc
 
 
-@manifests.post("/verify", operation_id="verifyManifest", responses=problem_responses(422))
+@manifests.post(
+    "/verify", operation_id="verifyManifest", responses=problem_responses(422), **typed(schemas.ManifestVerdict)
+)
 def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
     """Verify a manifest against the chain: anchored, weights, signatures against the signers valid
     at anchoring time, revocation, lineage."""
@@ -279,24 +307,28 @@ def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
     "/releases/{namespace}/{model}/{version:path}/endorsements",
     operation_id="listEndorsements",
     responses=problem_responses(404),
+    **typed(schemas.EndorsementList),
 )
 def list_endorsements(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
+    settings = svc.settings
     with svc.session() as s:
         r = _release_or_404(s, namespace, model, version)
-        return {"release": queries.release_name(r), "endorsements": queries.endorsements_of(s, r, svc.settings.trust)}
+        found = queries.endorsements_of(s, r, settings.trust, settings.trust_labels)
+        return {"release": queries.release_name(r), "endorsements": found}
 
 
-@endorsements.get("/filings", operation_id="listFilings")
+@endorsements.get("/filings", operation_id="listFilings", **typed(schemas.FilingList))
 def list_filings(svc: ServicesDep) -> dict[str, Any]:
     """The public list of regulator filings: filing number, release, status per the trust list."""
+    settings = svc.settings
     with svc.session() as s:
-        return {"filings": queries.filings(s, svc.settings.trust), "trust": svc.settings.trust}
+        return {"filings": queries.filings(s, settings.trust, settings.trust_labels), "trust": settings.trust}
 
 
 # --- the app-store check -------------------------------------------------------------------
 
 
-@check.get("/check", operation_id="check", responses=problem_responses(422, 503))
+@check.get("/check", operation_id="check", responses=problem_responses(422, 503), **typed(schemas.CheckVerdict))
 async def check_endpoint(
     svc: ServicesDep,
     url: UrlQuery,
@@ -328,13 +360,21 @@ def _parse_url_and_release(url: str, release: str | None) -> ReleaseName | None:
 
 
 @check.post(
-    "/behaviour-checks", status_code=202, operation_id="startBehaviourCheck", responses=problem_responses(404, 422)
+    "/behaviour-checks",
+    status_code=202,
+    operation_id="startBehaviourCheck",
+    responses={
+        202: {"headers": {"Location": {"description": "the job's status URL", "schema": {"type": "string"}}}},
+        **problem_responses(404, 422, 503),
+    },
+    **typed(schemas.BehaviourJobStarted),
 )
 def start_behaviour(
     svc: ServicesDep,
     url: UrlQuery,
     release: ReleaseQuery,
-) -> JSONResponse:
+    response: Response,
+) -> dict[str, Any]:
     """Start a behavioural check: fresh prompts to the endpoint, replayed on the reference weights.
     Answers 202 with the job; poll ``GET /v1/behaviour-checks/{id}``."""
     name = _parse_url_and_release(url, release)
@@ -344,10 +384,11 @@ def start_behaviour(
         weights = r.weights_digest
     job = svc.behaviour.submit(url, name, weights)
     body = {**job.as_json(), "statusUrl": f"/v1/behaviour-checks/{job.id}"}
-    return JSONResponse(body, status_code=202, headers={"Location": body["statusUrl"]})
+    response.headers["Location"] = body["statusUrl"]
+    return body
 
 
-@check.get("/behaviour-checks", operation_id="listBehaviourChecks")
+@check.get("/behaviour-checks", operation_id="listBehaviourChecks", **typed(schemas.BehaviourRuns))
 def list_behaviour(
     svc: ServicesDep,
     url: UrlQuery,
@@ -362,7 +403,12 @@ def list_behaviour(
     return {"url": url, "release": release, "reported": latest.id if latest else None, "runs": runs}
 
 
-@check.get("/behaviour-checks/{job_id}", operation_id="getBehaviourCheck", responses=problem_responses(404))
+@check.get(
+    "/behaviour-checks/{job_id}",
+    operation_id="getBehaviourCheck",
+    responses=problem_responses(404),
+    **typed(schemas.BehaviourJob),
+)
 def get_behaviour(job_id: str, svc: ServicesDep) -> dict[str, Any]:
     job = svc.behaviour.jobs.get(job_id)
     if job is None:
@@ -384,7 +430,7 @@ class ReceiptAuditBody(BaseModel):
     receipt: str = Field(min_length=1, max_length=16_384, description="the Model-Receipt header value")
 
 
-@check.post("/receipt-audits", operation_id="auditReceipt", responses=problem_responses(422))
+@check.post("/receipt-audits", operation_id="auditReceipt", responses=problem_responses(422), **typed(schemas.Audit))
 def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
     """Replay a kept, deterministic (temperature 0) chat request on the registered weights and say
     whether they give the answer the operator signed: ``match``, ``mismatch`` (with the evidence:
@@ -396,7 +442,7 @@ def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
 # --- monitor -------------------------------------------------------------------------------
 
 
-@monitor.get("/feed", operation_id="feed")
+@monitor.get("/feed", operation_id="feed", **typed(schemas.Feed))
 def get_feed(
     svc: ServicesDep,
     namespace: str | None = None,

@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from registry.errors import ChainError, InputError, KeystoreError, ModelsealError, VerificationError
 from verifier.errors import Problem
+from verifier.schemas import WITH_EXAMPLES, Confusion, IgnoredProof, json_schema_of
 
 log = logging.getLogger("modelseal.verifier")
 PROBLEM_JSON = "application/problem+json"
@@ -124,18 +125,45 @@ def install(app: FastAPI) -> None:
 # --- the contract: every error response documented as problem details -----------------------
 
 
-class ProblemDetails(BaseModel):
-    """An RFC 9457 problem: what went wrong, in words, with a stable ``type`` URI per kind."""
+class ValidationIssue(BaseModel):
+    """One invalid part of a request."""
 
-    model_config = ConfigDict(extra="allow")
+    where: str = Field(description="where in the request: query.url, body.proof.0, ...")
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem: what went wrong, in words, with a stable ``type`` URI per kind. Open:
+    a kind of problem may add members; those known are declared."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": TYPE_BASE + "release-not-found",
+                    "title": "Release not found",
+                    "status": 404,
+                    "detail": "deepseek/chat/9.9 is not published",
+                    "instance": "/v1/releases/deepseek/chat/9.9",
+                }
+            ]
+        },
+    )
     type: str = Field(description="a URI naming the kind of problem (stable; see docs/verifier.md)")
     title: str = Field(description="the kind of problem, in words")
-    status: int = Field(description="the HTTP status")
+    status: int = Field(ge=400, le=599, description="the HTTP status")
     detail: str = Field(description="what happened, in words")
     instance: str | None = Field(default=None, description="the path that was asked for")
     hint: str | None = Field(default=None, description="what to do next")
-    errors: list[dict[str, str]] | None = Field(default=None, description="each invalid parameter")
+    errors: list[ValidationIssue] | None = Field(default=None, description="each invalid part of the request (422)")
     retryAfter: int | None = Field(default=None, description="seconds to wait (429, 503), as in Retry-After")
+    confusableWith: list[Confusion] | None = Field(
+        default=None, description="an unclaimed namespace's look-alikes (namespace-not-found)"
+    )
+    ignored: list[IgnoredProof] | None = Field(
+        default=None, description="proofs set aside, with the reason (manifest-not-signed-by-anchoring-key)"
+    )
 
 
 _DESCRIPTIONS = {
@@ -167,9 +195,12 @@ def install_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in json_schema_of([ProblemDetails]).items():
+            components.setdefault(name, definition)
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        for model in WITH_EXAMPLES:  # FastAPI drops every null from the document, examples' too
+            components[model.__name__]["examples"] = model.model_json_schema(by_alias=True)["examples"]
         problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
         for path, item in schema.get("paths", {}).items():
             for op in item.values():
