@@ -8,6 +8,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,17 @@ def test_confusable_names_are_flagged_on_search_namespace_and_check(world: World
     assert warning in eventually(world, "/search", warning, q="deep-seek")
     text = eventually(world, "/ns/deep-seek", warning)
     assert warning in text and "separator" in text
-    _, text = page(world, "/ns/deepseek")  # first registration wins: the original carries no warning
-    assert "could be mistaken for" not in text and "Warning" not in text
+    notice = "Look-alikes registered later: deep-seek (separator)."  # a notice for the original's owner
+    text = eventually(world, "/ns/deepseek", notice)  # first registration wins: the original carries no warning
+    assert notice in text and "could be mistaken for" not in text and "Warning" not in text
+    html, _ = page(world, "/ns/deepseek")
+    assert 'id="confusables"' not in html and '<div class="notice info" id="lookalikes">' in html
+    _, text = page(world, "/ns/deep-seek")
+    assert "Look-alikes registered later" not in text
     text = eventually(world, "/check", warning, url="http://127.0.0.1:9", release="deep-seek/chat/1.0.0")
     assert warning in text
-    assert "names skip warning: the claimed namespace could be mistaken for another" in text
+    assert "names skip warning the claimed namespace could be mistaken for another" in text
+    assert "Look-alike name — the claimed namespace could be mistaken for another" in text  # in the banner
     assert "release fail deep-seek/chat/1.0.0 is not registered" in text
 
 
@@ -178,7 +185,13 @@ def test_release_page_shows_digests_publisher_signer_operators_endorsements_hist
     assert world.manifest.weights.digest in text and world.manifest.digest.hex in text
     assert world.client.account.address in text  # type: ignore[union-attr]
     assert world.key.did in text and world.operator in text
-    assert f"filing.submitted {world.regulator.account.address} trusted" in text  # type: ignore[union-attr]
+    regulator = world.regulator.account.address  # type: ignore[union-attr]
+    short = f"{regulator[:6]}\u2026{regulator[-4:]}"
+    assert f"filing.submitted trusted for filing.submitted {short} {regulator} trusted" in text  # label, then address
+    assert f'<summary title="{regulator}"><code>{short}</code></summary><code>{regulator}</code>' in html
+    history = text[text.index("History") :]
+    assert "publishedAt 20" in history and " UTC " in history  # times for people, not unix seconds
+    assert not re.search(r"\b1[0-9]{9}\b", history)
     assert "The manifest has not been uploaded to this verifier" in text
     assert "ReleasePublished" in text and "Endorsed" in text and "Revoked by" not in text
     assert f'href="/search?q={world.manifest.weights.digest}"' in html
@@ -206,7 +219,11 @@ def test_check_page_shows_verdict_checks_and_chain_view(world: World) -> None:
         "identity fail",  # this verifier refuses loopback targets: nothing was contacted
     ):
         assert row in text
-    assert "Chain id 31337" in text and world.client.address in text
+    assert "Chain 31337 · development chain (anvil / Hardhat)" in text and world.client.address in text
+    assert re.search(r"Checked at \d{4}-\d\d-\d\d \d\d:\d\d UTC against chain 31337", text)
+    assert "Unverified: 2 checks did not pass: the identity claim failed" not in text
+    assert "Unverified: the identity claim failed: 127.0.0.1 is a loopback address" in text
+    assert "POST /v1/" not in text  # the page offers no API call to a person
     assert 'value="http://127.0.0.1:9"' in html and 'value="deepseek/chat/1.0.0"' in html
     _, text = page(world, "/check", url="http://127.0.0.1:9")
     assert "release skip no claimed release given" in text and "loopback" in text
@@ -305,8 +322,8 @@ def live_server(world: World) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+@contextmanager
+def chromium(profile: Path) -> Iterator[Any]:
     """Headless Debian Chromium through its chromedriver (Selenium Manager never downloads)."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("chromium and chromium-driver are expected in /usr/bin (Debian packages, installed by `make test`)")
@@ -323,8 +340,9 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        "--hide-scrollbars",
         "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
     options.binary_location = str(CHROMIUM)
@@ -334,6 +352,12 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
 
 
 def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_server: str, browser: Any) -> None:
@@ -395,7 +419,7 @@ def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_s
         tr.find_element(By.TAG_NAME, "th").text: tr.find_elements(By.TAG_NAME, "td")[0].text
         for tr in b.find_elements(By.CSS_SELECTOR, "#checks tbody tr")
     }
-    assert rows == {"release": "pass", "not-revoked": "pass", "identity": "fail", "behaviour": "skip"}
+    assert rows == {"release": "pass", "not-revoked": "pass", "identity": "fail", "behaviour": "skip warning"}
     chain = b.find_element(By.ID, "chain").text
     assert "31337" in chain and world.client.address in chain
     assert b.find_element(By.ID, "url").get_attribute("value") == "http://127.0.0.1:9"
@@ -425,3 +449,70 @@ def test_a_person_searches_opens_a_release_and_checks_a_url(world: World, live_s
     assert "could be mistaken for deepseek" in b.find_element(By.ID, "confusables").text
     names_row = b.find_element(By.XPATH, "//table[@id='checks']//tr[th='names']").text
     assert "skip" in names_row and "could be mistaken for another" in names_row
+
+
+# --- the behavioural check's button, and what every page says -----------------------------
+
+
+def test_a_behavioural_check_starts_only_from_this_site_for_a_registered_release(world: World) -> None:
+    html, text = page(world, "/check", url="http://127.0.0.1:9", release=str(REL))
+    assert "holds no reference weights for deepseek/chat/1.0.0" in text and 'id="start-behaviour"' not in html
+    start = "/check/behaviour"
+    params = {"url": "http://127.0.0.1:9", "release": str(REL)}
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "https://evil.example"},
+                    {"Origin": "null"}):  # fmt: skip
+        resp = world.http.post(start, params=params, headers=headers, follow_redirects=False)
+        assert resp.status_code == 403 and resp.headers["content-type"].startswith("text/html"), headers
+        assert "starts only from this verifier's own check page" in text_of(resp.text)
+        assert "default-src 'none'" in resp.headers["content-security-policy"]
+    same = {"Sec-Fetch-Site": "same-origin"}
+    for bad, says in (
+        ({"url": "ftp://x", "release": str(REL)}, "The URL must start with https:// or http://"),
+        ({"url": "http://127.0.0.1:9"}, "Name the release the chatbot claims to run"),
+        ({"url": "http://127.0.0.1:9", "release": "Deep/x"}, "The release is not a valid name"),
+    ):
+        resp = world.http.post(start, params=bad, headers=same, follow_redirects=False)
+        assert resp.status_code == 422 and says in text_of(resp.text), (bad, resp.text[:300])
+    resp = world.http.post(start, params={**params, "release": "deepseek/chat/9.9"}, headers=same)
+    assert resp.status_code == 404 and "deepseek/chat/9.9 is not published" in text_of(resp.text)
+    resp = world.http.post(start, params=params, headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert resp.status_code == 422 and "holds no reference weights" in text_of(resp.text)
+    assert "modelseal reference add FILE" in text_of(resp.text)
+    _, text = page(world, "/check/behaviour/0123456789abcdef", 404)
+    assert "There is no behavioural check with this id" in text
+    assert world.http.get(start).status_code == 405
+
+
+def test_every_page_names_the_chain_and_the_indexed_block(world: World) -> None:
+    block = world.client.block_number()
+    for path, status in (("/", 200), ("/search?q=deep", 200), ("/ns/deepseek", 200), ("/ns/nobody", 404),
+                         (f"/r/{REL}", 200), ("/r/deepseek/chat/9", 404), ("/check", 200), ("/filings", 200),
+                         ("/nothing-here", 404)):  # fmt: skip
+        html, text = page(world, path, status)
+        assert 'class="chainline dev" id="chain-line"' in html, path
+        line = text[text.index("Chain 31337") :]
+        assert line.startswith(
+            "Chain 31337 · development chain (anvil / Hardhat): anyone can run and rewrite it, so its facts prove "
+            f"nothing to others · registry {world.client.address[:6]}\u2026{world.client.address[-4:]} · indexed to "
+            f"block {block} ("
+        ), (path, line[:300])
+
+
+def test_times_hashes_and_event_details_for_people() -> None:
+    from verifier.web import _short, event_details, readable_time
+
+    assert readable_time("2026-11-30T14:03:59Z") == "2026-11-30 14:03 UTC"
+    assert readable_time(1796005129) == "2026-11-30 02:18 UTC"
+    assert readable_time(2**64 - 1) == "+584554051223-11-09 07:00 UTC"  # any uint64 a transaction chose
+    assert _short("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955") == "0x14dC\u20269955"
+    assert _short("4f2adaa0d81197090f909ecf0c31a70d122a94613f8a3ca292a10090cf78bafd") == "4f2adaa0\u2026bafd"
+    assert _short("did:key:z6Mkm6a74GafAsS8WL6MYKq1CGeAibBFTze3Zpx6nPabEjPs") == "did:key:z6Mkm6\u2026EjPs"
+    assert _short("deepseek/chat") == "deepseek/chat"
+    shown = event_details(
+        {"namespaceId": "0x" + "ab" * 32, "didHash": "0x" + "cd" * 32, "namespace": "deepseek", "validFrom": 1796005129,
+         "validUntil": 0, "did": "did:key:z6Mkm6a74GafAsS8WL6MYKq1CGeAibBFTze3Zpx6nPabEjPs", "origins": [],
+         "time": 1796005129, "weightsDigest": "0x" + "ef" * 32}
+    )  # fmt: skip
+    assert [(d["key"], d["kind"]) for d in shown] == [
+        ("namespace", "text"), ("validFrom", "time"), ("did", "hash"), ("time", "time"), ("weightsDigest", "hash")
+    ]  # fmt: skip

@@ -20,6 +20,7 @@ from registry.chain.connect import connect
 from verifier import problems, web
 from verifier.api import ROUTERS
 from verifier.index.indexer import BackgroundIndexer, Indexer
+from verifier.index.lease import Lease
 from verifier.index.schema import make_engine
 from verifier.limits import Limits
 from verifier.services import Services
@@ -41,6 +42,7 @@ def build_services(settings: VerifierSettings, w3: Web3 | None = None) -> Servic
         deploy_block=deploy_block,
         confirmations=settings.confirmations,
         batch_blocks=settings.batch_blocks,
+        lease=Lease(engine, ttl=settings.lease_seconds),
     )
     background = BackgroundIndexer(indexer, settings.poll_seconds) if settings.index_in_background else None
     return Services(settings, engine, indexer, background, registry.__version__)
