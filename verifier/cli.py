@@ -81,7 +81,11 @@ def index(
     *,
     chain: ChainTarget,
 ) -> None:
-    """Bring the index up to the chain head without serving (resumes from its checkpoint)."""
+    """Bring the index up to the chain head without serving (resumes from its checkpoint).
+
+    One process indexes a database at a time (the indexer lease): while another holds it, this
+    waits for it to expire (MODELSEAL_LEASE_SECONDS after its holder stopped renewing it); with
+    --follow it stands by and takes over when the holder dies."""
     from verifier.app import build_services
 
     settings = _settings(
@@ -89,16 +93,26 @@ def index(
         index_in_background=False,
     )  # fmt: skip
     svc = build_services(settings)
+    waited, told = 0.0, False
     while True:
         added = svc.indexer.sync_once()
         st = svc.indexer.status()
+        leading = svc.indexer.leading
         if as_json:
-            print(json.dumps({"added": added, **st.as_json()}), flush=True)
-        else:
+            print(json.dumps({"added": added, "indexing": leading, **st.as_json()}), flush=True)
+        elif leading:
             print(f"indexed to block {st.indexed} of {st.head} (+{added} events, {st.behind} behind)", flush=True)
-        if not follow:
+        elif not told:  # one replica indexes at a time (the lease); this one waits for it, or its expiry
+            print(
+                f"another process holds the indexer lease; the index is at block {st.indexed} of {st.head} "
+                f"(waiting up to {settings.lease_seconds:.0f} s for the lease)",
+                flush=True,
+            )
+            told = True
+        if not follow and (leading or waited > settings.lease_seconds + settings.poll_seconds):
             return
         time.sleep(settings.poll_seconds)
+        waited += settings.poll_seconds
 
 
 def watch(

@@ -26,6 +26,13 @@ class VerifierSettings(ChainSettings):
     confirmations: int = Field(default=0, ge=0, le=1000, description="blocks below the head before indexing")
     batch_blocks: int = Field(default=2000, ge=1, le=100_000, description="blocks per eth_getLogs query")
     poll_seconds: float = Field(default=1.0, gt=0, description="indexer polling interval")
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="how long the indexer lease lasts unrenewed: after its holder dies, another replica indexes "
+        "within this many seconds",
+    )
     index_in_background: bool = Field(default=True, description="run the indexer inside the service")
     trust: dict[str, list[str]] = Field(
         default_factory=dict,

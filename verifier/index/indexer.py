@@ -12,6 +12,10 @@ One :meth:`Indexer.sync_once` step:
    the checkpoint. A process killed at any point leaves the index at a batch boundary, and a
    restart resumes from there: no event is lost or applied twice.
 
+Only the holder of the indexer lease writes (:mod:`verifier.index.lease`): every replica of the
+verifier may run an :class:`Indexer` on a shared database, one of them indexes, and every write
+transaction is fenced by the lease's token, so a replica that lost the lease writes nothing.
+
 The state tables are a pure function of the event rows (:func:`apply_event`). Names in the
 namespace table feed a :class:`registry.confusables.ConfusableIndex`, so a newly claimed
 namespace that could pass for an existing one is flagged in the monitor feed.
@@ -35,6 +39,7 @@ from web3.exceptions import BlockNotFound
 from registry.chain.artifacts import load_artifact
 from registry.chain.events import decode_log, event_specs
 from registry.errors import ChainError
+from verifier.index.lease import Lease, LeaseLost
 from verifier.index.schema import (
     STATE_TABLES,
     Block,
@@ -107,8 +112,11 @@ class Indexer:
         confirmations: int = 0,
         batch_blocks: int = 2000,
         abi: list[dict[str, Any]] | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.engine = engine
+        self.lease = lease or Lease(engine)
+        """the right to write this index (:mod:`verifier.index.lease`): only its holder indexes"""
         self.w3 = w3
         self.address = Web3.to_checksum_address(address)
         self.deploy_block = deploy_block
@@ -212,22 +220,48 @@ class Indexer:
 
     # --- sync ---
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process holds the indexer lease (it indexes; the others follow)."""
+        return self.lease.held
+
     def sync_once(self, max_batches: int | None = None) -> int:
-        """Index up to the confirmed head (or ``max_batches`` batches). Returns events added."""
+        """Index up to the confirmed head (or ``max_batches`` batches) if this process holds or
+        can take the indexer lease; else do nothing (another replica indexes, and reads here
+        follow the database). Returns events added."""
         with self._lock:
-            self._check_same_registry()
-            self._check_reorg()
-            head = self.head(max_age=0)
-            target = head - self.confirmations
-            added = 0
-            batches = 0
-            start = self.indexed_block() + 1
-            while start <= target and (max_batches is None or batches < max_batches):
-                end = min(start + self.batch_blocks - 1, target)
-                added += self._index_range(start, end)
-                start = end + 1
-                batches += 1
-            return added
+            before = self.lease.token
+            if not self.lease.acquire():
+                self._forget()
+                return 0
+            if self.lease.token != before:
+                self._forget()  # the lease changed hands: what this process cached may be old
+            try:
+                return self._sync(max_batches)
+            except LeaseLost as exc:  # another replica took over mid-step: it goes on from its checkpoint
+                log.warning("%s", exc.message)
+                self._forget()
+                return 0
+
+    def _forget(self) -> None:
+        self._confusables = None
+        self._indexed = None
+        self._time = None
+
+    def _sync(self, max_batches: int | None) -> int:
+        self._check_same_registry()
+        self._check_reorg()
+        head = self.head(max_age=0)
+        target = head - self.confirmations
+        added = 0
+        batches = 0
+        start = self.indexed_block() + 1
+        while start <= target and (max_batches is None or batches < max_batches):
+            end = min(start + self.batch_blocks - 1, target)
+            added += self._index_range(start, end)
+            start = end + 1
+            batches += 1
+        return added
 
     def _index_range(self, start: int, end: int) -> int:
         logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": end})
@@ -235,6 +269,7 @@ class Indexer:
         end_hash, end_time = end_block["hash"].to_0x_hex(), _chain_uint(end_block["timestamp"], "a block time")
         added = 0
         with Session(self.engine) as s, s.begin(), s.no_autoflush:
+            self.lease.fence(s.connection())  # still ours, and nobody takes it until this commits
             cp = self._checkpoint(s)
             if cp is not None and cp.block_number >= start:  # another worker got here first
                 return 0
@@ -324,6 +359,7 @@ class Indexer:
     def rollback_to(self, block: int, block_hash: str) -> None:
         """Forget everything after ``block`` and rebuild the state tables from the events left."""
         with Session(self.engine) as s, s.begin():
+            self.lease.fence(s.connection())
             doomed = select(EventRow.id).where(EventRow.block_number > block)
             s.execute(delete(EventLink).where(EventLink.event_id.in_(doomed)))
             s.execute(delete(EventRow).where(EventRow.block_number > block))
@@ -512,6 +548,11 @@ class BackgroundIndexer:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            try:
+                self.indexer.lease.release()  # a clean stop: another replica takes over at once
+            except Exception as exc:  # the database may be gone already; the lease then expires
+                log.warning("could not release the indexer lease: %s", type(exc).__name__)
 
     def _run(self) -> None:
         while not self._stop.is_set():
