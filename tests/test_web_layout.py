@@ -82,6 +82,7 @@ class Site(Env):
             index_in_background=False,
             allow_loopback_targets=True,
             trust={"filing.submitted": [self.regulator], "filing.approved": []},
+            trust_labels={self.regulator: "Beijing Cyberspace Administration"},
         )
         self.app = create_app(self.settings)
         self.services = self.app.state.services
@@ -242,7 +243,7 @@ def test_no_page_scrolls_sideways_at_1280_and_390_px(site: Site, honest: str, li
     b.get(live + f"/r/{FILED}")
     assert b.find_element(By.ID, "weights-digest").is_displayed()
     endorser = b.find_element(By.CSS_SELECTOR, "#endorsements tbody tr").text
-    assert "trusted for filing.submitted" in endorser  # a regulator is not a bare address
+    assert "Beijing Cyberspace Administration · trusted for filing.submitted" in endorser  # not a bare address
     b.get(live + "/ns/smollm")
     assert "Look-alikes registered later: smol-lm" in b.find_element(By.ID, "lookalikes").text
     assert not b.find_elements(By.ID, "confusables")  # first registration wins: no warning on the original
@@ -347,11 +348,12 @@ def test_a_behavioural_check_starts_from_a_button_and_shows_its_progress(
     WebDriverWait(b, 240, poll_frequency=1).until(finished)
     assert b.find_element(By.ID, "job-state").text == "done", b.find_element(By.TAG_NAME, "body").text
     assert not b.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
-    assert b.find_element(By.ID, "job-result").text.startswith("pass")
+    result = b.find_element(By.ID, "job-result").text
+    assert result.startswith("pass"), result
     assert_fits(b, 390, "behavioural check done")
     screenshot(b, "behaviour-done-390px")
     b.find_element(By.ID, "back-to-check").click()
     WebDriverWait(b, 60).until(ec.presence_of_element_located((By.ID, "verdict")))
-    assert b.find_element(By.CSS_SELECTOR, "#check-behaviour .tag").text == "pass"
+    assert b.find_element(By.CSS_SELECTOR, "#check-behaviour .tag").text == "pass", b.find_element(By.ID, "checks").text
     seen = _banner(b)
     assert seen["verdict"] == "verified" and seen["warnings"] == ["dev-chain"], seen

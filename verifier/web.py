@@ -241,13 +241,21 @@ def _site(svc: Services) -> dict[str, Any]:
 
 
 def _trust_labels(svc: Services) -> dict[str, str]:
-    """Each trusted endorser (lower-case address) with what this verifier's trust list names it
-    for: ``trusted for filing.submitted``."""
+    """Each endorser this verifier knows (lower-case address) as a person reads it: the name the
+    trust list gives it (``MODELSEAL_TRUST_LABELS``) and what it is trusted for, e.g.
+    ``Cyberspace Administration of China · trusted for filing.submitted``."""
     kinds: dict[str, list[str]] = {}
     for kind, accounts in sorted(svc.settings.trust.items()):
         for account in accounts:
             kinds.setdefault(account.lower(), []).append(kind)
-    return {account: "trusted for " + ", ".join(listed) for account, listed in kinds.items()}
+    names = {account.lower(): name for account, name in svc.settings.trust_labels.items()}
+    labels = {}
+    for account in kinds.keys() | names.keys():
+        parts = [names[account]] if account in names else []
+        if account in kinds:
+            parts.append("trusted for " + ", ".join(kinds[account]))
+        labels[account] = " · ".join(parts)
+    return labels
 
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
