@@ -170,6 +170,8 @@ def test_check_refuses_loopback_targets_and_flags_confusables(world: World) -> N
     problem(world.http.get("/v1/check", params={"url": "ftp://x"}), 422)
     problem(world.http.get("/v1/check"), 422)
     problem(world.http.get("/v1/check", params={"url": "https://x", "release": "Deep/x"}), 422)
+    for malformed in ("HtTp://J\u00fa]\u00ddD", "http://host:port/", "https://[::1"):  # found by schemathesis
+        problem(world.http.get("/v1/check", params={"url": malformed}), 422)
 
 
 def test_monitor_feed_with_cursor_and_confusable_alert(world: World) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -51,7 +52,16 @@ Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
 DIGEST = re.compile(r"[0-9a-f]{64}")
 DigestPath = Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="a BLAKE3 digest: 64 hex digits")]
-URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = (  # RFC 4291 text forms without an embedded IPv4 address
+    f"(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}"
+    f"|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
+    f"|{_H}:(?::{_H}){{1,6}}|:(?:(?::{_H}){{1,7}}|:))"
+)
+_HOST = rf"(?:\[{_IPV6}\]|[^\s/?#\[\]@:]+)"  # a name or address, or a bracketed IPv6 address
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
+URL_PATTERN = rf"^[hH][tT][tT][pP][sS]?://{_HOST}{_PORT}(?:[/?#].*)?$"
+"""An http(s) URL whose authority parses: host (no user info) and a port up to 65535."""
 RELEASE_PATTERN = (  # registry.names' rules (the contract's), as one ECMA-262 regular expression
     r"^(?=[a-z0-9-]{2,64}/)[a-z0-9]+(?:-[a-z0-9]+)*/(?!\.\.?/)[a-z0-9._-]{1,64}/(?!\.\.?$)[!-~]{1,64}$"
 )
@@ -348,6 +358,10 @@ def _parse_url_and_release(url: str, release: str | None) -> ReleaseName | None:
     """The two query parameters of the check routes, refused (422) as their schema says."""
     if not re.match(r"https?://", url, re.IGNORECASE):
         raise Problem(422, "invalid-url", "Invalid URL", f"{url[:200]!r} is not an http(s) URL")
+    try:
+        _ = urlsplit(url).port  # a malformed authority ("http://a]b", "http://a:x") raises here, not in a check
+    except ValueError as exc:
+        raise Problem(422, "invalid-url", "Invalid URL", f"{url[:200]!r} is not a URL: {exc}") from None
     if release is None:
         return None
     try:
