@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'pip>=23.1'
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" \
-	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve]' \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,serve,postgres]' \
 	  --config-settings editable_mode=compat
 	touch $@
 

@@ -839,8 +839,11 @@ def test_behavioural_checks_wait_in_a_bounded_queue(tmp_path: Path, smollm_model
     from registry.names import ReleaseName
     from verifier.behaviour import MAX_PENDING_CHECKS, BehaviourService
     from verifier.guard import GuardedClient, GuardPolicy
+    from verifier.index.schema import make_engine
+    from verifier.jobs import JobStore
 
-    service = BehaviourService(tmp_path, GuardedClient(GuardPolicy(allow_loopback=True)))
+    jobs = JobStore(make_engine(f"sqlite:///{tmp_path / 'index.sqlite'}"))
+    service = BehaviourService(tmp_path, GuardedClient(GuardPolicy(allow_loopback=True)), jobs)
     digest = service.store.add(smollm_model).hex
     with hanging_server() as (url, _):
         jobs = [service.submit(url, ReleaseName("ab", "b", "1"), digest) for _ in range(MAX_PENDING_CHECKS)]

@@ -49,7 +49,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from registry import jsontext
 from registry.errors import InputError, ModelsealError
@@ -57,6 +57,9 @@ from registry.hashing.model import Digest, hash_file
 from registry.names import ReleaseName
 from registry.verdict import Check
 from verifier.errors import NoReference, Problem
+
+if TYPE_CHECKING:
+    from verifier.jobs import JobQueue, JobStore
 
 Decision = Literal["match", "mismatch", "inconclusive"]
 Comparison = Literal["exact", "tolerance"]
@@ -863,7 +866,12 @@ def run_behaviour(
     nonce: str | None = None,
     max_prompts: int | None = None,
 ) -> BehaviourResult:
-    """Ask the endpoint fresh prompts, one at a time, until the evidence decides (or a cap)."""
+    """Ask the endpoint fresh prompts, one at a time, until the evidence decides (or a cap).
+    ``url`` may be any URL an app knows the chatbot by (its address, ``.../v1``, the
+    chat-completions URL): the requests go to its deployment base."""
+    from verifier.probe import deployment_base
+
+    base = deployment_base(url).rstrip("/")
     engine = engine_version()
     comparison = comparison_for(declared_engine, engine)
     nonce = nonce or os.urandom(16).hex()
@@ -879,7 +887,7 @@ def run_behaviour(
         for prompt in prompts.prompts(nonce):
             body = chat_body(release.model, prompt, max_tokens)
             replay = pool.submit(replayer.generate, reference, body)  # runs while the endpoint answers
-            resp = client.request("POST", url.rstrip("/") + "/v1/chat/completions", json=body, headers=PROBE_HEADERS)
+            resp = client.request("POST", base + "/v1/chat/completions", json=body, headers=PROBE_HEADERS)
             if resp.status != 200:
                 raise InputError(f"the endpoint answered {resp.status} to a chat completion")
             endpoint = parse_chat(jsontext.loads(resp.body, what="the chat completion", max_bytes=MAX_ANSWER_BYTES))
@@ -974,61 +982,65 @@ def check_on_record(history: list[Job], now: float | None = None) -> Check:
 
 
 class BehaviourService:
-    """Runs behavioural checks one at a time in a background thread and keeps recent results."""
+    """Behavioural checks asked for through the service: jobs and results in the database
+    (:class:`verifier.jobs.JobStore`), run one at a time in a background thread of this process,
+    or, given a ``queue`` (:class:`verifier.jobs.JobQueue`), by ``modelseal verifier worker``
+    processes. Without ``jobs`` it only runs checks there and then (:meth:`check_now`: the CLI)."""
 
-    def __init__(self, home: Path, client: Any) -> None:
+    def __init__(self, home: Path, client: Any, jobs: JobStore | None = None, queue: JobQueue | None = None) -> None:
         self.store = ReferenceStore(Path(home) / "references")
         self.prompts = PromptSource.from_folder(Path(home))
         self.replayer = Replayer()
         self.client = client
-        self.jobs: dict[str, Job] = {}
-        self._history: dict[tuple[str, str], list[Job]] = {}
-        self._lock = threading.Lock()
+        self.jobs = jobs
+        self.queue = queue
         self._run_lock = threading.Lock()
 
     def submit(self, url: str, release: ReleaseName, weights_digest: str) -> Job:
-        if self.store.get(weights_digest) is None:
+        """Ask for a check: refused (422) without reference weights here, unless a worker
+        elsewhere runs it (it then reports a missing reference in its result); 503 when
+        :data:`MAX_PENDING_CHECKS` are queued or running."""
+        assert self.jobs is not None, "a BehaviourService without a job store only runs checks now"
+        if self.queue is None and self.store.get(weights_digest) is None:
             raise NoReference(
                 f"this verifier holds no reference weights for {release} (weights digest {weights_digest})",
                 hint="its operator adds them with: modelseal reference add FILE",
             )
+        waiting = self.jobs.pending()
+        if waiting >= MAX_PENDING_CHECKS:  # beyond this, refuse at once
+            raise Problem(
+                503,
+                "busy",
+                "Too many behavioural checks in progress",
+                f"{waiting} behavioural checks are running or waiting; try again later",
+                retryAfter=60,
+                headers={"Retry-After": "60"},
+            )
         job = Job(os.urandom(8).hex(), url, str(release))
-        with self._lock:
-            waiting = sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
-            if waiting >= MAX_PENDING_CHECKS:  # one runs at a time: beyond this, refuse at once
-                raise Problem(
-                    503,
-                    "busy",
-                    "Too many behavioural checks in progress",
-                    f"{waiting} behavioural checks are running or waiting; try again later",
-                    retryAfter=60,
-                    headers={"Retry-After": "60"},
-                )
-            self.jobs[job.id] = job
-            if len(self.jobs) > 1000:  # forget the oldest finished jobs by id; each URL's history stays
-                for old in sorted(self.jobs.values(), key=lambda j: j.created)[:100]:
-                    if old.state in ("done", "error"):
-                        self.jobs.pop(old.id, None)
-        threading.Thread(target=self._run, args=(job, release, weights_digest), daemon=True).start()
+        self.jobs.add(job, weights_digest)
+        if self.queue is not None:
+            self.queue.defer(job.id, str(release))
+        else:
+            threading.Thread(target=self.execute, args=(job.id, str(release)), daemon=True).start()
         return job
 
-    def _run(self, job: Job, release: ReleaseName, weights_digest: str) -> None:
-        with self._run_lock:
+    def execute(self, job_id: str, release: str) -> None:
+        """Run a job that was asked for (here, or taken from the queue by a worker)."""
+        assert self.jobs is not None
+        job = self.jobs.get(job_id)
+        weights_digest = self.jobs.weights_of(job_id)
+        if job is None or weights_digest is None or job.state != "queued":
+            return  # gone, or already run
+        with self._run_lock:  # one check at a time per process: each uses every core
             job.state = "running"
+            self.jobs.save(job)
             try:
-                job.check = self.check_now(job.url, release, weights_digest)
+                job.check = self.check_now(job.url, ReleaseName.parse(release), weights_digest)
                 job.state = "done"
             except Exception as exc:
                 job.state, job.error = "error", f"{type(exc).__name__}: {exc}"
             job.finished = time.time()
-            self.record(job)
-
-    def record(self, job: Job) -> None:
-        """Keep a finished run in the history of its endpoint and release."""
-        with self._lock:
-            kept = self._history.setdefault((job.url, job.release), [])
-            kept.append(job)
-            del kept[:-HISTORY_PER_TARGET]
+            self.jobs.save(job)
 
     def check_now(self, url: str, release: ReleaseName, weights_digest: str) -> Check:
         reference = self.store.get(weights_digest)
@@ -1050,9 +1062,10 @@ class BehaviourService:
         chooses the comparison: declaring the verifier's own build subjects the endpoint to the
         exact rule; not declaring it gets the tolerance rule, whose limits the verdict states."""
         from registry.identity.protocol import MAX_CLAIM_BYTES, WELL_KNOWN, Claim
+        from verifier.probe import deployment_base
 
         try:
-            resp = self.client.request("GET", url.rstrip("/") + WELL_KNOWN)
+            resp = self.client.request("GET", deployment_base(url).rstrip("/") + WELL_KNOWN)
             if resp.status != 200:
                 return None
             claim = jsontext.loads(resp.body, what="the identity claim", max_bytes=MAX_CLAIM_BYTES)
@@ -1063,8 +1076,7 @@ class BehaviourService:
     def history(self, url: str, release: str) -> list[Job]:
         """Every finished check of this endpoint and release kept (the last
         :data:`HISTORY_PER_TARGET`), oldest first."""
-        with self._lock:
-            return list(self._history.get((url, release), ()))
+        return self.jobs.history(url, release) if self.jobs is not None else []
 
     def latest(self, url: str, release: str) -> Job | None:
         """The most recent *decisive* result (match or mismatch) if there is one, else the most

@@ -115,6 +115,36 @@ def index(
         waited += settings.poll_seconds
 
 
+@verifier_app.command("worker", epilog="Example: MODELSEAL_JOBS=queue modelseal verifier worker")
+@chain_options
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Stop when the queue is empty instead of waiting.")] = False,
+    database_url: DbOpt = None,
+    *,
+    chain: ChainTarget,
+) -> None:
+    """Run behavioural checks from the verifiers' PostgreSQL task queue (MODELSEAL_JOBS=queue), one
+    at a time, until stopped (Ctrl-C or SIGTERM). Start as many as you like, on any machine that
+    holds the reference weights (modelseal reference add FILE) and can reach the database."""
+    from registry.errors import InputError
+    from verifier.jobs import run_worker
+
+    settings = _settings(chain, database_url=database_url)
+    if not (settings.database_url or "").startswith("postgresql"):
+        raise InputError(
+            "a worker takes jobs from the verifiers' PostgreSQL database",
+            hint="set MODELSEAL_DATABASE_URL=postgresql+psycopg://... (the replicas' database), MODELSEAL_JOBS=queue",
+        )
+    print(f"modelseal worker: behavioural checks from {_redacted(settings.database_url or '')}", file=sys.stderr)
+    run_worker(settings, wait=not once)
+
+
+def _redacted(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def watch(
     namespace: Annotated[str | None, typer.Option(help="Only events that concern this namespace.")] = None,
     verifier: Annotated[

@@ -71,9 +71,9 @@ class Services:
         """The behavioural check on record for this endpoint and release
         (:func:`verifier.behaviour.check_on_record`); start one with ``POST /v1/behaviour-checks``."""
         from verifier.behaviour import check_on_record
+        from verifier.jobs import JobStore
 
-        history = [] if self._behaviour is None else self._behaviour.history(url, release)
-        return check_on_record(history)
+        return check_on_record(JobStore(self.engine).history(url, release))
 
     def audit(self, request: bytes, response: bytes, receipt: str) -> Audit:
         """Audit a user's kept answer against the registered weights (:mod:`verifier.audit`)."""
@@ -92,14 +92,19 @@ class Services:
 
     @property
     def behaviour(self) -> Any:
-        """The behavioural-check runner (loads llama.cpp only when first used)."""
+        """The behavioural-check service (loads llama.cpp only when a check runs here): jobs in
+        the index database, run in this process or, with ``MODELSEAL_JOBS=queue``, by workers."""
         from verifier.behaviour import BehaviourService
         from verifier.guard import GuardedClient, GuardPolicy
+        from verifier.jobs import JobQueue, JobStore
 
         with self._lock:
             if self._behaviour is None:
                 policy = GuardPolicy.for_behaviour(self.settings)
-                self._behaviour = BehaviourService(self.settings.home, GuardedClient(policy, keep_alive=True))
+                queue = JobQueue(self.settings.database_url or "") if self.settings.jobs == "queue" else None
+                self._behaviour = BehaviourService(
+                    self.settings.home, GuardedClient(policy, keep_alive=True), JobStore(self.engine), queue
+                )
             return self._behaviour
 
     @contextmanager

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from registry.settings import ChainSettings
 
@@ -37,6 +37,11 @@ class VerifierSettings(ChainSettings):
     trust: dict[str, list[str]] = Field(
         default_factory=dict,
         description='endorser accounts recognised per kind, JSON: {"filing.approved": ["0x..."]}',
+    )
+    jobs: Literal["in-process", "queue"] = Field(
+        default="in-process",
+        description="where behavioural checks run: in a thread of the replica asked ('in-process'), or on the "
+        "PostgreSQL task queue, taken by `modelseal verifier worker` processes ('queue')",
     )
     trust_labels: dict[str, str] = Field(
         default_factory=dict,
@@ -103,6 +108,12 @@ class VerifierSettings(ChainSettings):
         if any(not label or not label.isprintable() for label in labels.values()):
             raise ValueError("a trust label must be printable text")
         return labels
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> VerifierSettings:
+        if self.jobs == "queue" and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("MODELSEAL_JOBS=queue needs a PostgreSQL MODELSEAL_DATABASE_URL (the queue lives there)")
+        return self
 
     def db_url(self, chain_id: int, registry: str) -> str:
         """The index database: the setting, or a SQLite file in the data folder named after the chain

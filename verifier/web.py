@@ -457,10 +457,7 @@ def _behaviour_offer(svc: Services, url: str, result: dict[str, Any]) -> dict[st
 
 def _running_job(svc: Services, url: str, release: str) -> Any:
     """A behavioural check of this endpoint and release that is queued or running, if any."""
-    for job in list(svc.behaviour.jobs.values()):
-        if job.url == url and job.release == release and job.state in ("queued", "running"):
-            return job
-    return None
+    return svc.behaviour.jobs.unfinished(url, release)
 
 
 @router.get("/check")

@@ -23,7 +23,7 @@ see the shifted values). Index version 2 introduced this; :func:`_upgrade` shift
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -197,6 +197,23 @@ class ManifestRow(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class BehaviourJobRow(Base):
+    """A behavioural check asked for, and its result (:mod:`verifier.jobs`): shared by every
+    replica, whichever process runs it."""
+
+    __tablename__ = "behaviour_jobs"
+    __table_args__ = (Index("ix_behaviour_jobs_target", "release", "url", "created"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    release: Mapped[str] = mapped_column(String(200))
+    weights_digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created: Mapped[float] = mapped_column(Float)
+    finished: Mapped[float | None] = mapped_column(Float, nullable=True)
+    check_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class IndexerLease(Base):
     """Which process may write the index (:mod:`verifier.index.lease`): one row, id 1."""
 
@@ -227,9 +244,24 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            from registry.errors import InputError
+
+            raise InputError(
+                f"the database URL needs the {exc.name} driver, which is not installed",
+                hint="for PostgreSQL: pip install 'modelseal[postgres]'",
+            ) from None
     migrate(engine)
     return engine
+
+
+def ours(name: str | None, type_: str, parent_names: MutableMapping[Any, str | None]) -> bool:
+    """Alembic's ``include_name``: the index's own objects, not the task queue's
+    (``procrastinate_*`` tables, created by migration 0003 from procrastinate's own schema)."""
+    table = name if type_ == "table" else parent_names.get("table_name")
+    return not str(table or "").startswith("procrastinate_")
 
 
 MIGRATION_LOCK = 0x6D6F64656C7365
