@@ -111,6 +111,15 @@ def test_checks_are_rate_limited_per_client_and_per_target(anvil_url: str, tmp_p
     ]
     assert statuses == [200, 200, 429, 429]  # four clients, one target: the target's limit holds
 
+    # the page's button that starts a behavioural check counts as a check too
+    w.settings.outbound_rate_limit, w.settings.target_rate_limit = "1/minute", "100/minute"
+    http = TestClient(create_app(w.settings, services=w.app.state.services), client=("10.0.1.1", 1000))
+    params = {"url": "http://127.0.0.1:9/", "release": str(w.manifest.release_name)}
+    headers = {"sec-fetch-site": "same-origin"}
+    first = http.post("/check/behaviour", params=params, headers=headers, follow_redirects=False)
+    assert first.status_code != 429
+    assert http.post("/check/behaviour", params=params, headers=headers).status_code == 429
+
 
 def test_check_slots_queue_then_refuse_with_retry_after() -> None:
     slots = CheckSlots(concurrent=2, queued=1)

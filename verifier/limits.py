@@ -49,6 +49,7 @@ OUTBOUND = {
     ("GET", "/v1/check"),
     ("POST", "/v1/behaviour-checks"),
     ("GET", "/check"),  # the web page's check
+    ("POST", "/check/behaviour"),  # the web page's button that starts a behavioural check
 }
 """Requests that make the verifier contact the URL they name (``url=``)."""
 UNLIMITED = {"/v1/health"}
