@@ -2,11 +2,12 @@
 taken from a real world (a release, its weights and manifest, a behaviour job, a signed receipt),
 answers a documented status, and its body validates against the documented schema; the typed
 answer is exactly the JSON the route built (no member dropped, none added). The published schemas
-have no free-form object and the enums match the domain's."""
+have no free-form object, the enums match the domain's, and /docs and /redoc work offline."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import typing
 from collections.abc import Iterator
@@ -276,3 +277,27 @@ def test_enums_are_the_domains() -> None:
     assert set(typing.get_args(schemas.EventName)) == {e["name"] for e in abi if e["type"] == "event"}
     declared = {schemas.EventArgs.model_fields[f].alias for f in schemas.EventArgs.model_fields}
     assert declared == {i["name"] for e in abi if e["type"] == "event" for i in e["inputs"]}
+
+
+# --- the documentation pages, offline ---------------------------------------------------------
+
+ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']|url:\s*'([^']+)'|spec-url=["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_everything_from_the_verifier(world: World, page: str) -> None:
+    resp = world.http.get(page)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    script_src = re.search(r"script-src ([^;]+)", csp)
+    assert script_src is not None and "'self'" in script_src[1] and "http" not in csp and "*" not in csp, csp
+    assert "'unsafe-eval'" not in csp and "'unsafe-inline'" not in script_src[1], csp
+    urls = [next(u for u in m if u) for m in ASSET.findall(resp.text)]
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    kinds = {".js": "javascript", ".css": "text/css", ".png": "image/png", ".json": "application/json"}
+    for url in urls:
+        asset = world.http.get(url)
+        assert asset.status_code == 200, url
+        wanted = next(kind for suffix, kind in kinds.items() if url.endswith(suffix))
+        assert wanted in asset.headers["content-type"], (url, asset.headers["content-type"])
+    assert "cdn" not in resp.text.lower() and "googleapis" not in resp.text

@@ -8,10 +8,18 @@ are served from the index; ``/v1/health`` says how far behind the chain head it 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from web3 import Web3
 
 import registry
@@ -67,6 +75,8 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
         version=registry.__version__,
         summary="Which model does this chatbot really run? Verdicts anchored on Ethereum.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
     app.add_middleware(Limits, settings=settings)
@@ -74,5 +84,70 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
     problems.install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
     web.install(app)
     return app
+
+
+# --- API documentation pages, served offline ----------------------------------------------------
+
+DOCS_ASSETS = "/docs-assets"
+"""Where Swagger UI's and ReDoc's files are served from: the copies the ``fastapi-offline``
+package ships (no CDN: the pages work without the internet)."""
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def docs_csp(html: str) -> str:
+    """The Content-Security-Policy of a documentation page: scripts from this verifier only (its
+    files, and the page's own inline start-up script by its hash), nothing from elsewhere. ReDoc
+    runs its search in a worker made from a blob and both viewers style inline."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}".rstrip()
+        + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; worker-src blob:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def _page(html: HTMLResponse) -> HTMLResponse:
+    text = bytes(html.body).decode()
+    headers = {"Content-Security-Policy": docs_csp(text), "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "no-referrer"}  # fmt: skip
+    return HTMLResponse(text, headers=headers)
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), with their assets served by the verifier."""
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="docs-assets")
+    title = app.title
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _page(
+            get_swagger_ui_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{title} - Swagger UI",
+                swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+                swagger_ui_parameters={"validatorUrl": None},  # never sends the document elsewhere
+            )
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _page(
+            get_redoc_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{title} - ReDoc",
+                redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+                with_google_fonts=False,
+            )
+        )
