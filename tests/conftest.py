@@ -83,8 +83,13 @@ def cli(tmp_path: Path) -> CliRun:
 
 
 # --- chains ----------------------------------------------------------------------------------
-# The same chain tests run on the in-process EVM (py-evm through eth-tester) and on a real anvil
-# started once per test session; each test deploys its own registry.
+# The same chain tests run on the in-process EVM (py-evm through eth-tester), on a real anvil and
+# on Hardhat's own node (EDR, a second EVM implementation) serving a chain id that is not a
+# development chain, each started once per test session; each test deploys its own registry.
+
+OTHER_CHAIN_ID = 424242
+"""The Hardhat node's chain id: no development chain (``registry.chains.DEV_CHAIN_IDS``), so the
+code paths of a public chain run there (anvil's well-known keys are refused, it has no name)."""
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +98,27 @@ def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with throwaway_anvil("--chain-id", "31337", log=tmp_path_factory.mktemp("anvil") / "anvil.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Hardhat node on chain :data:`OTHER_CHAIN_ID`, for the session (about a second to start)."""
+    from registry.chain.devchain import throwaway_hardhat_node
+
+    log = tmp_path_factory.mktemp("hardhat") / "hardhat-node.log"
+    with throwaway_hardhat_node(chain_id=OTHER_CHAIN_ID, log=log) as url:
+        yield url
+
+
+def funded_accounts(w3: Any, count: int, wei: int = 10**21) -> list[Any]:
+    """Fresh accounts with ``wei`` each on a Hardhat node (its own accounts have anvil's public
+    keys, which modelseal refuses on a chain that is not a development chain)."""
+    from eth_account import Account
+
+    accounts = [Account.create() for _ in range(count)]
+    for acct in accounts:
+        assert w3.provider.make_request("hardhat_setBalance", [acct.address, hex(wei)])["result"] is True
+    return accounts
 
 
 class Chain:
@@ -122,7 +148,7 @@ class Chain:
 
     def advance(self, seconds: int) -> None:
         """Move the chain's clock forward and mine a block."""
-        if self.kind == "anvil":
+        if self.kind in ("anvil", "hardhat"):
             self.w3.provider.make_request("evm_increaseTime", [seconds])
             self.w3.provider.make_request("evm_mine", [])
         else:
@@ -131,13 +157,36 @@ class Chain:
             tester.mine_blocks(1)
 
 
-@pytest.fixture(params=["evm", "anvil"])
+KNOWN_ON_HARDHAT = {
+    "test_revert_with_explicit_gas_is_still_explained": (
+        "product bug: Hardhat's node mines a reverting transaction (status 0, nonce used) and also answers "
+        "eth_sendRawTransaction with JSON-RPC error 3 carrying the revert data; RegistryClient._transact "
+        "(registry/chain/client.py) reports that as ChainError 'may not have been sent' instead of decoding "
+        "the registry's error from the error's data"
+    ),
+}
+"""Chain tests that fail on the Hardhat node because of a known product bug: xfail, strictly, so
+the fix shows as an unexpected pass."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        reason = KNOWN_ON_HARDHAT.get(getattr(item, "originalname", ""))
+        if reason and callspec is not None and callspec.params.get("chain") == "hardhat":
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(params=["evm", "anvil", "hardhat"])
 def chain(request: pytest.FixtureRequest) -> Chain:
     from eth_account import Account
     from web3 import Web3
 
     from registry.chain.client import ANVIL_DEV_KEYS
 
+    if request.param == "hardhat":
+        w3 = Web3(Web3.HTTPProvider(request.getfixturevalue("hardhat_url")))
+        return Chain("hardhat", w3, funded_accounts(w3, 5))
     if request.param == "anvil":
         w3 = Web3(Web3.HTTPProvider(request.getfixturevalue("anvil_url")))
         return Chain("anvil", w3, [Account.from_key(k) for k in ANVIL_DEV_KEYS[1:6]])

@@ -5,6 +5,10 @@ every ``--state-interval`` seconds and on a clean exit, so a crash loses at most
 ``anvil.pid``, ``anvil.log``. anvil binds to 127.0.0.1 only. :func:`up` starts it (or finds it
 running), deploys the registry once per chain state and records the deployment;
 :func:`down` stops it cleanly so the state is saved.
+
+For tests and benchmarks, :func:`throwaway_anvil` and :func:`throwaway_hardhat_node` (Hardhat's
+own node: a second EVM implementation, on any chain id) run a fresh node without state on a free
+port for the length of a ``with`` block.
 """
 
 from __future__ import annotations
@@ -192,6 +196,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def hardhat_command() -> list[str]:
+    """``hardhat`` from the npm packages, on the Node 22 binary they ship (Hardhat 3 refuses the
+    system's Node 20; calling it directly, not through ``npx``, leaves one process to stop)."""
+    node = REPO_ROOT / "node_modules/.bin/node"
+    cli = REPO_ROOT / "node_modules/hardhat/dist/src/cli.js"
+    for path in (node, cli):
+        if not path.is_file():
+            raise ChainError(f"{path} not found", hint="install the npm packages: `npm install` (or `make setup`)")
+    return [str(node), str(cli)]
+
+
+@contextmanager
+def _throwaway(
+    what: str, argv: list[str], chain: DevChain, wait: float, log: Path | None, chain_id: int | None = None
+) -> Iterator[str]:
+    """Run ``argv`` (a node serving ``chain.rpc_url``) until the block ends; yields the URL once
+    ``eth_chainId`` answers (with ``chain_id`` when given: not some other program that took the
+    port meanwhile). Its output goes to ``log`` when given, else nowhere."""
+    with open(log, "wb") if log is not None else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + wait
+        while (answer := chain.rpc_chain_id(timeout=0.5)) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
+                raise ChainError(f"a throwaway {what} did not start on {chain.rpc_url}{': ' + tail if tail else ''}")
+            time.sleep(0.05)
+        if chain_id is not None and answer != chain_id:
+            raise ChainError(f"{chain.rpc_url} serves chain {answer}, not the throwaway {what}'s {chain_id}")
+        yield chain.rpc_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextmanager
 def throwaway_anvil(*extra: str, wait: float = 15.0, log: Path | None = None) -> Iterator[str]:
     """A fresh anvil with no saved state on a free port (tests, benchmarks); yields its RPC URL.
@@ -200,16 +243,23 @@ def throwaway_anvil(*extra: str, wait: float = 15.0, log: Path | None = None) ->
     start), else nowhere."""
     chain = DevChain(Path("/nonexistent"), free_port())
     argv = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(chain.port), *extra]
-    with open(log, "wb") if log is not None else open(os.devnull, "wb") as out:
-        proc = subprocess.Popen(argv if log is not None else [*argv, "--silent"], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + wait
-        while chain.rpc_chain_id(timeout=0.5) is None:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
-                raise ChainError(f"a throwaway anvil did not start on {chain.rpc_url}{': ' + tail if tail else ''}")
-            time.sleep(0.05)
-        yield chain.rpc_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with _throwaway("anvil", argv if log is not None else [*argv, "--silent"], chain, wait, log) as url:
+        yield url
+
+
+@contextmanager
+def throwaway_hardhat_node(
+    *, chain_id: int = DEV_CHAIN_ID, wait: float = 60.0, log: Path | None = None
+) -> Iterator[str]:
+    """A fresh Hardhat node (``hardhat node``: EDR, Hardhat's own EVM, another implementation
+    than anvil) serving ``chain_id`` on 127.0.0.1 and a free port; yields its RPC URL.
+
+    It keeps no state and mines a block per transaction. Beside the standard methods it answers
+    ``evm_snapshot``/``evm_revert``, ``evm_mine``, ``evm_increaseTime``, ``hardhat_mine`` and
+    ``hardhat_setBalance``; its accounts are anvil's well-known ones, so on a chain id that is not
+    a development chain, fund fresh accounts with ``hardhat_setBalance``. Start-up takes about a
+    second (Node and EDR load). Its output (a line per RPC call) goes to ``log`` when given."""
+    chain = DevChain(Path("/nonexistent"), free_port())
+    argv = [*hardhat_command(), "node", "--hostname", "127.0.0.1", "--port", str(chain.port)]
+    with _throwaway("Hardhat node", [*argv, "--chain-id", str(chain_id)], chain, wait, log, chain_id) as url:
+        yield url
