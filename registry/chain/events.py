@@ -14,6 +14,7 @@ ABI; :func:`decode_log` turns one raw log into ``{"event", "args", "blockNumber"
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +37,30 @@ def safe_text(raw: bytes) -> str:
     return text if len(text) <= MAX_EVENT_TEXT else text[: MAX_EVENT_TEXT - 1] + "…"
 
 
+@functools.lru_cache(maxsize=16384)
+def checksum(address: str) -> str:
+    """EIP-55 spelling of an address (a keccak per call: cached, as a registry's logs name the
+    same few accounts again and again)."""
+    return to_checksum_address(address)
+
+
+def _topic(typ: str, topic: bytes) -> Any:
+    """One indexed field. The registry's are ``bytes32`` and ``address``, read here directly (as
+    eth_abi would, padding checked); any other type goes through eth_abi."""
+    if len(topic) != 32:
+        raise ValueError(f"a topic is 32 bytes, not {len(topic)}")
+    if typ == "bytes32":
+        return topic
+    if typ == "address":
+        if any(topic[:12]):
+            raise ValueError("an address topic with non-zero padding")
+        return checksum("0x" + topic[12:].hex())
+    return _norm(typ, abi_decode([typ], topic)[0])
+
+
 def _norm(typ: str, value: Any) -> Any:
     if typ == "address":
-        return to_checksum_address(value)
+        return checksum(value)
     if typ == "string":
         return safe_text(value)
     if typ == "string[]":
@@ -74,7 +96,7 @@ class EventSpec:
             raise ValueError(f"{self.name} has {len(self.indexed)} indexed fields, the log {len(topics) - 1}")
         args: dict[str, Any] = {}
         for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
-            args[name] = _norm(typ, abi_decode([typ], bytes(topic))[0])
+            args[name] = _topic(typ, bytes(topic))
         values = abi_decode([_AS_BYTES.get(t, t) for t in self.data_types], bytes(data), strict=True)
         for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
             args[name] = _norm(typ, value)

@@ -16,7 +16,7 @@ Only the holder of the indexer lease writes (:mod:`verifier.index.lease`): every
 verifier may run an :class:`Indexer` on a shared database, one of them indexes, and every write
 transaction is fenced by the lease's token, so a replica that lost the lease writes nothing.
 
-The state tables are a pure function of the event rows (:func:`apply_event`). Names in the
+The state tables are a pure function of the event rows (:mod:`verifier.index.state`). Names in the
 namespace table feed a :class:`registry.confusables.ConfusableIndex`, so a newly claimed
 namespace that could pass for an existing one is flagged in the monitor feed.
 """
@@ -27,10 +27,10 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from web3 import Web3
@@ -44,15 +44,12 @@ from verifier.index.schema import (
     STATE_TABLES,
     Block,
     Checkpoint,
-    EndorsementRow,
     EventLink,
     EventRow,
     NamespaceRow,
-    OperatorRow,
-    ReleaseRow,
-    SignerRow,
     SkippedLog,
 )
+from verifier.index.state import BatchState, apply_event
 
 log = logging.getLogger("modelseal.indexer")
 
@@ -126,6 +123,7 @@ class Indexer:
         self.contract = w3.eth.contract(address=self.address, abi=self.abi)
         self._events = event_specs(self.abi)
         self._chain_id = int(w3.eth.chain_id)
+        self._in_process = type(w3.provider).__name__ == "EthereumTesterProvider"
         self._lock = threading.Lock()
         self._confusables: Any = None
         self._head: tuple[int, float] | None = None
@@ -263,40 +261,90 @@ class Indexer:
             batches += 1
         return added
 
+    def _logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        """The registry's logs in ``start..end``, read with one plain ``eth_getLogs`` (web3's
+        result formatting costs more than the whole rest of indexing a log) and checked: the RPC
+        is untrusted, so a malformed entry or a log of another address is a :class:`ChainError`."""
+        request = {"address": self.address, "fromBlock": hex(start), "toBlock": hex(end)}
+        try:
+            if self._in_process:  # py-evm in this process (tests): it takes web3's formatted requests only
+                result: Any = [_plain_log(lg) for lg in self.w3.eth.get_logs(request)]  # type: ignore[arg-type]
+            else:
+                answer = self.w3.provider.make_request("eth_getLogs", [request])  # type: ignore[arg-type]
+                if "error" in answer or not isinstance(answer.get("result"), list):
+                    raise ChainError(
+                        f"the chain refused eth_getLogs for blocks {start}-{end}: {str(answer.get('error'))[:200]}"
+                    )
+                result = answer["result"]
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise ChainError(f"the chain does not answer ({type(exc).__name__})") from None
+        logs = []
+        for item in result:
+            try:
+                if str(item["address"]).lower() != self.address.lower():
+                    raise ValueError(f"a log of {item['address']}")
+                logs.append(
+                    {
+                        "blockNumber": _chain_uint(int(item["blockNumber"], 16), "a block number"),
+                        "logIndex": _chain_uint(int(item["logIndex"], 16), "a log index"),
+                        "blockHash": _hash32(item["blockHash"]),
+                        "transactionHash": _hash32(item["transactionHash"]),
+                        "topics": [bytes.fromhex(t.removeprefix("0x")) for t in item["topics"]],
+                        "data": bytes.fromhex(str(item["data"]).removeprefix("0x")),
+                    }
+                )
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ChainError(f"the chain answered a malformed log for blocks {start}-{end}: {exc}") from None
+        return logs
+
     def _index_range(self, start: int, end: int) -> int:
-        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": end})
+        logs = self._logs(start, end)
         end_block = self.w3.eth.get_block(end)
         end_hash, end_time = end_block["hash"].to_0x_hex(), _chain_uint(end_block["timestamp"], "a block time")
         added = 0
+        decoded: list[tuple[dict[str, Any], dict[str, Any] | None, Exception | None]] = []
+        for raw in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+            try:
+                decoded.append((raw, self._decode(raw), None))
+            except Exception as exc:  # hostile or foreign data never stops the index: record, go on
+                decoded.append((raw, None, exc))
         with Session(self.engine) as s, s.begin(), s.no_autoflush:
             self.lease.fence(s.connection())  # still ours, and nobody takes it until this commits
             cp = self._checkpoint(s)
             if cp is not None and cp.block_number >= start:  # another worker got here first
                 return 0
+            stored = [
+                (ev["event"], {k: _hex(v) for k, v in ev["args"].items()}) if ev else None for _, ev, _ in decoded
+            ]
+            state = BatchState(s)
+            state.preload([item for item in stored if item is not None])
             seen_blocks: dict[int, str] = {}
-            for raw in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
-                try:
-                    ev = self._decode(raw)
-                except Exception as exc:  # hostile or foreign data never stops the index: record, go on
-                    s.add(_skipped(raw, exc))
-                    log.warning("skipped an undecodable log at block %s: %s", raw["blockNumber"], exc)
+            written: list[_NewEvent] = []
+            for (raw, ev, failure), item in zip(decoded, stored, strict=True):
+                if failure is not None:
+                    s.add(_skipped(raw, failure))
+                    log.warning("skipped an undecodable log at block %s: %s", raw["blockNumber"], failure)
                     continue
-                if ev is None:
+                if ev is None or item is None:
                     continue
-                row = EventRow(
-                    block_number=int(raw["blockNumber"]),
-                    block_hash=raw["blockHash"].to_0x_hex(),
-                    tx_hash=raw["transactionHash"].to_0x_hex(),
-                    log_index=int(raw["logIndex"]),
+                row = _NewEvent(
+                    block_number=raw["blockNumber"],
+                    block_hash="0x" + raw["blockHash"].hex(),
+                    tx_hash="0x" + raw["transactionHash"].hex(),
+                    log_index=raw["logIndex"],
                     name=ev["event"],
                     namespace=_event_namespace(ev["event"], ev["args"]),
                     time=_event_time(ev["args"]),
-                    args=json.dumps({k: _hex(v) for k, v in ev["args"].items()}),
+                    args=json.dumps(item[1]),
                 )
-                s.add(row)
-                self._apply(s, row)
+                row.links = self._apply(s, state, row, item[1])
+                written.append(row)
                 seen_blocks[row.block_number] = row.block_hash
                 added += 1
+            state.write()
+            _write_events(s, written)
             seen_blocks[end] = end_hash
             for number, block_hash in seen_blocks.items():
                 s.merge(Block(number=number, hash=block_hash))
@@ -380,11 +428,12 @@ class Indexer:
             s.execute(delete(table))
         s.execute(delete(EventLink))
         s.expire_all()
-        s.info.pop("pending", None)
         self._confusables = None
+        state = BatchState(s, empty=True)
         with s.no_autoflush:
             for row in s.scalars(select(EventRow).order_by(EventRow.block_number, EventRow.log_index)).all():
-                self._apply(s, row)
+                row.links = [EventLink(namespace=ns) for ns in self._apply(s, state, row, json.loads(row.args))]
+        state.write()
 
     # --- applying events to state ---
 
@@ -395,8 +444,10 @@ class Indexer:
             self._confusables = ConfusableIndex(s.scalars(select(NamespaceRow.name)).all())
         return self._confusables
 
-    def _apply(self, s: Session, row: EventRow) -> None:
-        a = json.loads(row.args)
+    def _apply(self, s: Session, state: BatchState, row: Any, a: dict[str, Any]) -> list[str]:
+        """Apply one event (an :class:`EventRow`, or a :class:`_NewEvent` about to be written;
+        ``a``: its args as stored) to the batch's state; its alerts are set on it. Returns the
+        namespaces it concerns."""
         links: set[str] = set()
         if row.name == "NamespaceClaimed":
             index = self._confusable_index(s)
@@ -406,10 +457,68 @@ class Indexer:
                 row.alerts = json.dumps({"confusableWith": alerts})
                 links |= {c.existing for c in confusions}
             index.add(a["namespace"])
-        apply_event(s, row.name, a, row)
+        apply_event(state, row, a)
         if row.namespace:
             links.add(row.namespace)
-        row.links = [EventLink(namespace=ns) for ns in sorted(links)]
+        return sorted(links)
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    """An event being indexed: what the state rules read and set, before it is written in bulk."""
+
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    name: str
+    namespace: str | None
+    time: int | None
+    args: str
+    alerts: str | None = None
+    links: list[str] = field(default_factory=list)
+
+
+_EVENT_COLUMNS = ("block_number", "block_hash", "tx_hash", "log_index", "name", "namespace", "time", "args", "alerts")
+
+
+def _write_events(s: Session, events: list[_NewEvent]) -> None:
+    """Insert a batch's events and their namespace links, a few statements for the whole batch."""
+    if not events:
+        return
+    s.connection().execute(insert(EventRow), [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events])
+    first, last = events[0].block_number, events[-1].block_number  # (block, log index) is unique: read the ids back
+    ids = {
+        (b, i): event_id
+        for event_id, b, i in s.execute(
+            select(EventRow.id, EventRow.block_number, EventRow.log_index).where(
+                EventRow.block_number >= first, EventRow.block_number <= last
+            )
+        )
+    }
+    links = [{"event_id": ids[(e.block_number, e.log_index)], "namespace": ns} for e in events for ns in e.links]
+    if links:
+        s.execute(insert(EventLink), links)
+
+
+def _plain_log(log: Any) -> dict[str, Any]:
+    """A log as web3 formats it, back in the JSON-RPC shape (hex strings)."""
+    return {
+        "address": str(log["address"]),
+        "blockNumber": hex(int(log["blockNumber"])),
+        "logIndex": hex(int(log["logIndex"])),
+        "blockHash": "0x" + bytes(log["blockHash"]).hex(),
+        "transactionHash": "0x" + bytes(log["transactionHash"]).hex(),
+        "topics": ["0x" + bytes(t).hex() for t in log["topics"]],
+        "data": "0x" + bytes(log["data"]).hex(),
+    }
+
+
+def _hash32(value: Any) -> bytes:
+    raw = bytes.fromhex(str(value).removeprefix("0x"))
+    if len(raw) != 32:
+        raise ValueError(f"a hash of {len(raw)} bytes")
+    return raw
 
 
 def _chain_uint(value: Any, what: str) -> int:
@@ -441,95 +550,6 @@ def _event_time(args: Any) -> int | None:
         if key in args:
             return int(args[key])
     return None
-
-
-def _find(s: Session, model: type[Any], key: Any) -> Any:
-    """A state row by primary key: rows added in this batch first (not flushed yet), then the database."""
-    pending: dict[Any, Any] = s.info.setdefault("pending", {})
-    hit = pending.get((model, key))
-    return hit if hit is not None else s.get(model, key)
-
-
-def _put(s: Session, obj: Any, key: Any) -> None:
-    s.add(obj)
-    s.info.setdefault("pending", {})[(type(obj), key)] = obj
-
-
-def apply_event(s: Session, name: str, a: dict[str, Any], row: EventRow) -> None:
-    """Apply one decoded event (args as stored: bytes in 0x-hex) to the state tables."""
-    if name == "NamespaceClaimed":
-        ns_row = NamespaceRow(
-            id=a["namespaceId"], name=a["namespace"], controller=a["controller"], pending_controller=None,
-            claimed_block=row.block_number,
-        )  # fmt: skip
-        _put(s, ns_row, a["namespaceId"])
-    elif name == "NamespaceTransferStarted":
-        ns = _find(s, NamespaceRow, a["namespaceId"])
-        if ns is not None:
-            pending = a["pendingController"]
-            ns.pending_controller = None if int(pending, 16) == 0 else pending
-    elif name == "NamespaceTransferred":
-        ns = _find(s, NamespaceRow, a["namespaceId"])
-        if ns is not None:
-            ns.controller, ns.pending_controller = a["newController"], None
-    elif name == "SignerAdded":
-        key = (a["namespaceId"], a["didHash"])
-        _put(
-            s,
-            SignerRow(
-                namespace_id=a["namespaceId"], did_hash=a["didHash"], namespace=a["namespace"], did=a["did"],
-                valid_from=int(a["validFrom"]), valid_until=0,
-            ),
-            key,
-        )  # fmt: skip
-    elif name == "SignerRemoved":
-        signer = _find(s, SignerRow, (a["namespaceId"], a["didHash"]))
-        if signer is not None:
-            signer.valid_until = int(a["validUntil"])
-    elif name == "ReleasePublished":
-        rel_row = ReleaseRow(
-            id=a["releaseId"], namespace=a["namespace"], model=a["model"], version=a["version"],
-            namespace_id=a["namespaceId"], weights_digest=_plain(a["weightsDigest"]),
-            manifest_digest=_plain(a["manifestDigest"]), signer_did_hash=a["signerDidHash"],
-            publisher=a["publisher"], published_at=int(a["publishedAt"]), block_number=row.block_number,
-            log_index=row.log_index, tx_hash=row.tx_hash, revoked_at=0, revoke_reason=None,
-        )  # fmt: skip
-        _put(s, rel_row, a["releaseId"])
-    elif name == "ReleaseRevoked":
-        rel = _find(s, ReleaseRow, a["releaseId"])
-        if rel is not None:
-            rel.revoked_at, rel.revoke_reason = int(a["revokedAt"]), a["reason"]
-            row.namespace = rel.namespace
-    elif name == "OperatorAuthorized":
-        key = (a["scopeId"], a["operatorDidHash"])
-        op = _find(s, OperatorRow, key)
-        if op is None:
-            op = OperatorRow(scope_id=a["scopeId"], operator_did_hash=a["operatorDidHash"])
-            _put(s, op, key)
-        op.namespace, op.model, op.version, op.operator_did = a["namespace"], a["model"], a["version"], a["operatorDid"]
-        op.expires_at, op.revoked_at = int(a["expiresAt"]), 0
-        op.origins = json.dumps([str(o) for o in a.get("origins") or ()])
-    elif name == "OperatorRevoked":
-        op = _find(s, OperatorRow, (a["scopeId"], a["operatorDidHash"]))
-        if op is not None:
-            op.revoked_at = int(a["revokedAt"])
-    elif name == "Endorsed":
-        ekey = (a["releaseId"], a["endorser"], a["kindHash"])
-        e = _find(s, EndorsementRow, ekey)
-        if e is None:
-            e = EndorsementRow(release_id=a["releaseId"], endorser=a["endorser"], kind_hash=a["kindHash"])
-            _put(s, e, ekey)
-        e.kind, e.data_digest, e.time, e.revoked_at = a["kind"], a["dataDigest"], int(a["time"]), 0
-        rel = _find(s, ReleaseRow, a["releaseId"])
-        if rel is not None:
-            row.namespace = rel.namespace
-    elif name == "EndorsementRevoked":
-        e = _find(s, EndorsementRow, (a["releaseId"], a["endorser"], a["kindHash"]))
-        if e is not None:
-            e.revoked_at = int(a["revokedAt"])
-        rel = _find(s, ReleaseRow, a["releaseId"])
-        if rel is not None:
-            row.namespace = rel.namespace
 
 
 class BackgroundIndexer:

@@ -1,0 +1,211 @@
+"""The state tables as a pure function of the events: the rules, applied a batch at a time.
+
+Namespaces, signers, releases, operators and endorsements are what the registry's events say, in
+order (:func:`apply_event`). The indexer applies one batch of events at a time to a
+:class:`BatchState`: the rows the batch reads are loaded together (one ``IN`` query per table),
+changed as plain dicts, and written back together (:meth:`BatchState.write`): a few statements
+per batch, not a few per event. A reorg rebuilds the tables the same way from the events kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from verifier.index.schema import EndorsementRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow
+
+NAMESPACES: Table = NamespaceRow.__table__  # type: ignore[assignment]
+SIGNERS: Table = SignerRow.__table__  # type: ignore[assignment]
+RELEASES: Table = ReleaseRow.__table__  # type: ignore[assignment]
+OPERATORS: Table = OperatorRow.__table__  # type: ignore[assignment]
+ENDORSEMENTS: Table = EndorsementRow.__table__  # type: ignore[assignment]
+
+# the state rows an event reads, by the event arguments that make up their primary key
+_READS: dict[str, tuple[tuple[Table, tuple[str, ...]], ...]] = {
+    "NamespaceTransferStarted": ((NAMESPACES, ("namespaceId",)),),
+    "NamespaceTransferred": ((NAMESPACES, ("namespaceId",)),),
+    "SignerRemoved": ((SIGNERS, ("namespaceId", "didHash")),),
+    "ReleaseRevoked": ((RELEASES, ("releaseId",)),),
+    "OperatorAuthorized": ((OPERATORS, ("scopeId", "operatorDidHash")),),
+    "OperatorRevoked": ((OPERATORS, ("scopeId", "operatorDidHash")),),
+    "Endorsed": ((ENDORSEMENTS, ("releaseId", "endorser", "kindHash")), (RELEASES, ("releaseId",))),
+    "EndorsementRevoked": ((ENDORSEMENTS, ("releaseId", "endorser", "kindHash")), (RELEASES, ("releaseId",))),
+}
+
+
+def _key(values: tuple[Any, ...]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+class BatchState:
+    """The state rows one batch of events reads and writes, as dicts by table and primary key."""
+
+    def __init__(self, s: Session, *, empty: bool = False) -> None:
+        self.s = s
+        self.rows: dict[Table, dict[Any, dict[str, Any] | None]] = {}
+        """rows known to this batch; ``None``: known to be absent"""
+        self.loaded: dict[Table, set[Any]] = {}
+        """keys whose row is in the database (to be replaced when written)"""
+        self.changed: dict[Table, set[Any]] = {}
+        self.empty = empty
+        """the tables are known to be empty (a rebuild): nothing is read from them"""
+
+    def preload(self, events: list[tuple[str, dict[str, Any]]], chunk: int = 500) -> None:
+        """Read at once every row these events (name, args as stored) will read."""
+        wanted: dict[Table, set[Any]] = {}
+        for name, args in events:
+            for table, fields in _READS.get(name, ()):
+                wanted.setdefault(table, set()).add(_key(tuple(args[f] for f in fields)))
+        for table, keys in wanted.items():
+            known = self.rows.setdefault(table, {})
+            todo = sorted(k for k in keys if k not in known)
+            if self.empty:
+                known.update(dict.fromkeys(todo))
+                continue
+            pk = list(table.primary_key.columns)
+            for i in range(0, len(todo), chunk):
+                part = todo[i : i + chunk]
+                where = pk[0].in_(part) if len(pk) == 1 else tuple_(*pk).in_(part)
+                for row in self.s.execute(select(table).where(where)).mappings():
+                    key = _key(tuple(row[c.name] for c in pk))
+                    known[key] = dict(row)
+                    self.loaded.setdefault(table, set()).add(key)
+            for k in todo:
+                known.setdefault(k, None)
+
+    def get(self, table: Table, key: Any) -> dict[str, Any] | None:
+        known = self.rows.setdefault(table, {})
+        if key not in known:  # not preloaded: read it now
+            self.preload_key(table, key)
+        return known[key]
+
+    def preload_key(self, table: Table, key: Any) -> None:
+        known = self.rows.setdefault(table, {})
+        if self.empty:
+            known[key] = None
+            return
+        pk = list(table.primary_key.columns)
+        values = key if isinstance(key, tuple) else (key,)
+        row = self.s.execute(select(table).where(*(c == v for c, v in zip(pk, values, strict=True)))).mappings().first()
+        known[key] = dict(row) if row is not None else None
+        if row is not None:
+            self.loaded.setdefault(table, set()).add(key)
+
+    def put(self, table: Table, key: Any, row: dict[str, Any]) -> None:
+        self.rows.setdefault(table, {})[key] = row
+        self.changed.setdefault(table, set()).add(key)
+
+    def touch(self, table: Table, key: Any) -> None:
+        self.changed.setdefault(table, set()).add(key)
+
+    def write(self) -> None:
+        """Write every changed row: rows that were in the database are replaced (deleted, then
+        inserted with the rest), in a few statements per table."""
+        for table, keys in self.changed.items():
+            known = self.rows[table]
+            replaced = sorted(k for k in keys if k in self.loaded.get(table, set()))
+            pk = list(table.primary_key.columns)
+            for i in range(0, len(replaced), 500):
+                part = replaced[i : i + 500]
+                where = pk[0].in_(part) if len(pk) == 1 else tuple_(*pk).in_(part)
+                self.s.execute(delete(table).where(where))
+            rows = [row for row in (known[k] for k in keys) if row is not None]
+            if rows:
+                self.s.execute(insert(table), rows)
+            self.loaded.setdefault(table, set()).update(keys)
+        self.changed.clear()
+
+
+def apply_event(state: BatchState, row: Any, a: dict[str, Any]) -> None:
+    """Apply one event (``row``: its name, block, log index and transaction, and the namespace it
+    concerns, which this may set; ``a``: its args as stored, bytes in 0x-hex) to the state."""
+    name = row.name
+    key: Any
+    e: dict[str, Any] | None
+    if name == "NamespaceClaimed":
+        state.put(
+            NAMESPACES,
+            a["namespaceId"],
+            {"id": a["namespaceId"], "name": a["namespace"], "controller": a["controller"],
+             "pending_controller": None, "claimed_block": row.block_number},
+        )  # fmt: skip
+    elif name == "NamespaceTransferStarted":
+        ns = state.get(NAMESPACES, a["namespaceId"])
+        if ns is not None:
+            pending = a["pendingController"]
+            ns["pending_controller"] = None if int(pending, 16) == 0 else pending
+            state.touch(NAMESPACES, a["namespaceId"])
+    elif name == "NamespaceTransferred":
+        ns = state.get(NAMESPACES, a["namespaceId"])
+        if ns is not None:
+            ns["controller"], ns["pending_controller"] = a["newController"], None
+            state.touch(NAMESPACES, a["namespaceId"])
+    elif name == "SignerAdded":
+        state.put(
+            SIGNERS,
+            (a["namespaceId"], a["didHash"]),
+            {"namespace_id": a["namespaceId"], "did_hash": a["didHash"], "namespace": a["namespace"], "did": a["did"],
+             "valid_from": int(a["validFrom"]), "valid_until": 0},
+        )  # fmt: skip
+    elif name == "SignerRemoved":
+        key = (a["namespaceId"], a["didHash"])
+        signer = state.get(SIGNERS, key)
+        if signer is not None:
+            signer["valid_until"] = int(a["validUntil"])
+            state.touch(SIGNERS, key)
+    elif name == "ReleasePublished":
+        state.put(
+            RELEASES,
+            a["releaseId"],
+            {"id": a["releaseId"], "namespace": a["namespace"], "model": a["model"], "version": a["version"],
+             "namespace_id": a["namespaceId"], "weights_digest": _plain(a["weightsDigest"]),
+             "manifest_digest": _plain(a["manifestDigest"]), "signer_did_hash": a["signerDidHash"],
+             "publisher": a["publisher"], "published_at": int(a["publishedAt"]), "block_number": row.block_number,
+             "log_index": row.log_index, "tx_hash": row.tx_hash, "revoked_at": 0, "revoke_reason": None},
+        )  # fmt: skip
+    elif name == "ReleaseRevoked":
+        rel = state.get(RELEASES, a["releaseId"])
+        if rel is not None:
+            rel["revoked_at"], rel["revoke_reason"] = int(a["revokedAt"]), a["reason"]
+            state.touch(RELEASES, a["releaseId"])
+            row.namespace = rel["namespace"]
+    elif name == "OperatorAuthorized":
+        key = (a["scopeId"], a["operatorDidHash"])
+        op = state.get(OPERATORS, key) or {"scope_id": a["scopeId"], "operator_did_hash": a["operatorDidHash"]}
+        op.update(
+            namespace=a["namespace"], model=a["model"], version=a["version"], operator_did=a["operatorDid"],
+            expires_at=int(a["expiresAt"]), revoked_at=0, origins=json.dumps([str(o) for o in a.get("origins") or ()]),
+        )  # fmt: skip
+        state.put(OPERATORS, key, op)
+    elif name == "OperatorRevoked":
+        key = (a["scopeId"], a["operatorDidHash"])
+        revoked = state.get(OPERATORS, key)
+        if revoked is not None:
+            revoked["revoked_at"] = int(a["revokedAt"])
+            state.touch(OPERATORS, key)
+    elif name == "Endorsed":
+        key = (a["releaseId"], a["endorser"], a["kindHash"])
+        endorsement = state.get(ENDORSEMENTS, key) or {
+            "release_id": a["releaseId"], "endorser": a["endorser"], "kind_hash": a["kindHash"]
+        }  # fmt: skip
+        endorsement.update(kind=a["kind"], data_digest=a["dataDigest"], time=int(a["time"]), revoked_at=0)
+        state.put(ENDORSEMENTS, key, endorsement)
+        rel = state.get(RELEASES, a["releaseId"])
+        if rel is not None:
+            row.namespace = rel["namespace"]
+    elif name == "EndorsementRevoked":
+        key = (a["releaseId"], a["endorser"], a["kindHash"])
+        e = state.get(ENDORSEMENTS, key)
+        if e is not None:
+            e["revoked_at"] = int(a["revokedAt"])
+            state.touch(ENDORSEMENTS, key)
+        rel = state.get(RELEASES, a["releaseId"])
+        if rel is not None:
+            row.namespace = rel["namespace"]
+
+
+def _plain(value: Any) -> str:
+    return str(value).removeprefix("0x")
