@@ -157,26 +157,6 @@ class Chain:
             tester.mine_blocks(1)
 
 
-KNOWN_ON_HARDHAT = {
-    "test_revert_with_explicit_gas_is_still_explained": (
-        "product bug: Hardhat's node mines a reverting transaction (status 0, nonce used) and also answers "
-        "eth_sendRawTransaction with JSON-RPC error 3 carrying the revert data; RegistryClient._transact "
-        "(registry/chain/client.py) reports that as ChainError 'may not have been sent' instead of decoding "
-        "the registry's error from the error's data"
-    ),
-}
-"""Chain tests that fail on the Hardhat node because of a known product bug: xfail, strictly, so
-the fix shows as an unexpected pass."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        reason = KNOWN_ON_HARDHAT.get(getattr(item, "originalname", ""))
-        if reason and callspec is not None and callspec.params.get("chain") == "hardhat":
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.fixture(params=["evm", "anvil", "hardhat"])
 def chain(request: pytest.FixtureRequest) -> Chain:
     from eth_account import Account

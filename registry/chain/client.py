@@ -162,8 +162,27 @@ def _error_specs(abi: list[dict[str, Any]]) -> dict[bytes, _ErrorSpec]:
     return specs
 
 
+def _rpc_revert_data(exc: BaseException) -> bytes | None:
+    """The revert data of a JSON-RPC error of code 3 ("execution reverted"), as a node answers
+    ``eth_sendRawTransaction`` or ``eth_call`` (Hardhat's node reports a reverting transaction it
+    has mined this way too)."""
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    if not isinstance(error, dict) or error.get("code") != 3:
+        return None
+    data = error.get("data")
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+        data = data.get("data")
+    if isinstance(data, str) and re.fullmatch(r"0x(?:[0-9a-fA-F]{2})*", data):
+        return bytes.fromhex(data[2:])
+    return None
+
+
 def _revert_bytes(exc: BaseException) -> bytes | None:
     """Revert data from whichever exception the provider raised, or None."""
+    structured = _rpc_revert_data(exc)
+    if structured is not None:
+        return structured
     data = getattr(exc, "data", None)
     if isinstance(data, str) and data.startswith("0x"):
         return bytes.fromhex(data[2:])
@@ -190,7 +209,10 @@ def decode_revert(
             f"transaction reverted without a registry error: {exc}", hint="is --registry the right address?"
         )
     spec = specs[data[:4]]
-    values = abi_decode(list(spec.types), data[4:])
+    try:
+        values = abi_decode(list(spec.types), data[4:])
+    except Exception:  # the node's revert data is untrusted like the rest of its answers
+        return ChainError(f"the chain answered malformed revert data for {spec.name}")
     values = tuple(
         Web3.to_checksum_address(v) if t == "address" else v for t, v in zip(spec.types, values, strict=True)
     )
@@ -417,7 +439,7 @@ class RegistryClient:
         except (ContractCustomError, ContractLogicError) as exc:
             raise decode_revert(self._errors, exc, ctx) from None
         except Exception as exc:
-            if type(exc).__name__ == "TransactionFailed":  # eth-tester
+            if type(exc).__name__ == "TransactionFailed" or _rpc_revert_data(exc) is not None:  # eth-tester, code 3
                 raise decode_revert(self._errors, exc, ctx) from None
             if isinstance(exc, ModelsealError):
                 raise
