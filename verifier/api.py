@@ -10,7 +10,6 @@ import json
 import logging
 import re
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -356,12 +355,12 @@ async def check_endpoint(
 
 def _parse_url_and_release(url: str, release: str | None) -> ReleaseName | None:
     """The two query parameters of the check routes, refused (422) as their schema says."""
-    if not re.match(r"https?://", url, re.IGNORECASE):
-        raise Problem(422, "invalid-url", "Invalid URL", f"{url[:200]!r} is not an http(s) URL")
+    from verifier.probe import chatbot_url
+
     try:
-        _ = urlsplit(url).port  # a malformed authority ("http://a]b", "http://a:x") raises here, not in a check
-    except ValueError as exc:
-        raise Problem(422, "invalid-url", "Invalid URL", f"{url[:200]!r} is not a URL: {exc}") from None
+        chatbot_url(url)
+    except InputError as exc:
+        raise Problem(422, "invalid-url", "Invalid URL", exc.message, hint=exc.hint) from None
     if release is None:
         return None
     try:

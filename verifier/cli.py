@@ -120,6 +120,9 @@ def index(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Stop when the queue is empty instead of waiting.")] = False,
     database_url: DbOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Say what it works on as one JSON object on stdout when it starts.")
+    ] = False,
     *,
     chain: ChainTarget,
 ) -> None:
@@ -135,7 +138,12 @@ def worker(
             "a worker takes jobs from the verifiers' PostgreSQL database",
             hint="set MODELSEAL_DATABASE_URL=postgresql+psycopg://... (the replicas' database), MODELSEAL_JOBS=queue",
         )
-    print(f"modelseal worker: behavioural checks from {_redacted(settings.database_url or '')}", file=sys.stderr)
+    from verifier.jobs import QUEUE
+
+    where = _redacted(settings.database_url or "")
+    print(f"modelseal worker: behavioural checks from {where}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"queue": QUEUE, "database": where, "home": str(settings.home)}), flush=True)
     run_worker(settings, wait=not once)
 
 
@@ -249,6 +257,9 @@ def check(
     from registry.verdict import Check
     from verifier.check import ClientFacts, ReleaseFact, check_endpoint, make_prober
     from verifier.guard import GuardedClient, GuardPolicy
+    from verifier.probe import chatbot_url
+
+    chatbot_url(url)  # a URL that cannot be contacted is bad input, said before the chain is asked
 
     settings = _settings(
         chain, allow_loopback_targets=allow_loopback or None, allow_private_targets=allow_private or None

@@ -23,6 +23,7 @@ the result, the same way for the CLI and the service.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,35 @@ def _join(base: str, path: str) -> str:
 
 
 _API_SUFFIXES = ("/v1/chat/completions", "/v1/completions", "/v1")
+
+
+MAX_URL = 2048
+"""The longest chatbot URL a check accepts."""
+
+
+def chatbot_url(url: str) -> str:
+    """A URL a check may contact: http(s), at most :data:`MAX_URL` characters, with a host and a
+    port that parse (``http://a]b``, ``http://h:port/`` are refused), no user name or password.
+    Raises :class:`registry.errors.InputError` with the reason. The API, the page and
+    ``modelseal check`` all ask this one question."""
+    from urllib.parse import urlsplit
+
+    from registry.errors import InputError
+
+    if len(url) > MAX_URL:
+        raise InputError(f"the URL is too long ({len(url)} characters; at most {MAX_URL})")
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        raise InputError(f"{url[:200]!r} is not an http(s) URL", hint="give the chatbot's address: https://...")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise InputError(f"{url[:200]!r} is not a URL: {exc}") from None
+    if not parts.hostname:
+        raise InputError(f"{url[:200]!r} names no host")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"{url[:200]!r} carries a user name or password", hint="give the chatbot's plain address")
+    return url
 
 
 def deployment_base(url: str) -> str:

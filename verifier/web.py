@@ -49,6 +49,7 @@ from verifier.api import DIGEST, ServicesDep
 from verifier.errors import NoReference, Problem
 from verifier.index import queries
 from verifier.index.schema import Checkpoint
+from verifier.probe import chatbot_url
 from verifier.problems import PROBLEM_JSON
 from verifier.services import Services
 
@@ -57,7 +58,6 @@ API_PATHS = ("/v1", "/openapi.json", "/docs", "/redoc")
 """Paths that answer machines: their errors stay problem details."""
 
 MAX_QUERY = 256
-MAX_URL = 2048  # as the /v1/check API
 RECENT = 20
 REFRESH_SECONDS = 3
 """How often a running behavioural check's page reloads itself."""
@@ -386,10 +386,13 @@ def _check_input(url: str, release: str) -> tuple[list[str], ReleaseName | None]
     claimed = None
     if not url:
         errors.append("Paste the chatbot's address (its URL).")
-    elif len(url) > MAX_URL:
-        errors.append(f"The URL is too long ({len(url)} characters; at most {MAX_URL}).")
-    elif not re.match(r"https?://", url):
+    elif not re.match(r"https?://", url, re.IGNORECASE):
         errors.append("The URL must start with https:// or http://.")
+    else:
+        try:
+            chatbot_url(url)
+        except InputError as exc:
+            errors.append(f"The URL cannot be checked: {exc.message}.")
     if release:
         try:
             claimed = ReleaseName.parse(release)
