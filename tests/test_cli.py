@@ -234,3 +234,20 @@ def test_every_command_has_json_and_help_with_an_example() -> None:
     walk(typer.main.get_command(app), "")
     assert missing_json == [], missing_json
     assert missing_example == [], missing_example
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://a]b", "is not a URL"),
+        ("http://host:port/", "is not a URL"),
+        ("http://user:secret@chat.example/", "carries a user name or password"),
+        ("ftp://chat.example/", "is not an http(s) URL"),
+        ("https://" + "a" * 2100 + ".example", "too long"),
+    ],
+)
+def test_check_refuses_a_url_it_cannot_contact_before_asking_the_chain(cli: CliRun, url: str, words: str) -> None:
+    proc = cli("check", url, "--rpc-url", "http://127.0.0.1:9")  # no chain there: the URL is refused first
+    assert proc.returncode == 2, proc.stderr
+    first, hint = proc.stderr.strip().splitlines()[-2:]
+    assert words in first and hint.startswith("hint: ") and "Traceback" not in proc.stderr
