@@ -22,6 +22,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from registry.errors import InputError
 from registry.names import ReleaseName
 from registry.signing.manifest import Manifest
+from registry.verdict import LAG_BLOCKS
 from verifier import schemas
 from verifier.audit import MAX_AUDIT_BYTES
 from verifier.errors import Problem
@@ -128,7 +129,10 @@ def get_health(svc: ServicesDep) -> dict[str, Any]:
         )
     elif svc.background is not None and svc.background.last_error:
         status, detail = "degraded", svc.background.last_error
-    return {"status": status, "detail": detail, "chain": st.as_json(), "version": svc.version}
+    elif st.behind > st.confirmations + LAG_BLOCKS:  # e.g. no replica indexes: every one says so
+        status, detail = "degraded", f"the index is {st.behind} blocks behind the chain head"
+    replica = {"indexing": svc.indexer.leading, "jobs": svc.settings.jobs}
+    return {"status": status, "detail": detail, "chain": st.as_json(), "replica": replica, "version": svc.version}
 
 
 # --- namespaces ----------------------------------------------------------------------------

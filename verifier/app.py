@@ -18,7 +18,7 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from web3 import Web3
 
@@ -31,6 +31,7 @@ from verifier.index.indexer import BackgroundIndexer, Indexer
 from verifier.index.lease import Lease
 from verifier.index.schema import make_engine
 from verifier.limits import Limits
+from verifier.metrics import CONTENT_TYPE
 from verifier.services import Services
 from verifier.settings import VerifierSettings, get_settings
 
@@ -85,6 +86,12 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of this replica (:mod:`verifier.metrics`)."""
+        return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
+
     web.install(app)
     return app
 

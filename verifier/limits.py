@@ -29,7 +29,7 @@ import asyncio
 import ipaddress
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,7 +52,7 @@ OUTBOUND = {
     ("POST", "/check/behaviour"),  # the web page's button that starts a behavioural check
 }
 """Requests that make the verifier contact the URL they name (``url=``)."""
-UNLIMITED = {"/v1/health"}
+UNLIMITED = {"/v1/health", "/metrics"}
 
 
 class _TooLarge(Exception):
@@ -118,6 +118,7 @@ class RateLimits:
                 checks.append((self.target, f"target:{target}", f"checks of {target}"))
         for item, key, what in checks:
             if not self._limiter.test(item, key):
+                _count_refusal(scope, key.split(":", 1)[0])
                 return what + f" (limit {item})", self._retry_after(item, key)
         for item, key, _ in checks:
             self._limiter.hit(item, key)
@@ -126,6 +127,14 @@ class RateLimits:
     def _retry_after(self, item: RateLimitItem, key: str) -> int:
         reset = self._limiter.get_window_stats(item, key).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+
+def _count_refusal(scope: Scope, limit: str) -> None:
+    """Count a refusal in the app's metrics (``modelseal_refused{limit=...}``)."""
+    services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+    metrics = getattr(services, "metrics", None)
+    if metrics is not None:
+        metrics.refused.labels(limit).inc()
 
 
 class Limits:
@@ -208,16 +217,19 @@ class CheckSlots:
     check beyond that is refused at once (503, ``Retry-After``). Waiting is an ``await``: it holds
     no worker thread and no database session, so reads and ``/v1/health`` are never starved."""
 
-    def __init__(self, concurrent: int, queued: int) -> None:
+    def __init__(self, concurrent: int, queued: int, on_refuse: Callable[[], None] | None = None) -> None:
         self.concurrent, self.queued = concurrent, queued
         self._semaphore: asyncio.Semaphore | None = None
         self.waiting = 0
+        self.on_refuse = on_refuse
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         if self._semaphore is None:  # bound to the running loop on first use
             self._semaphore = asyncio.Semaphore(self.concurrent)
         if self._semaphore.locked() and self.waiting >= self.queued:
+            if self.on_refuse is not None:
+                self.on_refuse()
             raise Problem(
                 503,
                 "busy",

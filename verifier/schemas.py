@@ -123,12 +123,22 @@ class IndexState(_Out):
     unreachable_seconds: float | None = Field(description="seconds since the chain last answered, when it does not")
 
 
+class ReplicaState(_Out):
+    """What this replica of the verifier does, beside serving reads."""
+
+    indexing: bool = Field(description="whether this replica holds the indexer lease (one replica indexes at a time)")
+    jobs: Literal["in-process", "queue"] = Field(
+        description="where behavioural checks run: in the replica asked, or on the task queue for workers"
+    )
+
+
 class Health(_Out):
     """Service, chain and index state."""
 
     status: HealthStatus
     detail: str | None = Field(description="why it is degraded")
     chain: IndexState | None = Field(description="null when the index database cannot be read")
+    replica: ReplicaState | None = Field(default=None, description="this replica's roles")
     version: str = Field(description="the verifier's version")
 
 

@@ -54,7 +54,15 @@ class Services:
         from verifier.check import make_prober
 
         self.prober = make_prober(settings)
-        self.slots = CheckSlots(settings.max_concurrent_checks, settings.max_queued_checks)
+        from verifier.metrics import Metrics
+
+        self.metrics = Metrics()
+        self.metrics.watch(self)
+        self.slots = CheckSlots(
+            settings.max_concurrent_checks,
+            settings.max_queued_checks,
+            on_refuse=lambda: self.metrics.refused.labels("check-slots").inc(),
+        )
         self._behaviour: Any = None
 
     def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:
@@ -65,7 +73,10 @@ class Services:
         def behaviour(release: ReleaseName, _fact: ReleaseFact | None) -> Check:
             return self.latest_behaviour_check(url, str(release))
 
-        return check_endpoint(url, claimed, IndexFacts(self), self.prober, behaviour)
+        started = time.monotonic()
+        result = check_endpoint(url, claimed, IndexFacts(self), self.prober, behaviour)
+        self.metrics.check_seconds.labels(result.verdict.verdict).observe(time.monotonic() - started)
+        return result
 
     def latest_behaviour_check(self, url: str, release: str) -> Check:
         """The behavioural check on record for this endpoint and release

@@ -54,7 +54,7 @@ from verifier.problems import PROBLEM_JSON
 from verifier.services import Services
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-API_PATHS = ("/v1", "/openapi.json", "/docs", "/redoc")
+API_PATHS = ("/v1", "/openapi.json", "/docs", "/redoc", "/metrics")
 """Paths that answer machines: their errors stay problem details."""
 
 MAX_QUERY = 256
