@@ -337,7 +337,7 @@ def test_claiming_a_lookalike_names_the_original_and_asks_first(cli: Cli, publis
     assert proc.stderr.strip().splitlines()[-1] == "hint: pass --yes"
     assert cli("namespace", "show", "sm0llm").returncode == 10  # nothing was sent
     claimed = json.loads(cli.ok("namespace", "claim", "sm0llm", "--yes", "--json", account=5))
-    assert [(c["namespace"], c["reason"]) for c in claimed["lookalikeOf"]] == [("smollm", "ascii-lookalike")]
+    assert ("smollm", "ascii-lookalike") in [(c["namespace"], c["reason"]) for c in claimed["lookalikeOf"]]
     out = json.loads(cli.ok("namespace", "claim", "unrelated-name", "--json", account=5))  # no question asked
     assert out["lookalikeOf"] == []
 
