@@ -9,7 +9,10 @@ times more per log, which dominates an index catch-up.
 
 :class:`EventSpec` decodes one event of the ABI; :func:`event_specs` maps topic0 to the specs of an
 ABI; :func:`decode_log` turns one raw log into ``{"event", "args", "blockNumber", "logIndex",
-"transactionHash"}`` (or ``None`` for a log of no known event).
+"transactionHash"}`` (or ``None`` for a log of no known event). The data part of an event is read
+by :func:`decode_data`: the registry's own types (``bytes32``, ``uint64``, ``address``, ``string``,
+``string[]``) directly, with exactly the checks of ``eth_abi.decode(types, data, strict=True)`` (a
+differential test holds the two together), any other type through eth_abi.
 """
 
 from __future__ import annotations
@@ -68,6 +71,93 @@ def _norm(typ: str, value: Any) -> Any:
     return value
 
 
+class DataError(ValueError):
+    """The data part of a log does not decode as its event's types (what eth_abi would refuse)."""
+
+
+_DIRECT = frozenset({"bytes32", "uint64", "address", "string", "string[]"})
+_ZEROS = bytes(32)
+
+
+def _word(data: bytes, pos: int) -> int:
+    """The 32-byte big-endian unsigned integer at ``pos``."""
+    if pos + 32 > len(data):
+        raise DataError(f"a word at {pos} runs past the end of {len(data)} bytes of data")
+    return int.from_bytes(data[pos : pos + 32], "big")
+
+
+def _bytes_at(data: bytes, pos: int) -> bytes:
+    """A ``bytes``/``string`` tail at ``pos``: its length, then the bytes zero-padded to a multiple
+    of 32, all within ``data`` (a hostile length fails here, before anything is allocated)."""
+    length = _word(data, pos)
+    start = pos + 32
+    end = start + length + (-length % 32)
+    if end > len(data):
+        raise DataError(f"a string of {length} bytes at {pos} runs past the end of {len(data)} bytes of data")
+    if data[start + length : end] != _ZEROS[: end - start - length]:
+        raise DataError(f"a string at {pos} with non-zero padding")
+    return data[start : start + length]
+
+
+def _strings_at(data: bytes, pos: int) -> list[str]:
+    """A ``string[]`` tail at ``pos``: a count, then that many offsets (from the word after the
+    count, each pointing past the offsets and inside the data), then the strings."""
+    count = _word(data, pos)
+    base = pos + 32
+    end_of_offsets = base + 32 * count
+    if end_of_offsets > len(data):
+        raise DataError(f"an array of {count} strings at {pos} runs past the end of {len(data)} bytes of data")
+    items = []
+    for i in range(count):
+        at = base + _word(data, base + 32 * i)
+        if not end_of_offsets <= at < len(data):
+            raise DataError(f"an invalid pointer in an array at {base + 32 * i}")
+        items.append(at)
+    return [safe_text(_bytes_at(data, at)) for at in items]
+
+
+def decode_data(types: tuple[str, ...], data: bytes) -> list[Any]:
+    """The data part of a log as ``types``: strings as :func:`safe_text`, addresses checksummed.
+
+    It accepts exactly what ``eth_abi.decode(types, data, strict=True)`` accepts (strings read as
+    bytes): words whole, padding zero, every offset pointing past the head and inside the data,
+    every length within the data; anything else raises (:class:`DataError` here, eth_abi's errors
+    for the types read through it). The registry's types are read directly, about ten times faster
+    than eth_abi; a list with any other type goes through eth_abi."""
+    if not _DIRECT.issuperset(types):
+        values = abi_decode([_AS_BYTES.get(t, t) for t in types], data, strict=True)
+        return [_norm(typ, value) for typ, value in zip(types, values, strict=True)]
+    head = 32 * len(types)
+    if head > len(data):
+        raise DataError(f"{len(types)} fields need {head} bytes, the data has {len(data)}")
+    size = len(data)
+    out: list[Any] = []
+    tails: list[tuple[int, str, int]] = []  # (field, type, offset): read once every pointer is checked
+    for i, typ in enumerate(types):
+        word = data[32 * i : 32 * i + 32]
+        if typ == "bytes32":
+            out.append(word)
+            continue
+        if typ == "uint64":
+            if word[:24] != _ZEROS[:24]:
+                raise DataError(f"a uint64 with non-zero padding at {32 * i}")
+            out.append(int.from_bytes(word[24:], "big"))
+            continue
+        if typ == "address":
+            if word[:12] != _ZEROS[:12]:
+                raise DataError(f"an address with non-zero padding at {32 * i}")
+            out.append(checksum("0x" + word[12:].hex()))
+            continue
+        at = int.from_bytes(word, "big")
+        if not head <= at < size:
+            raise DataError(f"an invalid pointer at {32 * i}")
+        tails.append((i, typ, at))
+        out.append(None)
+    for i, typ, at in tails:
+        out[i] = safe_text(_bytes_at(data, at)) if typ == "string" else _strings_at(data, at)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     """One event of the ABI: its name, topic0, indexed and data fields."""
@@ -97,9 +187,7 @@ class EventSpec:
         args: dict[str, Any] = {}
         for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
             args[name] = _topic(typ, bytes(topic))
-        values = abi_decode([_AS_BYTES.get(t, t) for t in self.data_types], bytes(data), strict=True)
-        for name, typ, value in zip(self.data_names, self.data_types, values, strict=True):
-            args[name] = _norm(typ, value)
+        args.update(zip(self.data_names, decode_data(self.data_types, bytes(data)), strict=True))
         return args
 
 
