@@ -5,14 +5,21 @@ order (:func:`apply_event`). The indexer applies one batch of events at a time t
 :class:`BatchState`: the rows the batch reads are loaded together (one ``IN`` query per table),
 changed as plain dicts, and written back together (:meth:`BatchState.write`): a few statements
 per batch, not a few per event. A reorg rebuilds the tables the same way from the events kept.
+
+:func:`insert_rows` is the one bulk writer of the index: ``COPY`` on PostgreSQL (psycopg), one
+``executemany`` of plain tuples on SQLite, each column's own type conversion applied (the
+:class:`~verifier.index.schema.Uint64` shift); SQLAlchemy's per-row machinery cost more than the
+database's own work.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, tuple_
+from sqlalchemy import Connection, Table, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from verifier.index.schema import EndorsementRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow
@@ -113,10 +120,43 @@ class BatchState:
                 where = pk[0].in_(part) if len(pk) == 1 else tuple_(*pk).in_(part)
                 self.s.execute(delete(table).where(where))
             rows = [row for row in (known[k] for k in keys) if row is not None]
-            if rows:
-                self.s.execute(insert(table), rows)
+            insert_rows(self.s.connection(), table, rows)
             self.loaded.setdefault(table, set()).update(keys)
         self.changed.clear()
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
+    """Insert ``rows`` into ``table`` in ``conn``'s transaction: ``COPY ... FROM STDIN`` on
+    PostgreSQL through psycopg, one ``executemany`` of plain tuples on SQLite, SQLAlchemy's bulk
+    insert elsewhere. ``rows`` are dicts by column name (each with the keys of the first) or, with
+    ``columns``, tuples in that order. Each column's type converts its values as SQLAlchemy would."""
+    if not rows:
+        return
+    if columns is None:
+        columns = list(rows[0])
+        values = itemgetter(*columns)
+        rows = [(values(row),) for row in rows] if len(columns) == 1 else [values(row) for row in rows]
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql") or (dialect.name == "postgresql" and dialect.driver != "psycopg"):
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    convert = [(i, p) for i, p in enumerate(table.c[c].type.bind_processor(dialect) for c in columns) if p is not None]
+    if convert:  # the Uint64 columns
+        as_lists = [list(row) for row in rows]
+        for row in as_lists:
+            for i, processor in convert:
+                row[i] = processor(row[i])
+        rows = [tuple(row) for row in as_lists]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if dialect.name == "postgresql":
+        driver: Any = conn.connection.driver_connection  # psycopg's, in this transaction
+        with driver.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", list(rows))
 
 
 def apply_event(state: BatchState, row: Any, a: dict[str, Any]) -> None:
