@@ -27,6 +27,7 @@ import gc
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from registry.chain.artifacts import load_artifact
-from registry.chain.events import decode_log, event_specs
+from registry.chain.events import EventSpec, event_specs
 from registry.errors import ChainError
 from verifier.index.lease import Lease, LeaseLost
 from verifier.index.schema import (
@@ -124,8 +125,15 @@ class Indexer:
         self.abi = abi if abi is not None else load_artifact().abi
         self.contract = w3.eth.contract(address=self.address, abi=self.abi)
         self._events = event_specs(self.abi)
-        self._time_keys = {spec.name: _time_key(spec.data_names + tuple(n for n, _ in spec.indexed))
-                           for spec in self._events.values()}  # fmt: skip
+        self._bytes_args = {  # by topic0: the arguments decoded as bytes, stored as 0x-hex
+            topic: [
+                n for n, t in (*spec.indexed, *zip(spec.data_names, spec.data_types, strict=True)) if _BYTES.match(t)
+            ]
+            for topic, spec in self._events.items()
+        }
+        self._time_keys = {  # by topic0: the argument that is the event's time, if any
+            topic: _time_key((*spec.data_names, *(n for n, _ in spec.indexed))) for topic, spec in self._events.items()
+        }
         self._chain_id = int(w3.eth.chain_id)
         self._in_process = type(w3.provider).__name__ == "EthereumTesterProvider"
         self._lock = threading.Lock()
@@ -362,21 +370,20 @@ class Indexer:
         skipped: list[tuple[dict[str, Any], Exception]] = []
         for raw in logs:
             try:
-                ev = self._decode(raw)
+                decoded = self._decode(raw)
             except Exception as exc:  # hostile or foreign data never stops the index: record, go on
                 skipped.append((raw, exc))
                 continue
-            if ev is None:
+            if decoded is None:
                 continue
-            name = ev["event"]
-            args = {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in ev["args"].items()}
-            time_key = self._time_keys.get(name)
+            spec, args = decoded
+            time_key = self._time_keys[spec.topic]
             row = _NewEvent(
                 block_number=raw["blockNumber"],
                 block_hash="0x" + raw["blockHash"].hex(),
                 tx_hash="0x" + raw["transactionHash"].hex(),
                 log_index=raw["logIndex"],
-                name=name,
+                name=spec.name,
                 namespace=str(args["namespace"]) if args.get("namespace") else None,
                 time=int(args[time_key]) if time_key is not None else None,
                 args=json.dumps(args),
@@ -384,8 +391,17 @@ class Indexer:
             events.append((row, args))
         return events, skipped
 
-    def _decode(self, raw: Any) -> dict[str, Any] | None:
-        return decode_log(self._events, raw)
+    def _decode(self, raw: dict[str, Any]) -> tuple[EventSpec, dict[str, Any]] | None:
+        """A log's event and arguments as stored (bytes in 0x-hex), or ``None`` for a log of no
+        event of the ABI. Raises when the log names an event but does not decode as one."""
+        topics = raw["topics"]
+        spec = self._events.get(topics[0]) if topics else None
+        if spec is None:
+            return None
+        args = spec.decode(topics, raw["data"])
+        for key in self._bytes_args[spec.topic]:
+            args[key] = "0x" + args[key].hex()
+        return spec, args
 
     # --- reorgs ---
 
@@ -590,6 +606,7 @@ def _skipped(raw: Any, exc: Exception) -> SkippedLog:
     )
 
 
+_BYTES = re.compile(r"bytes\d*$")
 _TIME_KEYS = ("publishedAt", "revokedAt", "validFrom", "validUntil", "time")  # expiresAt is not an event time
 
 

@@ -19,7 +19,20 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from verifier.index.schema import EndorsementRow, NamespaceRow, OperatorRow, ReleaseRow, SignerRow
@@ -73,10 +86,8 @@ class BatchState:
                 known.update(dict.fromkeys(todo))
                 continue
             pk = list(table.primary_key.columns)
-            for i in range(0, len(todo), chunk):
-                part = todo[i : i + chunk]
-                where = pk[0].in_(part) if len(pk) == 1 else tuple_(*pk).in_(part)
-                for row in self.s.execute(select(table).where(where)).mappings():
+            for part in _chunks(self.s, todo, chunk):
+                for row in self.s.execute(select(table).where(_among(self.s, pk, part))).mappings():
                     key = _key(tuple(row[c.name] for c in pk))
                     known[key] = dict(row)
                     self.loaded.setdefault(table, set()).add(key)
@@ -115,14 +126,34 @@ class BatchState:
             known = self.rows[table]
             replaced = sorted(k for k in keys if k in self.loaded.get(table, set()))
             pk = list(table.primary_key.columns)
-            for i in range(0, len(replaced), 500):
-                part = replaced[i : i + 500]
-                where = pk[0].in_(part) if len(pk) == 1 else tuple_(*pk).in_(part)
-                self.s.execute(delete(table).where(where))
+            for part in _chunks(self.s, replaced, 500):
+                self.s.execute(delete(table).where(_among(self.s, pk, part)))
             rows = [row for row in (known[k] for k in keys) if row is not None]
             insert_rows(self.s.connection(), table, rows)
             self.loaded.setdefault(table, set()).update(keys)
         self.changed.clear()
+
+
+def _postgresql(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def _chunks(s: Session, keys: list[Any], size: int) -> list[list[Any]]:
+    """``keys`` in parts of ``size`` for an ``IN`` list; on PostgreSQL one part (keys go as arrays)."""
+    if _postgresql(s):
+        return [keys] if keys else []
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def _among(s: Session, pk: list[Column[Any]], keys: list[Any]) -> ColumnElement[bool]:
+    """``pk IN keys``. On PostgreSQL the keys go as one array per column (``= ANY``, ``unnest``): a
+    list of thousands of parameters costs more to send, parse and plan than the lookups."""
+    if not _postgresql(s):
+        return pk[0].in_(keys) if len(pk) == 1 else tuple_(*pk).in_(keys)
+    if len(pk) == 1:
+        return pk[0] == any_(bindparam(None, list(keys), type_=ARRAY(pk[0].type)))
+    columns = [func.unnest(bindparam(None, [key[i] for key in keys], type_=ARRAY(c.type))) for i, c in enumerate(pk)]
+    return tuple_(*pk).in_(select(*columns))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
