@@ -27,6 +27,7 @@ from registry.chain.client import RegistryClient
 from registry.chain.connect import connect
 from verifier import problems, web
 from verifier.api import ROUTERS
+from verifier.cache import ReadCache
 from verifier.index.indexer import BackgroundIndexer, Indexer
 from verifier.index.lease import Lease
 from verifier.index.schema import make_engine
@@ -80,6 +81,7 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
         redoc_url=None,
     )
     app.state.services = svc
+    app.add_middleware(ReadCache)  # inside the limits: a cached answer is still a counted request
     app.add_middleware(Limits, settings=settings)
     problems.install(app)
     problems.install_openapi(app)

@@ -1,0 +1,50 @@
+"""verifier/cache.py: release and weights answers are served again only while the index has not
+moved (a revocation shows at once), never for errors, and always inside the rate limits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from test_api import REL, World
+
+from verifier import cache
+from verifier.app import create_app
+
+
+def test_a_cached_answer_never_hides_a_revocation(anvil_url: str, tmp_path: Path, model_dir: Path) -> None:
+    world = World(anvil_url, tmp_path, model_dir)
+    path = f"/v1/releases/{REL}"
+    first = world.http.get(path)
+    assert first.json()["revoked"] is False and "x-cache" not in first.headers
+    second = world.http.get(path)
+    assert second.headers["x-cache"] == "hit" and second.json() == first.json()
+    world.client.revoke(REL, "withdrawn")
+    world.sync()
+    time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+    again = world.http.get(path)
+    assert "x-cache" not in again.headers  # the index moved: computed afresh
+    assert again.json()["revoked"] is True and again.json()["revokeReason"] == "withdrawn"
+    weights = world.http.get(f"/v1/weights/{world.manifest.weights.digest}").json()
+    assert weights["releases"][0]["revoked"] is True
+
+
+def test_errors_are_not_kept_and_limits_still_count(anvil_url: str, tmp_path: Path, model_dir: Path) -> None:
+    world = World(anvil_url, tmp_path, model_dir)
+    world.settings.rate_limit = "3/minute"
+    http = TestClient(create_app(world.settings, services=world.app.state.services))
+    missing = "/v1/releases/deepseek/chat/9.9"
+    assert [http.get(missing).status_code for _ in range(2)] == [404, 404]
+    assert http.get(f"/v1/releases/{REL}").status_code == 200
+    assert http.get(f"/v1/releases/{REL}").status_code == 429  # the cache sits inside the limits
+
+
+def test_the_cache_is_bounded() -> None:
+    rc = cache.ReadCache(app=None)  # type: ignore[arg-type]
+    start = {"type": "http.response.start", "status": 200, "headers": []}
+    for i in range(cache.MAX_ENTRIES + 10):
+        rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x"), 0.0, start, b"x" * 10))
+    assert len(rc.entries) == cache.MAX_ENTRIES and rc.size == 10 * cache.MAX_ENTRIES
+    rc._store(("/big", b""), cache._Entry((1, "0x"), 0.0, start, b"y" * cache.MAX_BYTES))
+    assert rc.size <= cache.MAX_BYTES

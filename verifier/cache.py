@@ -1,0 +1,112 @@
+"""Answers of the read routes kept while the index does not change: release and weights lookups.
+
+An app store or a public registry page asks for the same releases again and again, and their
+answers change only when the index does (a new block with events, a reorg) or when a manifest is
+uploaded. :class:`ReadCache` (ASGI middleware, inside the rate limits) keeps the ``200`` answers
+of ``GET /v1/releases/{namespace}/{model}/{version}`` and ``GET /v1/weights/{digest}``, each
+tagged with the index's checkpoint (block number and hash) it was computed at, and serves one
+again only while the checkpoint is the same **and** for at most :data:`TTL` seconds (a manifest
+upload, which is not chain data, shows within that time on every replica). The checkpoint is
+read from the database at most every :data:`CHECKPOINT_SECONDS`. A cached answer carries
+``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes (``/v1/check``)
+are never cached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TTL = 1.0
+CHECKPOINT_SECONDS = 0.25
+MAX_ENTRIES = 4096
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ANSWER = 256 * 1024
+PREFIXES = ("/v1/releases/", "/v1/weights/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    version: tuple[int, str]
+    at: float
+    start: Message
+    body: bytes
+
+
+class ReadCache:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
+        self.size = 0
+        self._version: tuple[tuple[int, str], float] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or not scope["path"].startswith(PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+        version = await self._checkpoint(services) if services is not None else None
+        if version is None:
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope.get("query_string", b""))
+        now = time.monotonic()
+        hit = self.entries.get(key)
+        if hit is not None and hit.version == version and now - hit.at <= TTL:
+            self.entries.move_to_end(key)
+            await send({**hit.start, "headers": [*hit.start.get("headers", []), (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": hit.body})
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+        keep = True
+
+        async def capture(message: Message) -> None:
+            nonlocal start, keep
+            if message["type"] == "http.response.start":
+                start = message
+                keep = message.get("status") == 200
+            elif message["type"] == "http.response.body" and keep:
+                chunks.append(message.get("body", b""))
+                if sum(map(len, chunks)) > MAX_ANSWER:
+                    keep = False
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if keep and start is not None:
+            self._store(key, _Entry(version, now, start, b"".join(chunks)))
+
+    def _store(self, key: tuple[str, bytes], entry: _Entry) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+        self.entries[key] = entry
+        self.size += len(entry.body)
+        while len(self.entries) > MAX_ENTRIES or self.size > MAX_BYTES:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
+
+    async def _checkpoint(self, services: Any) -> tuple[int, str] | None:
+        now = time.monotonic()
+        if self._version is not None and now - self._version[1] <= CHECKPOINT_SECONDS:
+            return self._version[0]
+        try:
+            version = await run_in_threadpool(_read_checkpoint, services)
+        except Exception:  # the database cannot be read: no caching, the route answers as it can
+            return None
+        if version is not None:
+            self._version = (version, now)
+        return version
+
+
+def _read_checkpoint(services: Any) -> tuple[int, str] | None:
+    from verifier.index.schema import Checkpoint
+
+    with services.session() as s:
+        cp = s.get(Checkpoint, 1)
+        return (cp.block_number, cp.block_hash) if cp is not None else None
