@@ -9,7 +9,7 @@ DATA        ?= .modelseal
 SMOLLM_VER  := 0.1.2
 MODEL       := $(DATA)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := b3sum postgresql-15 chromium chromium-driver
+APT_PACKAGES := b3sum postgresql-15 chromium chromium-driver wrk
 
 .PHONY: test demo setup python node system contracts model lint typecheck pytest soltest clean bench fuzz
 

@@ -1,5 +1,15 @@
 """Load: 50 concurrent clients for 60 s against a running verifier, on SQLite and on PostgreSQL.
 
+Two measurements per database:
+
+1. **reads vs a bare app** (the target of issue 19): ``wrk`` (a native load generator, Debian's
+   ``wrk``, installed by the Makefile), 50 connections, release and weights lookups spread over
+   100 published releases, against the verifier and, side by side in the same run, against a
+   bare ASGI app answering one constant JSON document on the same uvicorn (``bench/bare.py``).
+   Target: the verifier reaches at least half the bare app's throughput, with a p99 at most twice
+   the bare app's.
+2. **a mixed load** (below): Python clients, one in ten asking for app-store checks.
+
 Run: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--only sqlite|postgresql]``
 (after ``make setup``). On a throwaway anvil with the real SmolLM2 release published and its
 operator authorised, it starts the real chatbot (``modelseal serve``) and the real verifier
@@ -46,6 +56,7 @@ from tools.waiting import wait_http
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
 MODEL = Path(os.environ.get("MODELSEAL_TEST_MODEL", ".modelseal/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
 KINDS = ("release", "weights", "check")
+READ_RELEASES = 100
 
 
 def _rss_kib(pid: int) -> int:
@@ -98,7 +109,15 @@ def _listed(errors: dict[str, int]) -> str:
     return " (" + ", ".join(f"{k}: {n}" for k, n in errors.items()) + ")" if errors else ""
 
 
-def measure(database: str, base_env: dict[str, str], chatbot: str, manifest: Manifest, args: argparse.Namespace) -> str:
+def measure(
+    database: str,
+    base_env: dict[str, str],
+    chatbot: str,
+    manifest: Manifest,
+    args: argparse.Namespace,
+    read_paths: list[str],
+    tmp: Path,
+) -> str:
     port = free_port()
     env = {
         **base_env,
@@ -123,6 +142,10 @@ def measure(database: str, base_env: dict[str, str], chatbot: str, manifest: Man
             "check": f"/v1/check?url={chatbot}&release={REL}",
         }
         assert httpx.get(base + paths["check"], timeout=60).json()["verdict"] == "verified"
+        while httpx.get(base + read_paths[-1]).status_code != 200:
+            assert time.monotonic() < deadline + 60, "the verifier did not index every release"
+            time.sleep(0.2)
+        side_by_side = reads_vs_bare(base, read_paths, args, tmp)
         one = asyncio.run(_run(base, paths, 1, min(15.0, args.seconds), proc.pid))
         many = asyncio.run(_run(base, paths, args.clients, args.seconds, proc.pid))
     finally:
@@ -151,7 +174,64 @@ def measure(database: str, base_env: dict[str, str], chatbot: str, manifest: Man
         f"| errors | {sum(errors.values())}{_listed(errors)} |",
         f"| verifier peak RSS | {int(many['rss']) / 1024:,.0f} MiB |",  # type: ignore[call-overload]
     ]
-    return "\n".join(["| figure | value |", "| --- | --- |", *rows])
+    mixed = "\n".join(["| figure | value |", "| --- | --- |", *rows])
+    return f"{side_by_side}\n\nMixed load (Python clients, one in ten asking for checks):\n\n{mixed}"
+
+
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.timeout))
+end
+"""
+
+
+def wrk(base: str, paths: list[str], seconds: float, connections: int, tmp: Path) -> dict[str, float]:
+    """One wrk run: requests/s, p50 and p99 in ms, errors (non-2xx answers and socket errors)."""
+    script = tmp / "paths.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:.0f}s", "--latency", "-s", str(script), base],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    ).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    requests, duration_us, p50, p99, *errors = (int(v) for v in line.split()[1:])
+    return {"rate": requests / (duration_us / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
+            "errors": sum(errors), "requests": requests}  # fmt: skip
+
+
+def reads_vs_bare(verifier: str, paths: list[str], args: argparse.Namespace, tmp: Path) -> str:
+    """The verifier's release and weights lookups and the bare app, side by side, same wrk."""
+    port = free_port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(port), "--log-level", "warning"],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", bare)
+        wrk(verifier, paths, 3, args.clients, tmp)  # warm the verifier's answers once
+        ours = wrk(verifier, paths, args.seconds, args.clients, tmp)
+        base = wrk(f"http://127.0.0.1:{port}", ["/"], args.seconds, args.clients, tmp)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+    ratio, p99_ratio = ours["rate"] / base["rate"], ours["p99"] / base["p99"]
+    rows = [
+        f"| verifier: release and weights lookups | {ours['rate']:,.0f} req/s | {ours['p50']:,.1f} ms | "
+        f"{ours['p99']:,.1f} ms | {ours['errors']:,.0f} |",
+        f"| bare ASGI app, constant JSON | {base['rate']:,.0f} req/s | {base['p50']:,.1f} ms | {base['p99']:,.1f} ms | "
+        f"{base['errors']:,.0f} |",
+        f"| **verifier / bare** | **{ratio:.2f}x** (target >= 0.5x) | | **{p99_ratio:.2f}x** (target <= 2x) | |",
+    ]
+    head = f"wrk, {args.clients} connections, {args.seconds:.0f} s each, 2 threads\n\n"
+    return head + "\n".join(["| server | throughput | p50 | p99 | errors |", "| --- | --- | --- | --- | --- |", *rows])
 
 
 def main() -> None:
@@ -171,6 +251,12 @@ def main() -> None:
         manifest = sign_manifest(Manifest.create(REL, publisher.did, hash_model(MODEL)), publisher)
         client.publish(REL, manifest.digest.value, bytes.fromhex(manifest.weights.digest), publisher.did)
         client.authorize_operator(REL.namespace, REL.model, None, operator.did, client.now() + 10**6)
+        read_paths = [f"/v1/releases/{REL}", f"/v1/weights/{manifest.weights.digest}"]
+        for i in range(1, READ_RELEASES):  # lookups spread over many releases, as an app store's are
+            other = ReleaseName(REL.namespace, REL.model, f"1.0.{i}")
+            weights = os.urandom(32)
+            client.publish(other, os.urandom(32), weights, publisher.did)
+            read_paths += [f"/v1/releases/{other}", f"/v1/weights/{weights.hex()}"]
         env = {
             **os.environ,
             "MODELSEAL_RPC_URL": rpc,
@@ -195,11 +281,11 @@ def main() -> None:
         )
         if args.only in (None, "sqlite"):
             print("**SQLite** (WAL, in the data folder)\n")
-            print(measure(f"sqlite:///{tmp / 'index.sqlite'}", env, chatbot, manifest, args) + "\n")
+            print(measure(f"sqlite:///{tmp / 'index.sqlite'}", env, chatbot, manifest, args, read_paths, tmp) + "\n")
         if args.only in (None, "postgresql"):
             with throwaway_postgres() as server:
                 print("**PostgreSQL 15** (local, default settings)\n")
-                print(measure(new_database(server), env, chatbot, manifest, args) + "\n")
+                print(measure(new_database(server), env, chatbot, manifest, args, read_paths, tmp) + "\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,22 @@ def test_a_cached_answer_never_hides_a_revocation(anvil_url: str, tmp_path: Path
     assert weights["releases"][0]["revoked"] is True
 
 
+def test_a_manifest_upload_shows_at_once(anvil_url: str, tmp_path: Path, model_dir: Path) -> None:
+    from sqlalchemy import delete
+
+    from verifier.index.schema import ManifestRow
+
+    world = World(anvil_url, tmp_path, model_dir)
+    path = f"/v1/releases/{REL}"
+    assert world.http.get(path).json()["manifest"] is None
+    assert world.http.get(path).headers["x-cache"] == "hit"
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 201
+    after = world.http.get(path)
+    assert "x-cache" not in after.headers and after.json()["manifest"] is not None
+    with world.app.state.services.session() as s, s.begin():
+        s.execute(delete(ManifestRow))
+
+
 def test_errors_are_not_kept_and_limits_still_count(anvil_url: str, tmp_path: Path, model_dir: Path) -> None:
     world = World(anvil_url, tmp_path, model_dir)
     world.settings.rate_limit = "3/minute"
@@ -44,7 +60,7 @@ def test_the_cache_is_bounded() -> None:
     rc = cache.ReadCache(app=None)  # type: ignore[arg-type]
     start = {"type": "http.response.start", "status": 200, "headers": []}
     for i in range(cache.MAX_ENTRIES + 10):
-        rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x"), 0.0, start, b"x" * 10))
+        rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x", 0), 0.0, start, b"x" * 10))
     assert len(rc.entries) == cache.MAX_ENTRIES and rc.size == 10 * cache.MAX_ENTRIES
-    rc._store(("/big", b""), cache._Entry((1, "0x"), 0.0, start, b"y" * cache.MAX_BYTES))
+    rc._store(("/big", b""), cache._Entry((1, "0x", 0), 0.0, start, b"y" * cache.MAX_BYTES))
     assert rc.size <= cache.MAX_BYTES

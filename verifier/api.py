@@ -277,6 +277,7 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep, response: Response) -> 
             if attempt == 3:
                 detail = "the stored manifest changed meanwhile; upload again"
                 raise Problem(409, "conflict", "Upload conflict", detail) from None
+    svc.uploads += 1  # this replica's cached answers that include the manifest are recomputed
     body = {
         "manifestDigest": manifest.digest.hex,
         "release": str(manifest.release_name),

@@ -1,13 +1,15 @@
 """Answers of the read routes kept while the index does not change: release and weights lookups.
 
 An app store or a public registry page asks for the same releases again and again, and their
-answers change only when the index does (a new block with events, a reorg) or when a manifest is
+answers change only when the index does (a block indexed, a reorg) or when a manifest is
 uploaded. :class:`ReadCache` (ASGI middleware, inside the rate limits) keeps the ``200`` answers
 of ``GET /v1/releases/{namespace}/{model}/{version}`` and ``GET /v1/weights/{digest}``, each
-tagged with the index's checkpoint (block number and hash) it was computed at, and serves one
-again only while the checkpoint is the same **and** for at most :data:`TTL` seconds (a manifest
-upload, which is not chain data, shows within that time on every replica). The checkpoint is
-read from the database at most every :data:`CHECKPOINT_SECONDS`. A cached answer carries
+tagged with the index's checkpoint (block number and hash) it was computed at and this
+replica's count of manifest uploads, and serves one again only while both are the same **and**
+for at most :data:`TTL` seconds (an upload to another replica, which is not chain data, shows
+within that time). The checkpoint moves with every block indexed, so on a live chain an answer
+is computed at most once per block; the chain facts in a cached answer are never older than the
+index. The checkpoint is read from the database at most every :data:`CHECKPOINT_SECONDS`. A cached answer carries
 ``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes (``/v1/check``)
 are never cached.
 """
@@ -22,7 +24,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-TTL = 1.0
+TTL = 60.0
 CHECKPOINT_SECONDS = 0.25
 MAX_ENTRIES = 4096
 MAX_BYTES = 32 * 1024 * 1024
@@ -32,7 +34,7 @@ PREFIXES = ("/v1/releases/", "/v1/weights/")
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    version: tuple[int, str]
+    version: tuple[int, str, int]
     at: float
     start: Message
     body: bytes
@@ -50,10 +52,11 @@ class ReadCache:
             await self.app(scope, receive, send)
             return
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)
-        version = await self._checkpoint(services) if services is not None else None
-        if version is None:
+        checkpoint = await self._checkpoint(services) if services is not None else None
+        if checkpoint is None:
             await self.app(scope, receive, send)
             return
+        version = (*checkpoint, int(getattr(services, "uploads", 0)))
         key = (scope["path"], scope.get("query_string", b""))
         now = time.monotonic()
         hit = self.entries.get(key)

@@ -6,8 +6,8 @@ One ASGI middleware (:class:`Limits`) in front of every route, so no route can f
   while reading, so a chunked body cannot pass); a JSON body must pass :func:`registry.jsontext.loads`
   (depth, numbers, strings, duplicate members) before any route parses it (400 otherwise), so no
   body can crash the process whatever the interpreter's recursion limit;
-* **rate limits** (the ``limits`` library, moving windows in memory): every request but
-  ``/v1/health`` counts against its client's ``rate_limit`` (an IPv6 client by its /64); requests
+* **rate limits** (the ``limits`` library, sliding window counters in memory): every request but
+  ``/v1/health`` and ``/metrics`` counts against its client's ``rate_limit`` (an IPv6 client by its /64); requests
   that make the verifier contact a URL
   (:data:`OUTBOUND`) count against the client's ``outbound_rate_limit`` and against the
   ``target_rate_limit`` of the host they name (one ``url`` parameter only; the host folded to one
@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry import jsontext
@@ -99,10 +99,12 @@ def _client(scope: Scope) -> str:
 
 
 class RateLimits:
-    """Per-client and per-target moving windows (``limits``' in-memory storage)."""
+    """Per-client and per-target sliding windows (``limits``' sliding window counter in memory:
+    two counters per key, so a request costs the same whatever the limit; a moving window keeps
+    one timestamp per request and costs in proportion to the limit)."""
 
     def __init__(self, settings: VerifierSettings) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.general: RateLimitItem = parse(settings.rate_limit)
         self.outbound: RateLimitItem = parse(settings.outbound_rate_limit)
         self.target: RateLimitItem = parse(settings.target_rate_limit)

@@ -64,6 +64,8 @@ class Services:
             on_refuse=lambda: self.metrics.refused.labels("check-slots").inc(),
         )
         self._behaviour: Any = None
+        self.uploads = 0
+        """manifest uploads stored by this replica (part of :mod:`verifier.cache`'s key)"""
 
     def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:
         """``/v1/check`` and the web page's check: the one verdict rule (:mod:`verifier.check`) with
