@@ -13,7 +13,7 @@ import pytest
 
 from registry.identity.serve import start_plain_llama
 from registry.names import ReleaseName
-from registry.verdict import Check, Verdict
+from registry.verdict import ChainView, Check, Verdict
 from verifier.behaviour import (
     EXACT_PROMPTS,
     BehaviourResult,
@@ -32,6 +32,7 @@ from verifier.behaviour import (
     server_kwargs,
     summarise,
 )
+from verifier.check import ReleaseFact
 from verifier.guard import GuardedClient, GuardPolicy
 
 REL = ReleaseName("smollm", "smollm2-135m-instruct", "1.0.0")
@@ -225,12 +226,23 @@ def test_a_later_error_or_inconclusive_run_never_hides_a_mismatch() -> None:
     assert Verdict.decide([Check("identity", "pass", "ok"), c]) == "mismatch"
 
 
-def test_an_inconclusive_or_failed_run_on_record_is_never_verified() -> None:
-    ok = Check("identity", "pass", "ok")
+def test_a_run_that_could_not_decide_is_a_warning_not_a_verdict() -> None:
+    """Anyone may ask for a behavioural run, and a run can fail to decide for reasons that are not
+    the endpoint's (no reference weights on the worker, a lost job): such runs must not take a
+    proven identity's `verified` away (found in review), but they never establish behaviour."""
+    from verifier.check import judge
+
+    proven = [Check(n, "pass", "ok") for n in ("identity", "challenge", "chain", "receipt")]
+    fact = ReleaseFact("0x01", "ab" * 32, 0, None)
     for history in ([_job("skip", 100)], [_job(None, 100, error="timeout")]):
         c = check_on_record(history, now=200)
-        assert c.required and c.status in ("skip", "error")
-        assert Verdict.decide([ok, c]) == "unverified"
+        assert not c.required and c.status == "skip" and "could decide" in c.detail
+        v = judge("https://chat.example", REL, fact, [], ChainView(1, "0x" + "11" * 20, 9), [*proven, c]).verdict
+        assert v.verdict == "verified"
+        assert [w["code"] for w in v.as_json()["warnings"]] == ["behaviour-not-established"]
+    ok = Check("identity", "pass", "ok")
     nothing = check_on_record([], now=200)
     assert not nothing.required and Verdict.decide([ok, nothing]) == "verified"
+    mismatch_then_noise = [_job("fail", 10), _job(None, 20, error="timeout"), _job("skip", 30)]
+    assert check_on_record(mismatch_then_noise, now=40).status == "fail"  # later noise never hides a mismatch
     assert check_on_record([_job("fail", 10), _job("pass", 20)], now=30).status == "pass"  # the latest decisive

@@ -93,3 +93,23 @@ def test_replicas_indexing_at_once_never_collide(client: RegistryClient, databas
     assert errors == []
     assert sum(r.leading for r in replicas) == 1
     assert_index_equals_chain(engine, client)
+
+
+def test_a_writer_stuck_mid_transaction_never_makes_a_contender_hang(postgres_server: str) -> None:
+    """Found in review: a holder paused between its fence and its commit kept the lease row
+    locked, and a contender's acquire waited on it for as long as that lasted."""
+    from tools.postgres import new_database
+
+    engine = make_engine(new_database(postgres_server))
+    a, b = Lease(engine, "paused", ttl=1.0), Lease(engine, "contender", ttl=1.0)
+    assert a.acquire()
+    with engine.connect() as conn:
+        stuck = conn.begin()
+        a.fence(conn)  # holds the row lock, then does nothing
+        time.sleep(1.2)  # the lease expires by the database's clock
+        t = time.monotonic()
+        assert not b.acquire()  # refused after about a second, not blocked until the commit
+        assert time.monotonic() - t < 5
+        stuck.rollback()
+    first = a.token
+    assert first is not None and b.acquire() and b.token == first + 1  # then the expired lease changes hands

@@ -100,6 +100,9 @@ PROBE_PAUSE = (0.1, 0.8)
 """Seconds between one answer and the next prompt, drawn uniformly: a client's think time, not a
 fixed cadence (the wait overlaps the replay, so it costs little)."""
 _PACE = random.SystemRandom()
+MAX_RUN_SECONDS = 300
+"""A run decides with the answers it has once it has taken this long (an endpoint that answers
+slowly must not hold the one runner for an hour)."""
 MAX_PENDING_CHECKS = 16
 """Behavioural checks running or waiting at once (they run one at a time); more are refused (503)."""
 MAX_ANSWER_BYTES = 1 << 20
@@ -895,7 +898,8 @@ def run_behaviour(
                 max_tokens = TEXT_ONLY_TOKENS  # text only from now on: longer answers
             next_at = time.monotonic() + _PACE.uniform(*PROBE_PAUSE)  # no machine-regular cadence
             results.append(compare(prompt, endpoint, replay.result()))
-            decision = decide(results, comparison, final=len(results) >= cap)
+            overdue = time.monotonic() - started > MAX_RUN_SECONDS  # a slow endpoint holds the runner no longer
+            decision = decide(results, comparison, final=len(results) >= cap or overdue)
             if decision is not None:
                 break
             time.sleep(max(0.0, next_at - time.monotonic()))  # mostly hidden behind the replay
@@ -951,9 +955,11 @@ def reported(history: list[Job]) -> Job | None:
 def check_on_record(history: list[Job], now: float | None = None) -> Check:
     """The ``behaviour`` check of an endpoint check, from the finished runs on record (oldest
     first): the latest decisive result (match or mismatch) with its age, never hidden by a later
-    error or inconclusive run (those are listed beside it). With nothing on record it is
-    information only (not required); an inconclusive or failed run with no decisive one keeps the
-    verdict from ``verified``."""
+    error or inconclusive run (those are listed beside it). Runs that did not decide are
+    information only (not required), as is an empty record: anyone may ask for a run, and a run
+    that could not decide (no reference weights on the worker, a lost job, an endpoint that
+    stopped answering the verifier's prompts) must not take a proven identity's ``verified``
+    away; it raises the ``behaviour-not-established`` warning instead."""
     if not history:
         return Check(
             "behaviour",
@@ -974,9 +980,18 @@ def check_on_record(history: list[Job], now: float | None = None) -> Check:
     evidence: dict[str, Any] = {"ageSeconds": age, "job": job.id, "laterRuns": later, "runsOnRecord": len(history)}
     if job.check is None:  # only errors on record
         return Check(
-            "behaviour", "error", f"the behavioural check on record could not run: {job.error} ({age} s ago)", evidence
+            "behaviour",
+            "skip",
+            f"no behavioural check on record could decide; the latest could not run: {job.error} ({age} s ago)",
+            evidence,
+            required=False,
         )
     c = job.check
+    if not decisive(job):
+        return Check(
+            "behaviour", "skip", f"no behavioural check on record could decide: {c.detail} ({age} s ago)",
+            {**c.evidence, **evidence}, required=False,
+        )  # fmt: skip
     note = f"; {len(later)} later run(s) could not decide" if later else ""
     return Check(c.name, c.status, f"{c.detail} ({age} s ago{note})", {**c.evidence, **evidence})
 
@@ -1027,13 +1042,12 @@ class BehaviourService:
     def execute(self, job_id: str, release: str) -> None:
         """Run a job that was asked for (here, or taken from the queue by a worker)."""
         assert self.jobs is not None
-        job = self.jobs.get(job_id)
-        weights_digest = self.jobs.weights_of(job_id)
-        if job is None or weights_digest is None or job.state != "queued":
-            return  # gone, or already run
         with self._run_lock:  # one check at a time per process: each uses every core
+            job = self.jobs.get(job_id)
+            weights_digest = self.jobs.weights_of(job_id)
+            if job is None or weights_digest is None or not self.jobs.claim(job_id):
+                return  # gone, taken as lost, or already run elsewhere
             job.state = "running"
-            self.jobs.save(job)
             try:
                 job.check = self.check_now(job.url, ReleaseName.parse(release), weights_digest)
                 job.state = "done"

@@ -12,17 +12,22 @@ result whichever process ran it. Who runs it is the ``MODELSEAL_JOBS`` setting:
   take jobs from it (:func:`run_worker`). No other server is needed.
 
 A job left ``queued`` or ``running`` by a process that died is reported as failed once it is
-older than :data:`STALE_SECONDS`, and no longer counts against the queue's bound.
+older than :data:`STALE_SECONDS`, and no longer counts against the queue's bound; a runner
+claims a job (``queued`` -> ``running``, once) before it runs it. Jobs are kept per chatbot
+deployment (its :func:`verifier.probe.deployment_base`: the address, ``.../v1`` and the
+chat-completions URL are one chatbot) and release; trimming the history never drops the newest
+decisive result, so no run of errors can erase a proven mismatch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -71,6 +76,7 @@ class JobStore:
         return job
 
     def add(self, job: Job, weights_digest: str) -> None:
+        job.url = target(job.url)
         with Session(self.engine) as s, s.begin():
             s.add(
                 BehaviourJobRow(
@@ -88,14 +94,28 @@ class JobStore:
             row.state, row.finished, row.error = job.state, job.finished, job.error
             row.check_json = json.dumps(job.check.as_json()) if job.check else None
             if job.state in ("done", "error"):
-                kept = (
-                    select(BehaviourJobRow.id)
+                finished = s.execute(
+                    select(BehaviourJobRow.id, BehaviourJobRow.check_json)
                     .where(BehaviourJobRow.url == job.url, BehaviourJobRow.release == job.release)
                     .where(BehaviourJobRow.state.in_(("done", "error")))
                     .order_by(BehaviourJobRow.created.desc())
-                    .offset(self.history_per_target)
-                )
-                s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(kept)))
+                ).all()
+                doomed = [row.id for row in finished[self.history_per_target :]]
+                newest_decisive = next((row.id for row in finished if _decisive(row.check_json)), None)
+                doomed = [i for i in doomed if i != newest_decisive]
+                for i in range(0, len(doomed), 500):
+                    s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(doomed[i : i + 500])))
+
+    def claim(self, job_id: str) -> bool:
+        """Take a queued job to run it (once: a second runner, or a job taken as lost, gets False)."""
+        with Session(self.engine) as s, s.begin():
+            changed = s.execute(
+                update(BehaviourJobRow)
+                .where(BehaviourJobRow.id == job_id, BehaviourJobRow.state == "queued")
+                .where(BehaviourJobRow.created > time.time() - STALE_SECONDS)
+                .values(state="running")
+            )
+            return getattr(changed, "rowcount", 0) == 1
 
     def get(self, job_id: str) -> Job | None:
         with Session(self.engine) as s:
@@ -121,6 +141,7 @@ class JobStore:
 
     def unfinished(self, url: str, release: str) -> Job | None:
         """A job of this endpoint and release that is queued or running, if any."""
+        url = target(url)
         now = time.time()
         with Session(self.engine) as s:
             rows = s.scalars(
@@ -133,18 +154,34 @@ class JobStore:
         return next((j for j in jobs if j.state in ("queued", "running")), None)
 
     def history(self, url: str, release: str) -> list[Job]:
-        """The finished jobs of this endpoint and release kept, oldest first."""
+        """The finished jobs of this endpoint and release kept, oldest first: the newest
+        :attr:`history_per_target`, and the newest decisive one however old."""
+        url = target(url)
         now = time.time()
         with Session(self.engine) as s:
             rows = s.scalars(
                 select(BehaviourJobRow)
                 .where(BehaviourJobRow.url == url, BehaviourJobRow.release == release)
                 .order_by(BehaviourJobRow.created.desc())
-                .limit(self.history_per_target * 2)
             ).all()
             jobs = [self._job(r, now) for r in rows]
-        finished = [j for j in jobs if j.state in ("done", "error")][: self.history_per_target]
-        return sorted(finished, key=lambda j: (j.finished or j.created, j.created))
+        finished = [j for j in jobs if j.state in ("done", "error")]
+        kept = finished[: self.history_per_target]
+        decisive = next((j for j in finished if j.check is not None and j.check.status in ("pass", "fail")), None)
+        if decisive is not None and decisive not in kept:
+            kept.append(decisive)
+        return sorted(kept, key=lambda j: (j.finished or j.created, j.created))
+
+
+def target(url: str) -> str:
+    """The chatbot a job is about: its deployment base, whichever URL it was asked by."""
+    from verifier.probe import deployment_base
+
+    return deployment_base(url).rstrip("/")
+
+
+def _decisive(check_json: str | None) -> bool:
+    return bool(check_json) and json.loads(check_json or "{}").get("status") in ("pass", "fail")
 
 
 def conninfo(database_url: str) -> str:
@@ -181,18 +218,21 @@ class JobQueue:
     def __init__(self, database_url: str) -> None:
         self.app = _queue_app(database_url, for_worker=False)
         self._opened = False
+        self._lock = threading.Lock()
+
+    def _open(self) -> None:
+        with self._lock:  # requests and scrapes at once open one pool
+            if not self._opened:
+                self.app.open()
+                self._opened = True
 
     def defer(self, job_id: str, release: str) -> None:
-        if not self._opened:
-            self.app.open()
-            self._opened = True
+        self._open()
         self.app.tasks[TASK].defer(job_id=job_id, release=release)
 
     def depth(self) -> int:
         """Jobs waiting on the queue (not yet taken by a worker)."""
-        if not self._opened:
-            self.app.open()
-            self._opened = True
+        self._open()
         connector = self.app.connector
         rows = connector.execute_query_all(
             "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(q)s AND status = 'todo'", q=QUEUE
@@ -200,9 +240,10 @@ class JobQueue:
         return int(rows[0]["n"])
 
     def close(self) -> None:
-        if self._opened:
-            self.app.close()
-            self._opened = False
+        with self._lock:
+            if self._opened:
+                self.app.close()
+                self._opened = False
 
 
 def run_worker(settings: VerifierSettings, *, wait: bool = True, name: str | None = None) -> None:

@@ -10,6 +10,8 @@ that cannot be read is left out of that scrape (and ``modelseal_index_up`` is 0)
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("modelseal.verifier")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SCRAPE_SECONDS = 5.0
 
 
 class Metrics:
@@ -55,10 +58,23 @@ class Metrics:
 
 
 class _StateCollector(Collector):
+    """Reads the database and the chain at most once every :data:`SCRAPE_SECONDS`, however often
+    ``/metrics`` is asked (it is not rate-limited)."""
+
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self._last: tuple[float, list[Any]] | None = None
+        self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Any]:
+        with self._lock:
+            now = time.monotonic()
+            if self._last is None or now - self._last[0] > SCRAPE_SECONDS:
+                self._last = (now, list(self._read()))
+            families = self._last[1]
+        yield from families
+
+    def _read(self) -> Iterator[Any]:
         svc = self.svc
         up = GaugeMetricFamily("modelseal_index_up", "1 when the index database and the chain could be read")
         try:

@@ -110,6 +110,15 @@ class VerifierSettings(ChainSettings):
         return labels
 
     @model_validator(mode="after")
+    def _lease_outlasts_polls(self) -> VerifierSettings:
+        if self.lease_seconds < 3 * self.poll_seconds:
+            raise ValueError(
+                f"MODELSEAL_LEASE_SECONDS ({self.lease_seconds:g}) must be at least three polls "
+                f"(MODELSEAL_POLL_SECONDS {self.poll_seconds:g}): the indexing replica renews its lease once a poll"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _queue_needs_postgres(self) -> VerifierSettings:
         if self.jobs == "queue" and not (self.database_url or "").startswith("postgresql"):
             raise ValueError("MODELSEAL_JOBS=queue needs a PostgreSQL MODELSEAL_DATABASE_URL (the queue lives there)")

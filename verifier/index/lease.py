@@ -14,7 +14,11 @@ until when, and with which **fencing token**:
   restarted with a stale view) cannot write at all: its transaction is rolled back.
 
 Times are the **database's clock** (``clock_timestamp()`` on PostgreSQL, ``julianday('now')`` on
-SQLite), never a replica's, so replicas whose clocks disagree still agree on expiry. PostgreSQL
+SQLite), never a replica's, so replicas whose clocks disagree still agree on expiry. On
+PostgreSQL a contender waits at most a second for the lease row (``lock_timeout``), and a writer
+that stops in the middle of its transaction (paused, cut off) has its session ended by the server
+after a minute, or three leases if longer (``idle_in_transaction_session_timeout``), which frees
+the row; until then the index waits, and health says how far behind it is. PostgreSQL
 advisory locks alone would not do: behind a transaction-mode pooler a session lock is not tied
 to one process, and a lock gives no token to fence a paused writer with.
 """
@@ -28,6 +32,7 @@ import uuid
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from registry.errors import ModelsealError
 
@@ -62,6 +67,7 @@ class Lease:
         self.token: int | None = None
         """the fencing token while this process holds the lease, else None"""
         now = _now_sql(engine.dialect.name)
+        self._postgres = engine.dialect.name == "postgresql"
         self._acquire = text(
             f"UPDATE indexer_lease SET "
             f"token = CASE WHEN holder = :me AND expires_at > {now} THEN token ELSE token + 1 END, "
@@ -77,8 +83,15 @@ class Lease:
     def acquire(self) -> bool:
         """Take or renew the lease; True while this process holds it. A new token means the
         lease changed hands (the caller must then forget whatever it cached about the index)."""
-        with self.engine.begin() as conn:
-            token = conn.execute(self._acquire, {"me": self.holder, "ttl": self.ttl}).scalar()
+        try:
+            with self.engine.begin() as conn:
+                if self._postgres:  # a holder paused inside its write must not keep us waiting on the row
+                    conn.execute(text("SET LOCAL lock_timeout = '1s'"))
+                token = conn.execute(self._acquire, {"me": self.holder, "ttl": self.ttl}).scalar()
+        except OperationalError as exc:
+            if "lock timeout" not in str(exc).lower() and "lock_timeout" not in str(exc).lower():
+                raise
+            token = None  # the holder is writing (or stuck writing): not ours this time
         if token is None:
             if self.token is not None:
                 log.warning("indexer lease lost (token %s): another replica indexes now", self.token)
@@ -94,6 +107,9 @@ class Lease:
         or raise :class:`LeaseLost` so the transaction is rolled back."""
         if self.token is None:
             raise LeaseLost("this process does not hold the indexer lease")
+        if self._postgres:  # a writer paused mid-batch loses its session, and so the row lock, in time
+            idle = max(60, int(3 * self.ttl))  # longer than any pause between a batch's statements
+            conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{idle}s'"))
         changed = conn.execute(self._fence, {"me": self.holder, "token": self.token, "ttl": self.ttl}).rowcount
         if changed != 1:
             lost, self.token = self.token, None
