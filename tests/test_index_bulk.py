@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.index.schema import EndorsementRow, EventRow, make_engine
-from verifier.index.state import ENDORSEMENTS, BatchState, insert_rows
+from verifier.index.state import ENDORSEMENTS, BatchState, RowWriter, insert_rows
 
 MAX_UINT64 = 2**64 - 1
 
@@ -93,3 +94,32 @@ def test_composite_keys_are_read_and_replaced_as_tuples(database_url: str) -> No
     for k in sorted(present)[:5]:
         expected[k] = {**expected[k], "revoked_at": MAX_UINT64}
     assert stored(engine) == expected
+
+
+def test_a_writer_paused_for_a_read_writes_every_row_once(database_url: str) -> None:
+    """The indexer streams a batch's events while it applies them; a rule that reads a row the
+    batch did not preload pauses the stream (on PostgreSQL a COPY holds the connection)."""
+    engine = make_engine(database_url)
+    rows = [endorsement(i, 1, 1) for i in range(30)]
+    with engine.begin() as conn, RowWriter(conn, ENDORSEMENTS, list(rows[0])) as writer:
+        for i, row in enumerate(rows):
+            writer.add(tuple(row.values()))
+            if i % 10 == 9:
+                writer.pause()
+                assert conn.execute(select(EndorsementRow.kind).limit(1)).all() is not None
+    assert stored(engine) == {key(r): r for r in rows}
+
+
+def test_rows_written_through_sqlalchemy_are_converted_once(database_url: str) -> None:
+    """Where neither COPY nor the SQLite path applies, SQLAlchemy's insert converts the values
+    (the Uint64 shift) and the writer must not convert them first."""
+    engine = make_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has a path of its own")
+    rows = [endorsement(i, 2, 2, time=MAX_UINT64 - i) for i in range(5)]
+    with engine.begin() as conn:
+        writer = RowWriter(conn, ENDORSEMENTS, list(rows[0]))
+        writer.copying = False  # as with another driver than psycopg
+        writer.extend(tuple(r.values()) for r in rows)
+        writer.close()
+    assert stored(engine) == {key(r): r for r in rows}

@@ -54,7 +54,7 @@ from verifier.index.schema import (
     NamespaceRow,
     SkippedLog,
 )
-from verifier.index.state import BatchState, apply_event, insert_rows
+from verifier.index.state import BatchState, RowWriter, apply_event, insert_rows
 
 log = logging.getLogger("modelseal.indexer")
 
@@ -330,12 +330,19 @@ class Indexer:
                 log.warning("skipped an undecodable log at block %s: %s", raw["blockNumber"], failure)
             state = BatchState(s)
             state.preload([(row.name, args) for row, args in events])
+            if any(row.name == "NamespaceClaimed" for row, _ in events):
+                self._confusable_index(s)  # read now: nothing is read while the events stream
             seen_blocks: dict[int, str] = {}
-            for row, args in events:
-                row.links = self._apply(s, state, row, args)
-                seen_blocks[row.block_number] = row.block_hash
+            with RowWriter(s.connection(), EVENTS, _EVENT_COLUMNS) as writer:  # written while applied
+                state.before_read = writer.pause
+                for row, args in events:
+                    row.links = self._apply(s, state, row, args)
+                    seen_blocks[row.block_number] = row.block_hash
+                    writer.add((row.block_number, row.block_hash, row.tx_hash, row.log_index, row.name,
+                                row.namespace, row.time, row.args, row.alerts))  # fmt: skip
+            state.before_read = lambda: None
             state.write()
-            _write_events(s, [row for row, _ in events])
+            _write_links(s, [row for row, _ in events])
             seen_blocks[end] = end_hash
             # blocks after the checkpoint are this batch's alone (a rollback deletes those after the fork)
             s.execute(delete(Block).where(Block.number >= start, Block.number <= end))
@@ -547,14 +554,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _write_events(s: Session, events: list[_NewEvent]) -> None:
-    """Insert a batch's events and their namespace links, a few statements for the whole batch."""
+def _write_links(s: Session, events: list[_NewEvent]) -> None:
+    """Insert the namespace links of a batch's events (written already: their ids are read back)."""
     if not events:
         return
-    rows = [(e.block_number, e.block_hash, e.tx_hash, e.log_index, e.name, e.namespace, e.time, e.args, e.alerts)
-            for e in events]  # fmt: skip
-    insert_rows(s.connection(), EVENTS, rows, _EVENT_COLUMNS)
-    first, last = events[0].block_number, events[-1].block_number  # (block, log index) is unique: read the ids back
+    first, last = events[0].block_number, events[-1].block_number  # (block, log index) is unique
     ids = {
         (b, i): event_id
         for event_id, b, i in s.execute(

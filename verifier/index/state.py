@@ -2,12 +2,14 @@
 
 Namespaces, signers, releases, operators and endorsements are what the registry's events say, in
 order (:func:`apply_event`). The indexer applies one batch of events at a time to a
-:class:`BatchState`: the rows the batch reads are loaded together (one ``IN`` query per table),
-changed as plain dicts, and written back together (:meth:`BatchState.write`): a few statements
-per batch, not a few per event. A reorg rebuilds the tables the same way from the events kept.
+:class:`BatchState`: the rows the batch reads are loaded together (one ``IN`` list per table on
+SQLite, one array per key column on PostgreSQL), changed as plain dicts, and written back together
+(:meth:`BatchState.write`): a few statements per batch, not a few per event. A reorg rebuilds the
+tables the same way from the events kept.
 
-:func:`insert_rows` is the one bulk writer of the index: ``COPY`` on PostgreSQL (psycopg), one
-``executemany`` of plain tuples on SQLite, each column's own type conversion applied (the
+:class:`RowWriter` (and :func:`insert_rows`) is the one bulk writer of the index: ``COPY`` on
+PostgreSQL through psycopg, streamed while the caller goes on working, one ``executemany`` of
+plain tuples on SQLite, each column's own type conversion applied (the
 :class:`~verifier.index.schema.Uint64` shift); SQLAlchemy's per-row machinery cost more than the
 database's own work.
 """
@@ -15,7 +17,8 @@ database's own work.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from operator import itemgetter
 from typing import Any
 
@@ -72,6 +75,8 @@ class BatchState:
         self.changed: dict[Table, set[Any]] = {}
         self.empty = empty
         """the tables are known to be empty (a rebuild): nothing is read from them"""
+        self.before_read: Callable[[], None] = lambda: None
+        """called before a row not preloaded is read (the indexer pauses a COPY it streams)"""
 
     def preload(self, events: list[tuple[str, dict[str, Any]]], chunk: int = 500) -> None:
         """Read at once every row these events (name, args as stored) will read."""
@@ -107,6 +112,7 @@ class BatchState:
             return
         pk = list(table.primary_key.columns)
         values = key if isinstance(key, tuple) else (key,)
+        self.before_read()
         row = self.s.execute(select(table).where(*(c == v for c, v in zip(pk, values, strict=True)))).mappings().first()
         known[key] = dict(row) if row is not None else None
         if row is not None:
@@ -157,37 +163,96 @@ def _among(s: Session, pk: list[Column[Any]], keys: list[Any]) -> ColumnElement[
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
-    """Insert ``rows`` into ``table`` in ``conn``'s transaction: ``COPY ... FROM STDIN`` on
-    PostgreSQL through psycopg, one ``executemany`` of plain tuples on SQLite, SQLAlchemy's bulk
-    insert elsewhere. ``rows`` are dicts by column name (each with the keys of the first) or, with
-    ``columns``, tuples in that order. Each column's type converts its values as SQLAlchemy would."""
+    """Insert ``rows`` into ``table`` in ``conn``'s transaction (:class:`RowWriter`). ``rows`` are
+    dicts by column name (each with the keys of the first) or, with ``columns``, tuples in that
+    order."""
     if not rows:
         return
     if columns is None:
         columns = list(rows[0])
         values = itemgetter(*columns)
         rows = [(values(row),) for row in rows] if len(columns) == 1 else [values(row) for row in rows]
-    dialect = conn.dialect
-    if dialect.name not in ("sqlite", "postgresql") or (dialect.name == "postgresql" and dialect.driver != "psycopg"):
-        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    convert = [(i, p) for i, p in enumerate(table.c[c].type.bind_processor(dialect) for c in columns) if p is not None]
-    if convert:  # the Uint64 columns
+    with RowWriter(conn, table, columns) as writer:
+        writer.extend(rows)
+
+
+class RowWriter:
+    """Rows for one table, written in ``conn``'s transaction as they come: ``COPY ... FROM STDIN``
+    on PostgreSQL through psycopg (the server inserts while the caller goes on working), one
+    ``executemany`` of plain tuples at :meth:`close` on SQLite, SQLAlchemy's bulk insert
+    elsewhere. Each column's type converts its values as SQLAlchemy would (the Uint64 shift).
+
+    The connection runs nothing else while a COPY is open: :meth:`pause` ends it (the rows so far
+    are written), and the next row starts another."""
+
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]) -> None:
+        self.conn, self.table, self.columns = conn, table, tuple(columns)
+        dialect = conn.dialect
+        self.copying = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self.convert = [
+            (i, p) for i, p in enumerate(table.c[c].type.bind_processor(dialect) for c in columns) if p is not None
+        ]  # the Uint64 columns
+        self.rows: list[tuple[Any, ...]] = []
+        self._copy: Any = None
+        self._stack = ExitStack()
+
+    def __enter__(self) -> RowWriter:
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is None:
+            self.close()
+        else:  # an open COPY fails with the error
+            self._stack.__exit__(kind, value, traceback)
+            self._copy = None
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        if not self.copying:
+            self.rows.append(row)
+            return
+        if self._copy is None:
+            quote = self.conn.dialect.identifier_preparer.quote
+            sql = f"COPY {quote(self.table.name)} ({', '.join(quote(c) for c in self.columns)}) FROM STDIN"
+            driver: Any = self.conn.connection.driver_connection  # psycopg's, in this transaction
+            cursor = self._stack.enter_context(driver.cursor())
+            self._copy = self._stack.enter_context(cursor.copy(sql))
+        self._copy.write_row(self._converted([row])[0] if self.convert else row)
+
+    def extend(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        if not self.copying:
+            self.rows.extend(rows)
+            return
+        for row in rows:
+            self.add(row)
+
+    def _converted(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self.convert:
+            return rows
         as_lists = [list(row) for row in rows]
-        for row in as_lists:
-            for i, processor in convert:
-                row[i] = processor(row[i])
-        rows = [tuple(row) for row in as_lists]
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    if dialect.name == "postgresql":
-        driver: Any = conn.connection.driver_connection  # psycopg's, in this transaction
-        with driver.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", list(rows))
+        for values in as_lists:
+            for i, processor in self.convert:
+                values[i] = processor(values[i])
+        return [tuple(values) for values in as_lists]
+
+    def pause(self) -> None:
+        """End an open COPY, so the connection can run a statement."""
+        self._stack.close()
+        self._copy = None
+
+    def close(self) -> None:
+        self.pause()
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        dialect = self.conn.dialect
+        if dialect.name != "sqlite":  # SQLAlchemy converts the values itself
+            self.conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=True)) for row in rows])
+            return
+        rows = self._converted(rows)
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in self.columns)
+        marks = ", ".join("?" * len(self.columns))
+        self.conn.exec_driver_sql(f"INSERT INTO {quote(self.table.name)} ({names}) VALUES ({marks})", rows)
 
 
 def apply_event(state: BatchState, row: Any, a: dict[str, Any]) -> None:
