@@ -187,5 +187,23 @@ class Verdict:
         }
 
 
+def names_check(confusions: list[dict[str, Any]]) -> Check | None:
+    """The ``names`` check of any verdict about a release: information beside the verdict, and the
+    ``confusable-name`` warning, when its namespace could be mistaken for one registered before it
+    (``confusions``: ``{"namespace", "reason", "detail"}`` of :meth:`ConfusableIndex.standing`'s
+    ``earlier``); ``None`` when there is nothing to say."""
+    if not confusions:
+        return None
+    return Check(
+        "names",
+        "skip",
+        "warning: the namespace could be mistaken for one registered before it: "
+        + ", ".join(str(c["namespace"]) for c in confusions),
+        {"confusableWith": confusions},
+        required=False,
+        warning="confusable-name",
+    )
+
+
 def _warning(code: WarningCode, message: str, check: str | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "check": check}

@@ -311,7 +311,8 @@ def verify_manifest(doc: ManifestBody, svc: ServicesDep) -> dict[str, Any]:
 
     manifest = _parse(doc)
     with svc.session() as s:
-        return verify_manifest_doc(s, manifest, svc.chain_view()).as_json()
+        confusions = svc.confusions(s, manifest.release_name.namespace)
+        return verify_manifest_doc(s, manifest, svc.chain_view(), confusions).as_json()
 
 
 # --- endorsements and filings ---------------------------------------------------------------

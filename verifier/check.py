@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from registry.names import ReleaseName, did_id
 from registry.times import iso
-from registry.verdict import ChainView, Check, Verdict
+from registry.verdict import ChainView, Check, Verdict, names_check
 
 if TYPE_CHECKING:
     from registry.chain.client import RegistryClient
@@ -145,17 +145,9 @@ def judge(
     else:
         checks.append(Check("release", "pass", f"{subject} is registered", fact.evidence))
         checks.append(revocation_check(fact))
-    if confusions:
-        checks.append(
-            Check(
-                "names",
-                "skip",
-                "warning: the claimed namespace could be mistaken for another",
-                {"confusableWith": confusions},
-                required=False,
-                warning="confusable-name",
-            )
-        )
+    names = names_check(confusions)
+    if names is not None:
+        checks.append(names)
     checks.extend(endpoint_checks or [Check("identity", "skip", "the endpoint was not contacted")])
     checks = [_behaviour_warning(c) for c in checks]
     # the endpoint proved who it is and nothing failed: say whether its behaviour was checked too

@@ -19,7 +19,7 @@ from registry.errors import ModelsealError
 from registry.names import ReleaseName, did_id
 from registry.signing.manifest import MAX_PROOFS, Manifest
 from registry.signing.proofs import verify_manifest, verify_one
-from registry.verdict import ChainView, Check, Verdict
+from registry.verdict import ChainView, Check, Verdict, names_check
 from verifier.check import ReleaseFact, revocation_check
 from verifier.errors import Problem
 from verifier.index import queries
@@ -30,10 +30,16 @@ def _hex32(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def verify_manifest_doc(s: Session, manifest: Manifest, view: ChainView) -> Verdict:
+def verify_manifest_doc(
+    s: Session, manifest: Manifest, view: ChainView, confusions: list[dict[str, Any]] | None = None
+) -> Verdict:
     """Is this manifest the anchored one for its release, signed by a key valid at anchoring
-    time, unrevoked, with lineage that resolves?"""
+    time, unrevoked, with lineage that resolves? ``confusions``: the namespaces registered before
+    its namespace that it could be mistaken for (the ``confusable-name`` warning)."""
     checks: list[Check] = [Check("format", "pass", "a well-formed modelseal/manifest/v1 document")]
+    names = names_check(confusions or [])
+    if names is not None:
+        checks.append(names)
     name = manifest.release_name
     r = queries.find_release(s, name.namespace, name.model, name.version)
     if r is None:

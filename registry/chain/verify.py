@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import ChainError, ModelsealError
 from registry.hashing.model import DEFAULT_IGNORE, ModelDigest, ProgressFn, hash_model
@@ -27,7 +27,7 @@ from registry.signing.manifest import Manifest, compare_model
 from registry.signing.proofs import verify_manifest
 from registry.signing.store import fetch_manifest, find_manifest
 from registry.times import iso
-from registry.verdict import ChainView, Check, Verdict
+from registry.verdict import ChainView, Check, Verdict, names_check
 
 if TYPE_CHECKING:
     from registry.chain.client import RegistryClient, ReleaseInfo
@@ -110,6 +110,10 @@ def verify_model(
     def done(
         about: str | None, names: list[ReleaseName], info: ReleaseInfo | None = None
     ) -> tuple[Verdict, list[ReleaseName], ReleaseInfo | None]:
+        if info is not None:
+            warned = names_check(_earlier_lookalikes(client, info.name.namespace))
+            if warned is not None:
+                checks.append(warned)
         return Verdict(Verdict.decide(checks), tuple(checks), about, view, subject), names, info
 
     if release is not None:
@@ -230,6 +234,15 @@ def verify_model(
             checks.append(Check("manifest", "pass", "the anchored manifest describes exactly these files"))
         checks.extend(_signature_checks(client, info, doc))
     return done(str(info.name), names, info)
+
+
+def _earlier_lookalikes(client: RegistryClient, namespace: str) -> list[dict[str, Any]]:
+    """Namespaces claimed before ``namespace`` that it could be mistaken for (from the registry's
+    events, in claim order)."""
+    from registry.confusables import ConfusableIndex
+
+    found = ConfusableIndex(client.namespace_names()).standing(namespace).earlier
+    return [{"namespace": c.existing, "reason": c.reason, "detail": c.detail} for c in found]
 
 
 def _manifest_at_hand(home: Path | None, verifier_url: str | None, digest: bytes) -> Manifest | None:
