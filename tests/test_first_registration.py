@@ -128,3 +128,29 @@ def test_the_order_is_the_chains_not_the_alphabet(tmp_path: Path) -> None:
     assert [c.existing for c in index.standing("anthropic").later] == ["anthr0pic"]
     reversed_index = ConfusableIndex(["anthr0pic", "anthropic"])  # had the squatter come first
     assert [c.existing for c in reversed_index.standing("anthropic").earlier] == ["anthr0pic"]
+
+
+def test_a_manifest_verdict_of_a_lookalike_carries_the_warning(
+    registry_world: tuple[RegistryClient, TestClient], model_dir: Path
+) -> None:
+    from registry.hashing.model import hash_model
+    from registry.names import ReleaseName
+    from registry.signing.keys import Ed25519Key
+    from registry.signing.manifest import Manifest
+    from registry.signing.proofs import sign_manifest
+
+    original, http = registry_world
+    squatter = RegistryClient(
+        original.w3, original.address, account=Account.from_key(ANVIL_DEV_KEYS[2]), deploy_block=original.deploy_block
+    )
+    key = Ed25519Key.generate()
+    squatter.add_signer("m1stral", key.did)
+    md = hash_model(model_dir)
+    manifest = sign_manifest(Manifest.create(ReleaseName("m1stral", "chat", "1"), key.did, md), key)
+    squatter.publish(manifest.release_name, manifest.digest.value, md.weights.value, key.did)
+    http.app.state.services.indexer.sync_once()  # type: ignore[attr-defined]
+    verdict = http.post("/v1/manifests/verify", json=manifest.document()).json()
+    assert verdict["verdict"] == "verified"  # a true manifest: the warning sits beside the verdict
+    names = next(c for c in verdict["checks"] if c["name"] == "names")
+    assert "mistral" in [c["namespace"] for c in names["evidence"]["confusableWith"]]
+    assert "confusable-name" in [w["code"] for w in verdict["warnings"]]
