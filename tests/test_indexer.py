@@ -226,3 +226,39 @@ def test_hostile_event_data_never_stops_the_index(client: RegistryClient, databa
         assert good is not None and good.revoke_reason == "backdoored weights" and good.revoked_at
         skipped = s.scalars(select(SkippedLog)).all()
         assert len(skipped) == 1 and skipped[0].topic == "0x" + topic.hex()
+
+
+@pytest.mark.parametrize(
+    ("lie", "words"),
+    [
+        (lambda logs: logs + logs[:1], "the same log twice"),
+        (lambda logs: [{**logs[0], "blockNumber": hex(10**9)}, *logs[1:]], "for blocks"),
+        (lambda logs: [{**logs[0], "logIndex": hex(2**31)}, *logs[1:]], "for blocks"),
+        (lambda logs: [{**logs[0], "address": "0x" + "11" * 20}, *logs[1:]], "malformed log"),
+    ],
+)
+def test_a_lying_rpc_stops_the_index_and_never_corrupts_it(
+    client: RegistryClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lie: Any, words: str
+) -> None:
+    from registry.errors import ChainError
+
+    populate(client, "liar", releases=1)
+    engine = make_engine(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block)
+    real = client.w3.provider.make_request
+
+    def lying(method: Any, params: Any) -> Any:
+        answer = real(method, params)
+        if method == "eth_getLogs" and answer.get("result"):
+            answer = {**answer, "result": lie(list(answer["result"]))}
+        return answer
+
+    monkeypatch.setattr(client.w3.provider, "make_request", lying)
+    with pytest.raises(ChainError, match=words):
+        idx.sync_once()
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == 0
+    assert idx._confusables is None  # nothing learnt from a batch that was not written
+    monkeypatch.setattr(client.w3.provider, "make_request", real)
+    idx.sync_once()
+    assert_index_equals_chain(engine, client)

@@ -252,6 +252,9 @@ class Indexer:
                 log.warning("%s", exc.message)
                 self._forget()
                 return 0
+            except BaseException:  # the batch was rolled back: so is what this process learnt from it
+                self._forget()
+                raise
 
     def _forget(self) -> None:
         self._confusables = None
@@ -309,6 +312,11 @@ class Indexer:
                 )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise ChainError(f"the chain answered a malformed log for blocks {start}-{end}: {exc}") from None
+            block, index = int(logs[-1]["blockNumber"]), int(logs[-1]["logIndex"])  # type: ignore[call-overload]
+            if not start <= block <= end or index >= 2**31:  # outside what was asked, or beyond the column
+                raise ChainError(f"the chain answered a log at block {block}, index {index}, for blocks {start}-{end}")
+        if len({(lg["blockNumber"], lg["logIndex"]) for lg in logs}) != len(logs):
+            raise ChainError(f"the chain answered the same log twice for blocks {start}-{end}")
         return logs
 
     def _index_range(self, start: int, end: int) -> int:
