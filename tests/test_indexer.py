@@ -147,7 +147,7 @@ def test_sigkill_mid_sync_then_restart_loses_and_doubles_nothing(
         "MODELSEAL_DEPLOY_BLOCK": str(client.deploy_block),
         "MODELSEAL_DATABASE_URL": database_url,
         "MODELSEAL_HOME": str(tmp_path / "home"),
-        "MODELSEAL_LEASE_SECONDS": "2",  # the killed process's lease expires, then the restart takes it
+        "MODELSEAL_LEASE_SECONDS": "3",  # the killed process's lease expires, then the restart takes it
     }
     cmd = [sys.executable, "-m", "registry", "verifier", "index", "--batch-blocks", "1"]
     head = client.block_number()
