@@ -5,6 +5,7 @@ fencing token, and a writer that lost it writes nothing."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 
 import pytest
@@ -113,3 +114,13 @@ def test_a_writer_stuck_mid_transaction_never_makes_a_contender_hang(postgres_se
         stuck.rollback()
     first = a.token
     assert first is not None and b.acquire() and b.token == first + 1  # then the expired lease changes hands
+
+
+def test_a_lease_shorter_than_three_polls_is_refused(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from verifier.settings import VerifierSettings
+
+    with pytest.raises(ValidationError, match="at least three polls"):
+        VerifierSettings(home=tmp_path, lease_seconds=2, poll_seconds=1)
+    assert VerifierSettings(home=tmp_path, lease_seconds=3, poll_seconds=1).lease_seconds == 3
