@@ -5,8 +5,8 @@ fencing token, and a writer that lost it writes nothing."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
