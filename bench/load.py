@@ -5,7 +5,7 @@ Two measurements per database:
 1. **reads vs a bare app** (the target of issue 19): ``wrk`` (a native load generator, Debian's
    ``wrk``, installed by the Makefile), 50 connections, release and weights lookups spread over
    100 published releases, against the verifier and, side by side in the same run, against a
-   bare ASGI app answering one constant JSON document on the same uvicorn (``bench/bare.py``).
+   bare ASGI app answering one constant JSON document on the same uvicorn (``bench/_bare.py``).
    Target: the verifier reaches at least half the bare app's throughput, with a p99 at most twice
    the bare app's.
 2. **a mixed load** (below): Python clients, one in ten asking for app-store checks.
@@ -211,7 +211,7 @@ def reads_vs_bare(verifier: str, paths: list[str], args: argparse.Namespace, tmp
     """The verifier's release and weights lookups and the bare app, side by side, same wrk."""
     port = free_port()
     bare = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "bench._bare:app", "--port", str(port), "--log-level", "warning"],
         cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -139,32 +139,24 @@ class JobStore:
                 or 0
             )
 
+    def _jobs_of(self, url: str, release: str, states: tuple[str, ...] | None = None) -> list[Job]:
+        """The jobs of one chatbot deployment and release, newest first (stale ones as lost)."""
+        now = time.time()
+        query = select(BehaviourJobRow).where(BehaviourJobRow.url == target(url), BehaviourJobRow.release == release)
+        if states is not None:
+            query = query.where(BehaviourJobRow.state.in_(states))
+        with Session(self.engine) as s:
+            return [self._job(r, now) for r in s.scalars(query.order_by(BehaviourJobRow.created.desc())).all()]
+
     def unfinished(self, url: str, release: str) -> Job | None:
         """A job of this endpoint and release that is queued or running, if any."""
-        url = target(url)
-        now = time.time()
-        with Session(self.engine) as s:
-            rows = s.scalars(
-                select(BehaviourJobRow)
-                .where(BehaviourJobRow.url == url, BehaviourJobRow.release == release)
-                .where(BehaviourJobRow.state.in_(("queued", "running")))
-                .order_by(BehaviourJobRow.created.desc())
-            ).all()
-            jobs = [self._job(r, now) for r in rows]
+        jobs = self._jobs_of(url, release, ("queued", "running"))
         return next((j for j in jobs if j.state in ("queued", "running")), None)
 
     def history(self, url: str, release: str) -> list[Job]:
         """The finished jobs of this endpoint and release kept, oldest first: the newest
         :attr:`history_per_target`, and the newest decisive one however old."""
-        url = target(url)
-        now = time.time()
-        with Session(self.engine) as s:
-            rows = s.scalars(
-                select(BehaviourJobRow)
-                .where(BehaviourJobRow.url == url, BehaviourJobRow.release == release)
-                .order_by(BehaviourJobRow.created.desc())
-            ).all()
-            jobs = [self._job(r, now) for r in rows]
+        jobs = self._jobs_of(url, release)
         finished = [j for j in jobs if j.state in ("done", "error")]
         kept = finished[: self.history_per_target]
         decisive = next((j for j in finished if j.check is not None and j.check.status in ("pass", "fail")), None)

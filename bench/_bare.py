@@ -1,6 +1,6 @@
 """The baseline of bench/load.py: a bare ASGI app that answers every request with one constant
 JSON document (about the size of a release lookup), served by the same uvicorn as the verifier.
-Run: ``python -m uvicorn bench.bare:app --port PORT --log-level warning``."""
+Run: ``python -m uvicorn bench._bare:app --port PORT --log-level warning``."""
 
 from __future__ import annotations
 
