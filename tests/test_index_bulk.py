@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -110,12 +109,12 @@ def test_a_writer_paused_for_a_read_writes_every_row_once(database_url: str) -> 
     assert stored(engine) == {key(r): r for r in rows}
 
 
-def test_rows_written_through_sqlalchemy_are_converted_once(database_url: str) -> None:
-    """Where neither COPY nor the SQLite path applies, SQLAlchemy's insert converts the values
-    (the Uint64 shift) and the writer must not convert them first."""
-    engine = make_engine(database_url)
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite has a path of its own")
+def test_rows_written_through_sqlalchemy_are_converted_once(postgres_server: str) -> None:
+    """Where neither COPY nor the SQLite path applies (PostgreSQL outside a COPY), SQLAlchemy's
+    insert converts the values (the Uint64 shift) and the writer must not convert them first."""
+    from tools.postgres import new_database
+
+    engine = make_engine(new_database(postgres_server))
     rows = [endorsement(i, 2, 2, time=MAX_UINT64 - i) for i in range(5)]
     with engine.begin() as conn:
         writer = RowWriter(conn, ENDORSEMENTS, list(rows[0]))
