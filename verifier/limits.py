@@ -48,6 +48,7 @@ from verifier.settings import VerifierSettings
 OUTBOUND = {
     ("GET", "/v1/check"),
     ("POST", "/v1/behaviour-checks"),
+    ("POST", "/v1/check-jobs"),  # an endpoint check run as a job
     ("GET", "/check"),  # the web page's check
     ("POST", "/check/behaviour"),  # the web page's button that starts a behavioural check
 }
