@@ -811,6 +811,8 @@ def test_the_target_limit_cannot_be_dodged_by_a_second_url_or_spelling(world: Wo
 
     resp = world.http.get("/v1/check", params=[("url", "https://decoy.example/"), ("url", "https://victim.example/")])
     assert problem(resp, 422)["detail"] == "give one url parameter, not several"
+    escaped = world.http.get("/v1/check?u%72l=https://decoy.example/&url=https://victim.example/")
+    assert problem(escaped, 422)["detail"] == "give one url parameter, not several"  # the key spelled escaped
     assert {_target([u]) for u in ("https://Victim.Example./x", "https://victim.example:8443/")} == {"victim.example"}
     assert _client({"client": ("2001:db8:1:2:aa::1", 1)}) == _client({"client": ("2001:db8:1:2:ffff::9", 1)})
     assert _client({"client": ("::ffff:192.0.2.7", 1)}) == "192.0.2.7"

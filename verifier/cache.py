@@ -16,6 +16,7 @@ are never cached.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class ReadCache:
         self.entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
         self.size = 0
         self._version: tuple[tuple[int, str], float] | None = None
+        self._reading: asyncio.Future[tuple[int, str] | None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not scope["path"].startswith(PREFIXES):
@@ -95,16 +97,28 @@ class ReadCache:
             self.size -= len(dropped.body)
 
     async def _checkpoint(self, services: Any) -> tuple[int, str] | None:
+        """The index's checkpoint, read from the database at most every :data:`CHECKPOINT_SECONDS`
+        by one request at a time: the others that find it due wait for that same read (a burst of
+        requests must not become a burst of database reads)."""
         now = time.monotonic()
         if self._version is not None and now - self._version[1] <= CHECKPOINT_SECONDS:
             return self._version[0]
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read(services))
         try:
-            version = await run_in_threadpool(_read_checkpoint, services)
+            return await asyncio.shield(self._reading)
         except Exception:  # the database cannot be read: no caching, the route answers as it can
             return None
-        if version is not None:
-            self._version = (version, now)
-        return version
+
+    async def _read(self, services: Any) -> tuple[int, str] | None:
+        try:
+            started = time.monotonic()
+            version = await run_in_threadpool(_read_checkpoint, services)
+            if version is not None:
+                self._version = (version, started)
+            return version
+        finally:
+            self._reading = None
 
 
 def _read_checkpoint(services: Any) -> tuple[int, str] | None:

@@ -31,6 +31,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from limits import RateLimitItem, parse
@@ -87,7 +88,11 @@ def _target(urls: list[str]) -> str | None:
 def _client(scope: Scope) -> str:
     """The rate-limit key of the TCP peer: an IPv4 address, or an IPv6 address's /64 (one host
     commonly holds a whole /64, and would otherwise get a window per address)."""
-    host = str((scope.get("client") or ("unknown", 0))[0])
+    return _client_key(str((scope.get("client") or ("unknown", 0))[0]))
+
+
+@lru_cache(maxsize=4096)
+def _client_key(host: str) -> str:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -153,7 +158,9 @@ class Limits:
             await self.app(scope, receive, send)
             return
         path = _route_path(scope)
-        urls = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("url", [])
+        query = scope.get("query_string", b"")
+        # parsed only when it could name a url (a percent-escape could spell the key)
+        urls = parse_qs(query.decode("latin-1")).get("url", []) if b"url" in query or b"%" in query else []
         if len(urls) > 1:  # the route reads the last, a limit keyed on the first would miss it
             response = problem_response(
                 422, "invalid-request", "The request is not valid", "give one url parameter, not several", path
