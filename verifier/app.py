@@ -84,6 +84,9 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # no OpenTelemetry here (metrics are Prometheus', /metrics): FastAPI would otherwise look
+        # for configured providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
     app.add_middleware(ReadCache)  # inside the limits: a cached answer is still a counted request

@@ -9,7 +9,8 @@ replica's count of manifest uploads, and serves one again only while both are th
 for at most :data:`TTL` seconds (an upload to another replica, which is not chain data, shows
 within that time). The checkpoint moves with every block indexed, so on a live chain an answer
 is computed at most once per block; the chain facts in a cached answer are never older than the
-index. The checkpoint is read from the database at most every :data:`CHECKPOINT_SECONDS`. A cached answer carries
+index. The checkpoint is read from the database at most every :data:`CHECKPOINT_SECONDS`
+(by one request at a time, ahead of time under load). A cached answer carries
 ``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes (``/v1/check``)
 are never cached.
 """
@@ -97,28 +98,33 @@ class ReadCache:
             self.size -= len(dropped.body)
 
     async def _checkpoint(self, services: Any) -> tuple[int, str] | None:
-        """The index's checkpoint, read from the database at most every :data:`CHECKPOINT_SECONDS`
-        by one request at a time: the others that find it due wait for that same read (a burst of
-        requests must not become a burst of database reads)."""
+        """The index's checkpoint as read from the database at most :data:`CHECKPOINT_SECONDS`
+        ago. One read at a time: requests that find it due wait for that same read (a burst of
+        requests must not become a burst of database reads), and past half its age the next read
+        starts in the background while the current value is still served."""
         now = time.monotonic()
         if self._version is not None and now - self._version[1] <= CHECKPOINT_SECONDS:
+            if self._reading is None and now - self._version[1] > CHECKPOINT_SECONDS / 2:
+                # read the next one ahead, in the background: under steady load no request waits
+                self._reading = asyncio.ensure_future(self._read(services))
             return self._version[0]
         if self._reading is None:
             self._reading = asyncio.ensure_future(self._read(services))
-        try:
-            return await asyncio.shield(self._reading)
-        except Exception:  # the database cannot be read: no caching, the route answers as it can
-            return None
+        return await asyncio.shield(self._reading)
 
     async def _read(self, services: Any) -> tuple[int, str] | None:
+        """One read of the checkpoint; None when the database cannot be read (then nothing is
+        cached and the route answers as it can)."""
         try:
             started = time.monotonic()
             version = await run_in_threadpool(_read_checkpoint, services)
-            if version is not None:
-                self._version = (version, started)
-            return version
+        except Exception:
+            return None
         finally:
             self._reading = None
+        if version is not None:
+            self._version = (version, started)
+        return version
 
 
 def _read_checkpoint(services: Any) -> tuple[int, str] | None:

@@ -124,7 +124,13 @@ class RateLimits:
             target = _target(urls)
             if target is not None:
                 checks.append((self.target, f"target:{target}", f"checks of {target}"))
-        for item, key, what in checks:
+        if len(checks) == 1:  # one window: a refused hit counts nothing, so no test first
+            item, key, what = checks[0]
+            if self._limiter.hit(item, key):
+                return None
+            _count_refusal(scope, key.split(":", 1)[0])
+            return what + f" (limit {item})", self._retry_after(item, key)
+        for item, key, what in checks:  # several: count none unless every one has room
             if not self._limiter.test(item, key):
                 _count_refusal(scope, key.split(":", 1)[0])
                 return what + f" (limit {item})", self._retry_after(item, key)
