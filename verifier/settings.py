@@ -40,8 +40,22 @@ class VerifierSettings(ChainSettings):
     )
     jobs: Literal["in-process", "queue"] = Field(
         default="in-process",
-        description="where behavioural checks run: in a thread of the replica asked ('in-process'), or on the "
-        "PostgreSQL task queue, taken by `modelseal verifier worker` processes ('queue')",
+        description="where jobs (behavioural checks, endpoint-check jobs, receipt audits) run: in threads of the "
+        "replica asked ('in-process'), or on the PostgreSQL task queue, taken by `modelseal verifier worker` "
+        "processes ('queue')",
+    )
+    job_retention_days: float = Field(
+        default=30,
+        gt=0,
+        le=3650,
+        description="finished jobs (behavioural checks, check jobs, audits) older than this are deleted (the newest "
+        "decisive behavioural result of each chatbot and release is always kept)",
+    )
+    job_retention_rows: int = Field(
+        default=100_000,
+        ge=100,
+        le=100_000_000,
+        description="at most this many finished jobs are kept per table; the oldest beyond go first",
     )
     trust_labels: dict[str, str] = Field(
         default_factory=dict,

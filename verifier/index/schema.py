@@ -202,7 +202,10 @@ class BehaviourJobRow(Base):
     replica, whichever process runs it."""
 
     __tablename__ = "behaviour_jobs"
-    __table_args__ = (Index("ix_behaviour_jobs_target", "release", "url", "created"),)
+    __table_args__ = (
+        Index("ix_behaviour_jobs_target", "release", "url", "created"),
+        Index("ix_behaviour_jobs_created", "created"),  # global retention (migration 0004)
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     release: Mapped[str] = mapped_column(String(200))
@@ -211,6 +214,24 @@ class BehaviourJobRow(Base):
     created: Mapped[float] = mapped_column(Float)
     finished: Mapped[float | None] = mapped_column(Float, nullable=True)
     check_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class JobRow(Base):
+    """An endpoint check or a receipt audit run as a job (:class:`verifier.jobs.TaskStore`): its
+    input until it finishes, then its result (the verdict or the audit) or the error. ``id`` is
+    unguessable (128 random bits): an audit's input and result may be private."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_state", "kind", "state"), Index("ix_jobs_created", "created"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    created: Mapped[float] = mapped_column(Float)
+    started: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished: Mapped[float | None] = mapped_column(Float, nullable=True)
+    input_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
