@@ -1,5 +1,5 @@
 """The verifier's commands, plugged into ``modelseal`` through the ``modelseal.cli`` entry point
-(``registry`` never imports ``verifier``): ``modelseal verifier serve|index``, ``modelseal watch``,
+(``registry`` never imports ``verifier``): ``modelseal verifier serve|index|worker``, ``modelseal watch``,
 ``modelseal check`` and ``modelseal reference add|list``.
 
 They share the chain option set of :mod:`registry.cli.options` (``--rpc-url``, ``--registry``,
@@ -115,10 +115,33 @@ def index(
         waited += settings.poll_seconds
 
 
-@verifier_app.command("worker", epilog="Example: MODELSEAL_JOBS=queue modelseal verifier worker")
+@verifier_app.command(
+    "worker",
+    epilog="Example: MODELSEAL_JOBS=queue modelseal verifier worker --queue behaviour,audits  "
+    "(a machine with the reference weights; another runs: modelseal verifier worker --queue checks --concurrency 8)",
+)
 @chain_options
 def worker(
-    once: Annotated[bool, typer.Option("--once", help="Stop when the queue is empty instead of waiting.")] = False,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--queue",
+            metavar="QUEUE",
+            help="Take jobs from this queue: behaviour, checks or audits (repeat it, or give a comma list) "
+            "[default: all three].",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            metavar="N",
+            help="Endpoint checks run at once (they wait on the network); behavioural checks "
+            "and audits always run one at a time.",
+        ),
+    ] = 1,
+    once: Annotated[bool, typer.Option("--once", help="Stop when the queues are empty instead of waiting.")] = False,
     database_url: DbOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Say what it works on as one JSON object on stdout when it starts.")
@@ -126,11 +149,13 @@ def worker(
     *,
     chain: ChainTarget,
 ) -> None:
-    """Run behavioural checks from the verifiers' PostgreSQL task queue (MODELSEAL_JOBS=queue), one
-    at a time, until stopped (Ctrl-C or SIGTERM). Start as many as you like, on any machine that
-    holds the reference weights (modelseal reference add FILE) and can reach the database."""
+    """Run jobs from the verifiers' PostgreSQL task queue (MODELSEAL_JOBS=queue) until stopped
+    (Ctrl-C or SIGTERM: running jobs finish first). Start as many as you like, on any machine that
+    can reach the database: behavioural checks and receipt audits need the release's reference
+    weights here (modelseal reference add FILE); endpoint checks need the chain's RPC and reach
+    the chatbots."""
     from registry.errors import InputError
-    from verifier.jobs import run_worker
+    from verifier.jobs import parse_queues, run_worker
 
     settings = _settings(chain, database_url=database_url)
     if not (settings.database_url or "").startswith("postgresql"):
@@ -138,13 +163,16 @@ def worker(
             "a worker takes jobs from the verifiers' PostgreSQL database",
             hint="set MODELSEAL_DATABASE_URL=postgresql+psycopg://... (the replicas' database), MODELSEAL_JOBS=queue",
         )
-    from verifier.jobs import QUEUE
-
+    try:
+        queues = parse_queues(queue)
+    except ValueError as exc:
+        raise InputError(str(exc), hint="for example: --queue behaviour,audits") from None
     where = _redacted(settings.database_url or "")
-    print(f"modelseal worker: behavioural checks from {where}", file=sys.stderr)
+    print(f"modelseal worker: {', '.join(queues)} from {where} ({concurrency} check(s) at once)", file=sys.stderr)
     if as_json:
-        print(json.dumps({"queue": QUEUE, "database": where, "home": str(settings.home)}), flush=True)
-    run_worker(settings, wait=not once)
+        described = {"queues": queues, "concurrency": concurrency, "database": where, "home": str(settings.home)}
+        print(json.dumps(described), flush=True)
+    run_worker(settings, wait=not once, queues=queues, concurrency=concurrency)
 
 
 def _redacted(database_url: str) -> str:

@@ -1,49 +1,102 @@
-"""Where behavioural checks wait, run and are remembered: in the database every replica shares.
+"""Where jobs wait, run and are remembered: in the database every replica shares.
 
-A behavioural check (:mod:`verifier.behaviour`) costs tens of seconds of CPU. It is asked for
-through the API of any replica, and its job and result live in the ``behaviour_jobs`` table
-(:class:`JobStore`), so any replica answers for any job and ``/v1/check`` reports the latest
-result whichever process ran it. Who runs it is the ``MODELSEAL_JOBS`` setting:
+Three kinds of work are jobs, asked for through the API of any replica and answered by any:
 
-* ``in-process`` (the default, and the only choice on SQLite): a background thread of the
-  replica that was asked, one check at a time, as before;
+* **behavioural checks** (:mod:`verifier.behaviour`, tens of seconds of CPU and the reference
+  weights): table ``behaviour_jobs`` (:class:`JobStore`); ``/v1/check`` reports the latest result
+  whichever process ran it;
+* **endpoint checks** (``POST /v1/check-jobs``: the verdict of ``GET /v1/check``, the bulk path
+  for an app store re-checking its listings) and **receipt audits** (``POST
+  /v1/receipt-audit-jobs``: a replay on the registered weights): table ``jobs``
+  (:class:`TaskStore`), input until they finish, then the result or the error.
+
+Who runs them is the ``MODELSEAL_JOBS`` setting:
+
+* ``in-process`` (the default, and the only choice on SQLite): threads of the replica that was
+  asked (behavioural checks and audits one at a time, endpoint checks a few at a time);
 * ``queue`` (PostgreSQL): the job goes onto a procrastinate task queue in the same database
-  (:class:`JobQueue`), and ``modelseal verifier worker`` processes, on any number of machines,
-  take jobs from it (:func:`run_worker`). No other server is needed.
+  (:class:`JobQueue`; queues ``behaviour``, ``checks`` and ``audits``), and ``modelseal verifier
+  worker`` processes, on any number of machines, take jobs from the queues they are given
+  (:func:`run_worker`). No other server is needed.
 
-A job left ``queued`` or ``running`` by a process that died is reported as failed once it is
-older than :data:`STALE_SECONDS`, and no longer counts against the queue's bound; a runner
-claims a job (``queued`` -> ``running``, once) before it runs it. Jobs are kept per chatbot
-deployment (its :func:`verifier.probe.deployment_base`: the address, ``.../v1`` and the
-chat-completions URL are one chatbot) and release; trimming the history never drops the newest
-decisive result, so no run of errors can erase a proven mismatch.
+Every kind is bounded: beyond a number of jobs queued or running the API refuses (503,
+``Retry-After``). A runner claims a job (``queued`` -> ``running``, once) before it runs it. A job
+whose process died is reported failed, never ``running`` for ever: a behavioural check not
+finished :data:`STALE_SECONDS` after it was asked for; a check or audit not started within
+:data:`QUEUED_SECONDS`, or not finished :data:`RUNNING_SECONDS` after it started (a result that
+comes later is dropped). A job that fails carries ``state: error`` and the reason, never a
+``verified`` verdict.
+
+Retention: when a job finishes, finished jobs older than ``MODELSEAL_JOB_RETENTION_DAYS`` and the
+oldest beyond ``MODELSEAL_JOB_RETENTION_ROWS`` are deleted, in both tables. Behavioural checks are
+also kept per chatbot deployment (its :func:`verifier.probe.deployment_base`: the address,
+``.../v1`` and the chat-completions URL are one chatbot) and release, and neither rule ever drops
+a target's newest decisive result, so no run of errors, and no age, can erase a proven mismatch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import secrets
+import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from registry.verdict import Check
-from verifier.index.schema import BehaviourJobRow
+from verifier.index.schema import BehaviourJobRow, JobRow
 
 if TYPE_CHECKING:
     from verifier.behaviour import BehaviourService, Job
+    from verifier.services import Services
     from verifier.settings import VerifierSettings
 
 log = logging.getLogger("modelseal.jobs")
 
 STALE_SECONDS = 1800
-"""A job not finished this long after it was asked for is taken as lost (its process died)."""
+"""A behavioural check not finished this long after it was asked for is taken as lost (its process died)."""
 QUEUE = "behaviour"
 TASK = "modelseal.behaviour_check"
+CHECK_QUEUE, CHECK_TASK = "checks", "modelseal.endpoint_check"
+AUDIT_QUEUE, AUDIT_TASK = "audits", "modelseal.receipt_audit"
+QUEUES = (QUEUE, CHECK_QUEUE, AUDIT_QUEUE)
+"""The task queues, by the names ``modelseal verifier worker --queue`` takes."""
+HEAVY_QUEUES = (QUEUE, AUDIT_QUEUE)
+"""Queues whose jobs use every core (a replay on the weights): a worker runs them one at a time."""
+
+TaskKind = Literal["check", "audit"]
+TaskState = Literal["queued", "running", "done", "error"]
+KINDS: tuple[TaskKind, ...] = ("check", "audit")
+KIND_QUEUE: dict[TaskKind, str] = {"check": CHECK_QUEUE, "audit": AUDIT_QUEUE}
+KIND_TASK: dict[TaskKind, str] = {"check": CHECK_TASK, "audit": AUDIT_TASK}
+QUEUED_SECONDS = 3600
+"""A check or audit job not started this long after it was asked for is taken as lost (the
+replica that was to run it stopped, or the workers are far behind)."""
+RUNNING_SECONDS: dict[TaskKind, int] = {"check": 300, "audit": 1800}
+"""A check or audit job not finished this long after it started is taken as lost (its process died)."""
+MAX_PENDING: dict[tuple[TaskKind, str], int] = {
+    ("check", "in-process"): 256,
+    ("check", "queue"): 10_000,
+    ("audit", "in-process"): 16,
+    ("audit", "queue"): 256,
+}
+"""Jobs of a kind queued or running at once, all replicas together, per ``MODELSEAL_JOBS``: beyond
+it the API refuses (503, ``Retry-After``)."""
+RETRY_AFTER: dict[TaskKind, int] = {"check": 10, "audit": 60}
+UNREACHABLE = frozenset({"dns-failed", "timeout", "connect-failed", "bad-response"})
+"""Outbound failures after which a check job is ``error`` (try again later), not ``done``."""
+RETENTION_DAYS = 30.0
+RETENTION_ROWS = 100_000
+PRUNE_BATCH = 500
+"""Rows deleted at most per finished job (enough to keep up: one job finishes, up to 500 go)."""
 
 
 def _check_from_json(data: dict[str, Any]) -> Check:
@@ -60,9 +113,18 @@ def _check_from_json(data: dict[str, Any]) -> Check:
 class JobStore:
     """Behavioural-check jobs in the index database (the ``behaviour_jobs`` table)."""
 
-    def __init__(self, engine: Engine, history_per_target: int = 50) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        history_per_target: int = 50,
+        *,
+        retention_days: float = RETENTION_DAYS,
+        max_rows: int = RETENTION_ROWS,
+    ) -> None:
         self.engine = engine
         self.history_per_target = history_per_target
+        self.retention_seconds = retention_days * 86400
+        self.max_rows = max_rows
 
     def _job(self, row: BehaviourJobRow, now: float) -> Job:
         from verifier.behaviour import Job
@@ -86,7 +148,8 @@ class JobStore:
             )  # fmt: skip
 
     def save(self, job: Job) -> None:
-        """Write a job's state and result; a finished job also trims its target's history."""
+        """Write a job's state and result; a finished job also trims its target's history and
+        applies the global retention (:meth:`prune`)."""
         with Session(self.engine) as s, s.begin():
             row = s.get(BehaviourJobRow, job.id)
             if row is None:
@@ -105,6 +168,42 @@ class JobStore:
                 doomed = [i for i in doomed if i != newest_decisive]
                 for i in range(0, len(doomed), 500):
                     s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(doomed[i : i + 500])))
+        if job.state in ("done", "error"):
+            self.prune()
+
+    def prune(self, now: float | None = None) -> int:
+        """The global retention: delete jobs asked for more than the retention ago (finished, or
+        lost), and the oldest finished ones beyond the row bound, at most :data:`PRUNE_BATCH` at
+        a time, except each target's newest decisive result. The number deleted."""
+        now = time.time() if now is None else now
+        columns = (BehaviourJobRow.id, BehaviourJobRow.url, BehaviourJobRow.release, BehaviourJobRow.check_json)
+        with Session(self.engine) as s, s.begin():
+            old = s.execute(
+                select(*columns).where(BehaviourJobRow.created < now - self.retention_seconds)
+                .order_by(BehaviourJobRow.created).limit(PRUNE_BATCH)
+            ).all()  # fmt: skip
+            finished = BehaviourJobRow.state.in_(("done", "error"))
+            count = int(s.scalar(select(func.count()).select_from(BehaviourJobRow).where(finished)) or 0)
+            over = min(max(count - self.max_rows, 0), PRUNE_BATCH)
+            beyond = (
+                s.execute(select(*columns).where(finished).order_by(BehaviourJobRow.created).limit(over)).all()
+                if over
+                else []
+            )
+            candidates = {row.id: row for row in [*old, *beyond]}
+            protected: set[str] = set()
+            for url, release in {(r.url, r.release) for r in candidates.values() if _decisive(r.check_json)}:
+                newest = s.execute(
+                    select(BehaviourJobRow.id, BehaviourJobRow.check_json)
+                    .where(BehaviourJobRow.url == url, BehaviourJobRow.release == release)
+                    .where(BehaviourJobRow.state == "done")
+                    .order_by(BehaviourJobRow.created.desc())
+                ).all()
+                protected |= {next(r.id for r in newest if _decisive(r.check_json))}
+            doomed = [i for i in candidates if i not in protected]
+            if doomed:
+                s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(doomed)))
+            return len(doomed)
 
     def claim(self, job_id: str) -> bool:
         """Take a queued job to run it (once: a second runner, or a job taken as lost, gets False)."""
@@ -176,6 +275,205 @@ def _decisive(check_json: str | None) -> bool:
     return bool(check_json) and json.loads(check_json or "{}").get("status") in ("pass", "fail")
 
 
+# --- endpoint checks and receipt audits as jobs (table ``jobs``) ------------------------------
+
+
+@dataclass
+class Task:
+    """An endpoint check or a receipt audit run as a job."""
+
+    id: str
+    kind: TaskKind
+    state: TaskState
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    input: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The members every kind answers with (its route adds its own)."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "created": int(self.created),
+            "finished": int(self.finished) if self.finished else None,
+            "error": self.error,
+        }
+
+
+class TaskStore:
+    """Endpoint-check and receipt-audit jobs in the index database (the ``jobs`` table). Ids are
+    128 random bits: whoever holds one may read the job (an audit's result may be private), and
+    no route lists them."""
+
+    def __init__(
+        self, engine: Engine, *, retention_days: float = RETENTION_DAYS, max_rows: int = RETENTION_ROWS
+    ) -> None:
+        self.engine = engine
+        self.retention_seconds = retention_days * 86400
+        self.max_rows = max_rows
+
+    @staticmethod
+    def _task(row: JobRow, now: float) -> Task:
+        kind: TaskKind = "audit" if row.kind == "audit" else "check"
+        task = Task(
+            row.id, kind, row.state, row.created, row.started, row.finished,  # type: ignore[arg-type]
+            json.loads(row.input_json) if row.input_json else None,
+            json.loads(row.result_json) if row.result_json else None,
+            row.error,
+        )  # fmt: skip
+        if task.state == "queued" and now - task.created > QUEUED_SECONDS:
+            task.state, task.finished = "error", task.created + QUEUED_SECONDS
+            task.error = (
+                f"was not started within {QUEUED_SECONDS // 60} minutes (the process that was to run it stopped)"
+            )
+        elif task.state == "running" and now - (task.started or task.created) > RUNNING_SECONDS[kind]:
+            task.state, task.finished = "error", (task.started or task.created) + RUNNING_SECONDS[kind]
+            task.error = (
+                f"did not finish within {RUNNING_SECONDS[kind] // 60} minutes of starting (its process stopped)"
+            )
+        return task
+
+    def add(self, kind: TaskKind, input: dict[str, Any]) -> Task:
+        task = Task(secrets.token_hex(16), kind, "queued", time.time(), input=input)
+        with Session(self.engine) as s, s.begin():
+            s.add(JobRow(id=task.id, kind=kind, state="queued", created=task.created, input_json=json.dumps(input)))
+        return task
+
+    def get(self, job_id: str, kind: TaskKind | None = None) -> Task | None:
+        """The job (lost ones as ``error``), or None when there is none (of this kind)."""
+        with Session(self.engine) as s:
+            row = s.get(JobRow, job_id[:64])
+            if row is None or (kind is not None and row.kind != kind):
+                return None
+            return self._task(row, time.time())
+
+    def claim(self, job_id: str) -> Task | None:
+        """Take a queued job to run it, once: None when it is gone, taken, or taken as lost."""
+        now = time.time()
+        with Session(self.engine) as s, s.begin():
+            changed = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state == "queued", JobRow.created > now - QUEUED_SECONDS)
+                .values(state="running", started=now)
+            )
+            if getattr(changed, "rowcount", 0) != 1:
+                return None
+            row = s.get(JobRow, job_id)
+            return self._task(row, now) if row is not None else None
+
+    def finish(self, task: Task, *, result: dict[str, Any] | None = None, error: str | None = None) -> bool:
+        """Record a claimed job's result, or its error (an error never carries a ``verified``
+        verdict). A result that comes after the job was taken as lost is dropped (False): what was
+        reported stays. An audit's input is deleted with it. Then :meth:`prune`."""
+        if error is not None and result is not None and result.get("verdict") == "verified":
+            result = None  # fail closed, whatever the caller did
+        now = time.time()
+        values: dict[str, Any] = {
+            "state": "error" if error is not None else "done", "finished": now, "error": error,
+            "result_json": json.dumps(result) if result is not None else None,
+        }  # fmt: skip
+        if task.kind == "audit":
+            values["input_json"] = None
+        with Session(self.engine) as s, s.begin():
+            changed = s.execute(
+                update(JobRow)
+                .where(JobRow.id == task.id, JobRow.state == "running")
+                .where(JobRow.started > now - RUNNING_SECONDS[task.kind])
+                .values(**values)
+            )
+            recorded = getattr(changed, "rowcount", 0) == 1
+        self.prune(now)
+        return recorded
+
+    def abandon(self, task: Task, error: str) -> None:
+        """A job that could not be handed to its runner (the queue refused it): failed at once."""
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id == task.id, JobRow.state == "queued")
+                .values(state="error", finished=time.time(), error=error, input_json=None)
+            )
+
+    def _unfinished(self, kind: TaskKind, now: float) -> Any:
+        return and_(
+            JobRow.kind == kind,
+            or_(
+                and_(JobRow.state == "queued", JobRow.created > now - QUEUED_SECONDS),
+                and_(JobRow.state == "running", JobRow.started > now - RUNNING_SECONDS[kind]),
+            ),
+        )
+
+    def pending(self, kind: TaskKind) -> int:
+        """Jobs of this kind queued or running (not counting those taken as lost)."""
+        with Session(self.engine) as s:
+            query = select(func.count()).select_from(JobRow).where(self._unfinished(kind, time.time()))
+            return int(s.scalar(query) or 0)
+
+    def prune(self, now: float | None = None) -> int:
+        """The global retention: delete jobs asked for more than the retention ago (finished, or
+        lost), and the oldest finished ones beyond the row bound, at most :data:`PRUNE_BATCH` at
+        a time. The number deleted."""
+        now = time.time() if now is None else now
+        with Session(self.engine) as s, s.begin():
+            old = s.scalars(
+                select(JobRow.id).where(JobRow.created < now - self.retention_seconds)
+                .order_by(JobRow.created).limit(PRUNE_BATCH)
+            ).all()  # fmt: skip
+            finished = JobRow.state.in_(("done", "error"))
+            count = int(s.scalar(select(func.count()).select_from(JobRow).where(finished)) or 0)
+            over = min(max(count - self.max_rows, 0), PRUNE_BATCH)
+            beyond = (
+                s.scalars(select(JobRow.id).where(finished).order_by(JobRow.created).limit(over)).all() if over else []
+            )
+            doomed = sorted({*old, *beyond})
+            if doomed:
+                s.execute(delete(JobRow).where(JobRow.id.in_(doomed)))
+            return len(doomed)
+
+
+def unreachable(verdict: dict[str, Any]) -> str | None:
+    """Why a check job's verdict is no verdict about the endpoint: it could not be reached (a
+    DNS, connection or timeout failure of the identity, challenge or receipt request)."""
+    if verdict.get("verdict") == "verified":
+        return None
+    for check in verdict.get("checks") or ():
+        evidence = check.get("evidence") or {}
+        if check.get("status") in ("fail", "error") and evidence.get("reason") in UNREACHABLE:
+            return f"the endpoint could not be reached ({check['name']}: {check['detail']})"
+    return None
+
+
+def run_task(store: TaskStore, job_id: str, services: Callable[[], Services]) -> None:
+    """Run a check or audit job that was asked for (in a thread of the replica asked, or taken
+    from the queue by a worker): claim it, run it through the one rule of its kind
+    (:meth:`Services.check <verifier.services.Services.check>`, :meth:`Services.audit
+    <verifier.services.Services.audit>`), record the result or the error."""
+    from registry.names import ReleaseName
+
+    task = store.claim(job_id)
+    if task is None or task.input is None:
+        return  # gone, already taken, or taken as lost
+    try:
+        svc = services()
+        data = task.input
+        if task.kind == "check":
+            claimed = ReleaseName.parse(data["release"]) if data.get("release") else None
+            verdict = svc.check(str(data["url"]), claimed).verdict.as_json()
+            store.finish(task, result=verdict, error=unreachable(verdict))
+        else:
+            audit = svc.audit(str(data["request"]).encode(), str(data["response"]).encode(), str(data["receipt"]))
+            store.finish(task, result=audit.as_json())
+    except Exception as exc:  # fail closed: the job says it failed, and why
+        log.warning("%s job %s failed: %s: %s", task.kind, task.id, type(exc).__name__, exc)
+        store.finish(task, error=f"{type(exc).__name__}: {exc}")
+
+
+# --- the task queue ---------------------------------------------------------------------------
+
+
 def conninfo(database_url: str) -> str:
     """A libpq connection string from the SQLAlchemy URL of a PostgreSQL database."""
     from sqlalchemy.engine import make_url
@@ -198,14 +496,24 @@ def _queue_app(database_url: str, *, for_worker: bool) -> Any:
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True)
     def behaviour_check(context: Any, job_id: str, release: str) -> None:
-        service: BehaviourService = context.additional_context["behaviour"]
-        service.execute(job_id, release)
+        worker: _WorkerContext = context.additional_context["worker"]
+        worker.behaviour().execute(job_id, release)
+
+    @app.task(name=CHECK_TASK, queue=CHECK_QUEUE, pass_context=True)
+    def endpoint_check(context: Any, job_id: str) -> None:
+        worker: _WorkerContext = context.additional_context["worker"]
+        run_task(worker.tasks, job_id, worker.services)
+
+    @app.task(name=AUDIT_TASK, queue=AUDIT_QUEUE, pass_context=True)
+    def receipt_audit(context: Any, job_id: str) -> None:
+        worker: _WorkerContext = context.additional_context["worker"]
+        run_task(worker.tasks, job_id, worker.services)
 
     return app
 
 
 class JobQueue:
-    """Puts behavioural checks onto the procrastinate queue in the index database."""
+    """Puts jobs onto the procrastinate queues in the index database."""
 
     def __init__(self, database_url: str) -> None:
         self.app = _queue_app(database_url, for_worker=False)
@@ -219,17 +527,27 @@ class JobQueue:
                 self._opened = True
 
     def defer(self, job_id: str, release: str) -> None:
+        """A behavioural check."""
         self._open()
         self.app.tasks[TASK].defer(job_id=job_id, release=release)
 
-    def depth(self) -> int:
-        """Jobs waiting on the queue (not yet taken by a worker)."""
+    def defer_task(self, kind: TaskKind, job_id: str) -> None:
+        """An endpoint check or a receipt audit (its input is in the ``jobs`` table, not on the queue)."""
         self._open()
-        connector = self.app.connector
-        rows = connector.execute_query_all(
-            "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(q)s AND status = 'todo'", q=QUEUE
+        self.app.tasks[KIND_TASK[kind]].defer(job_id=job_id)
+
+    def depths(self) -> dict[str, int]:
+        """Jobs waiting on each queue (not yet taken by a worker)."""
+        self._open()
+        rows = self.app.connector.execute_query_all(
+            "SELECT queue_name, count(*) AS n FROM procrastinate_jobs WHERE status = 'todo' GROUP BY queue_name"
         )
-        return int(rows[0]["n"])
+        found = {str(r["queue_name"]): int(r["n"]) for r in rows}
+        return {q: found.get(q, 0) for q in QUEUES}
+
+    def depth(self) -> int:
+        """Behavioural checks waiting on the queue."""
+        return self.depths()[QUEUE]
 
     def close(self) -> None:
         with self._lock:
@@ -238,25 +556,96 @@ class JobQueue:
                 self._opened = False
 
 
-def run_worker(settings: VerifierSettings, *, wait: bool = True, name: str | None = None) -> None:
-    """Take behavioural checks from the queue and run them, one at a time, until stopped
-    (SIGINT/SIGTERM; with ``wait=False``, until the queue is empty)."""
-    from verifier.behaviour import BehaviourService
-    from verifier.guard import GuardedClient, GuardPolicy
+class _WorkerContext:
+    """What a worker's tasks need, built on first use: a behaviour-only worker never connects to
+    the chain; one that runs checks or audits reads the shared index (and never indexes)."""
+
+    def __init__(self, settings: VerifierSettings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        days, rows = settings.job_retention_days, settings.job_retention_rows
+        self.tasks = TaskStore(engine, retention_days=days, max_rows=rows)
+        self._jobs = JobStore(engine, retention_days=days, max_rows=rows)
+        self._behaviour: BehaviourService | None = None
+        self._services: Services | None = None
+        self._lock = threading.Lock()
+
+    def behaviour(self) -> BehaviourService:
+        from verifier.behaviour import BehaviourService
+        from verifier.guard import GuardedClient, GuardPolicy
+
+        with self._lock:
+            if self._behaviour is None:
+                client = GuardedClient(GuardPolicy.for_behaviour(self.settings), keep_alive=True)
+                self._behaviour = BehaviourService(self.settings.home, client, self._jobs)
+            return self._behaviour
+
+    def services(self) -> Services:
+        from verifier.app import build_services
+
+        behaviour = self.behaviour()
+        with self._lock:
+            if self._services is None:
+                svc = build_services(self.settings.model_copy(update={"index_in_background": False}))
+                svc.use_behaviour(behaviour)  # one replayer (one model in memory) for checks and audits
+                self._services = svc
+            return self._services
+
+
+def parse_queues(values: list[str] | None) -> list[str]:
+    """``--queue`` values (repeated, or comma lists) as queue names; every queue when none."""
+    names = [n.strip() for v in values or () for n in v.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUEUES]
+    if unknown:
+        raise ValueError(f"no queue {unknown[0]!r}: the queues are {', '.join(QUEUES)}")
+    return [q for q in QUEUES if q in names] if names else list(QUEUES)
+
+
+def run_worker(
+    settings: VerifierSettings,
+    *,
+    wait: bool = True,
+    name: str | None = None,
+    queues: list[str] | None = None,
+    concurrency: int = 1,
+) -> None:
+    """Take jobs from ``queues`` (default: every queue) and run them until stopped (SIGINT or
+    SIGTERM: running jobs finish first; with ``wait=False``, until the queues are empty).
+    Behavioural checks and audits run one at a time (each uses every core); endpoint checks
+    ``concurrency`` at a time (they wait on the network)."""
     from verifier.index.schema import make_engine
 
     if not settings.database_url:
         raise ValueError("a worker needs the verifiers' PostgreSQL database (MODELSEAL_DATABASE_URL)")
+    chosen = queues or list(QUEUES)
     engine = make_engine(settings.database_url)  # migrated: the queue's tables exist
-    client = GuardedClient(GuardPolicy.for_behaviour(settings), keep_alive=True)
-    service = BehaviourService(settings.home, client, JobStore(engine))
+    context = _WorkerContext(settings, engine)
     app = _queue_app(settings.database_url, for_worker=True)
-    app.run_worker(
-        queues=[QUEUE],
-        wait=wait,
-        name=name,
-        concurrency=1,
-        additional_context={"behaviour": service},
-        delete_jobs="successful",
-        fetch_job_polling_interval=2.0,
-    )
+    loops = [(q, 1) for q in [[q for q in chosen if q in HEAVY_QUEUES]] if q]
+    loops += [(q, concurrency) for q in [[q for q in chosen if q not in HEAVY_QUEUES]] if q]
+
+    async def main() -> None:
+        async with app.open_async():
+            running = [
+                asyncio.create_task(
+                    app.run_worker_async(
+                        queues=names, wait=wait, name=f"{name or 'worker'}:{','.join(names)}", concurrency=n,
+                        additional_context={"worker": context}, delete_jobs="successful",
+                        fetch_job_polling_interval=2.0, install_signal_handlers=False,
+                    )
+                )
+                for names, n in loops
+            ]  # fmt: skip
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):  # one handler stops every loop
+                loop.add_signal_handler(sig, lambda: [t.cancel() for t in running])
+            try:
+                outcomes = await asyncio.gather(*running, return_exceptions=True)
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome
+
+    asyncio.run(main())

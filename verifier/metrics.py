@@ -2,7 +2,7 @@
 
 What an operator watches (docs/deploy.md): how far the index is behind the chain and whether
 this replica indexes, how fast events are indexed, how long app-store checks take and what they
-answer, how many behavioural checks wait, and how often a limit refuses a request. Values read
+answer, how many jobs wait (per kind and per queue), and how often a limit refuses a request. Values read
 from the database or the chain are read when Prometheus scrapes, never per request; a value
 that cannot be read is left out of that scrape (and ``modelseal_index_up`` is 0).
 """
@@ -44,7 +44,7 @@ class Metrics:
         self.refused = Counter(
             "modelseal_refused",
             "Requests refused by a limit: requests per client, checks per client, checks per target host, "
-            "check slots full, behavioural checks queued",
+            "check slots full, check or audit jobs queued (check-jobs, audit-jobs)",
             ["limit"],
             registry=self.registry,
         )
@@ -100,19 +100,28 @@ class _StateCollector(Collector):
         )
         yield _gauge("modelseal_index_leading", "1 when this replica holds the indexer lease", int(svc.indexer.leading))
         try:
-            from verifier.jobs import JobStore
+            from verifier.jobs import KINDS, JobStore
 
             yield _gauge(
                 "modelseal_behaviour_jobs_pending",
                 "Behavioural checks queued or running, all replicas together",
                 JobStore(svc.engine).pending(),
             )
+            pending = GaugeMetricFamily(
+                "modelseal_jobs_pending",
+                "Endpoint-check and receipt-audit jobs queued or running, all replicas together, by kind",
+                labels=["kind"],
+            )
+            for kind in KINDS:
+                pending.add_metric([kind], svc.tasks.pending(kind))
+            yield pending
             if svc.settings.jobs == "queue":
-                yield _gauge(
-                    "modelseal_queue_depth",
-                    "Jobs waiting on the task queue for a worker",
-                    svc.behaviour.queue.depth(),
+                depth = GaugeMetricFamily(
+                    "modelseal_queue_depth", "Jobs waiting on the task queue for a worker, by queue", labels=["queue"]
                 )
+                for queue, waiting in svc.queue.depths().items():
+                    depth.add_metric([queue], waiting)
+                yield depth
         except Exception as exc:
             log.warning("metrics: jobs: %s", type(exc).__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from verifier.settings import VerifierSettings
 if TYPE_CHECKING:
     from verifier.audit import Audit
     from verifier.check import EndpointCheck, ReleaseFact
+    from verifier.jobs import JobQueue, Task, TaskKind
 
 
 MAX_NAME_CHARS = 64
@@ -64,6 +66,12 @@ class Services:
             on_refuse=lambda: self.metrics.refused.labels("check-slots").inc(),
         )
         self._behaviour: Any = None
+        self._queue: Any = None
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        from verifier.jobs import TaskStore
+
+        self.tasks = TaskStore(engine, **self.retention)
+        """endpoint-check and receipt-audit jobs (:mod:`verifier.jobs`)"""
         self.uploads = 0
         """manifest uploads stored by this replica (part of :mod:`verifier.cache`'s key)"""
 
@@ -88,6 +96,72 @@ class Services:
 
         return check_on_record(JobStore(self.engine).history(url, release))
 
+    @property
+    def retention(self) -> dict[str, Any]:
+        """The job stores' retention, from the settings."""
+        return {"retention_days": self.settings.job_retention_days, "max_rows": self.settings.job_retention_rows}
+
+    @property
+    def queue(self) -> JobQueue:
+        """The task queue (``MODELSEAL_JOBS=queue``), opened on first use."""
+        from verifier.jobs import JobQueue
+
+        with self._lock:
+            if self._queue is None:
+                self._queue = JobQueue(self.settings.database_url or "")
+            queue: JobQueue = self._queue
+            return queue
+
+    def start_job(self, kind: TaskKind, data: dict[str, Any]) -> Task:
+        """Ask for an endpoint check (``url``, ``release``) or a receipt audit (``request``,
+        ``response``, ``receipt``) as a job: on the task queue for a worker, or in this replica's
+        bounded threads (endpoint checks up to ``max_concurrent_checks`` at a time, audits one at
+        a time). 503 with ``Retry-After`` when :data:`verifier.jobs.MAX_PENDING` jobs of the kind
+        are queued or running already. An audit's receipt is verified first (422 when it does not
+        verify over these bytes: nothing is queued)."""
+        from verifier.errors import Problem
+        from verifier.jobs import MAX_PENDING, RETRY_AFTER, run_task
+
+        if kind == "audit":
+            from registry.identity.protocol import verify_receipt
+
+            verify_receipt(data["receipt"], data["request"].encode(), data["response"].encode())
+        waiting = self.tasks.pending(kind)
+        if waiting >= MAX_PENDING[(kind, self.settings.jobs)]:
+            self.metrics.refused.labels(f"{kind}-jobs").inc()
+            what = "endpoint checks" if kind == "check" else "receipt audits"
+            raise Problem(
+                503,
+                "busy",
+                f"Too many {what} in progress",
+                f"{waiting} {what} are running or waiting; try again later",
+                retryAfter=RETRY_AFTER[kind],
+                headers={"Retry-After": str(RETRY_AFTER[kind])},
+            )
+        task = self.tasks.add(kind, data)
+        if self.settings.jobs == "queue":
+            try:
+                self.queue.defer_task(kind, task.id)
+            except Exception as exc:
+                self.tasks.abandon(task, f"the task queue refused the job ({type(exc).__name__})")
+                raise
+        else:
+            self._pool(kind).submit(run_task, self.tasks, task.id, lambda: self)
+        return task
+
+    def _pool(self, kind: TaskKind) -> ThreadPoolExecutor:
+        with self._lock:
+            pool = self._pools.get(kind)
+            if pool is None:
+                size = self.settings.max_concurrent_checks if kind == "check" else 1
+                pool = self._pools[kind] = ThreadPoolExecutor(size, thread_name_prefix=f"{kind}-job")
+            return pool
+
+    def use_behaviour(self, service: Any) -> None:
+        """Use this behavioural-check service (a worker's: its replayer serves audits too)."""
+        with self._lock:
+            self._behaviour = service
+
     def audit(self, request: bytes, response: bytes, receipt: str) -> Audit:
         """Audit a user's kept answer against the registered weights (:mod:`verifier.audit`)."""
         from verifier.audit import audit_receipt
@@ -109,14 +183,17 @@ class Services:
         the index database, run in this process or, with ``MODELSEAL_JOBS=queue``, by workers."""
         from verifier.behaviour import BehaviourService
         from verifier.guard import GuardedClient, GuardPolicy
-        from verifier.jobs import JobQueue, JobStore
+        from verifier.jobs import JobStore
 
+        queue = self.queue if self.settings.jobs == "queue" else None
         with self._lock:
             if self._behaviour is None:
                 policy = GuardPolicy.for_behaviour(self.settings)
-                queue = JobQueue(self.settings.database_url or "") if self.settings.jobs == "queue" else None
                 self._behaviour = BehaviourService(
-                    self.settings.home, GuardedClient(policy, keep_alive=True), JobStore(self.engine), queue
+                    self.settings.home,
+                    GuardedClient(policy, keep_alive=True),
+                    JobStore(self.engine, **self.retention),
+                    queue,
                 )
             return self._behaviour
 
