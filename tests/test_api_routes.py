@@ -67,6 +67,21 @@ class Walk:
         answer = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}}]})
         self.audit = {"request": request, "response": answer, "receipt": make_receipt(claim, operator, request.encode(),
                                                                                      answer.encode())}  # fmt: skip
+        self.check_job = self.finished_job(
+            http.post("/v1/check-jobs", params={"url": NOT_A_CHATBOT, "release": str(REL)})
+        )
+        self.audit_job = self.finished_job(http.post("/v1/receipt-audit-jobs", json=self.audit))
+
+    def finished_job(self, started: Any) -> str:
+        assert started.status_code == 202, started.text
+        status_url = started.json()["statusUrl"]
+        assert started.headers["location"] == status_url
+        deadline = time.monotonic() + 120
+        while self.world.http.get(status_url).json()["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, f"{status_url} did not finish"
+            time.sleep(0.1)
+        job_id: str = started.json()["id"]
+        return job_id
 
     def path_values(self, path: str) -> dict[str, str]:
         w = self.world
@@ -76,7 +91,11 @@ class Walk:
             "model": REL.model,
             "version": REL.version,
             "digest": w.manifest.digest.hex if path.startswith("/v1/manifests") else w.manifest.weights.digest,
-            "job_id": self.job,
+            "job_id": self.check_job
+            if path.startswith("/v1/check-jobs")
+            else self.audit_job
+            if path.startswith("/v1/receipt-audit-jobs")
+            else self.job,
         }
 
     def query(self, path: str, params: list[dict[str, Any]]) -> dict[str, str]:
@@ -85,7 +104,7 @@ class Walk:
         return {p["name"]: known[p["name"]] for p in params if p["in"] == "query" and p.get("required")}
 
     def body(self, path: str) -> Any:
-        if path == "/v1/receipt-audits":
+        if path in ("/v1/receipt-audits", "/v1/receipt-audit-jobs"):
             return self.audit
         if path.startswith("/v1/manifests"):
             return self.world.manifest.document()
@@ -264,6 +283,10 @@ def test_every_error_status_is_documented_as_problem_details(world: World) -> No
     assert {"404", "422", "503"} <= documented["startBehaviourCheck"]
     assert {"400", "409", "413", "422"} <= documented["uploadManifest"] and "200" in documented["uploadManifest"]
     assert {"422", "503"} <= documented["check"]
+    assert {"202", "404"} <= set(documented["startCheckJob"]) | set(documented["getCheckJob"])
+    assert {"202", "422", "503"} <= documented["startReceiptAuditJob"]
+    assert {"200", "202", "422", "503"} <= documented["auditReceipt"]  # 202: a worker has not finished it yet
+    assert "Location" in spec["paths"]["/v1/receipt-audits"]["post"]["responses"]["202"]["headers"]
 
 
 def test_enums_are_the_domains() -> None:

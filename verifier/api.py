@@ -6,13 +6,16 @@ plain ``def`` routes (FastAPI's thread pool).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -28,6 +31,7 @@ from verifier.audit import MAX_AUDIT_BYTES
 from verifier.errors import Problem
 from verifier.index import queries
 from verifier.index.schema import ManifestRow
+from verifier.jobs import Task
 from verifier.problems import problem_responses
 from verifier.services import Services, get_services
 
@@ -58,7 +62,8 @@ _IPV6 = (  # RFC 4291 text forms without an embedded IPv4 address
     f"|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
     f"|{_H}:(?::{_H}){{1,6}}|:(?:(?::{_H}){{1,7}}|:))"
 )
-_HOST = rf"(?:\[{_IPV6}\]|[^\s/?#\[\]@:]+)"  # a name or address, or a bracketed IPv6 address
+_HOST = rf"(?:\[{_IPV6}\]|[^\s\u0085\ufeff/?#\[\]@:]+)"  # a name or address, or a bracketed IPv6 address
+# (\u0085 and \ufeff: whitespace to one of the two regular expression engines, Rust's and ECMA-262's)
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
 URL_PATTERN = rf"^[hH][tT][tT][pP][sS]?://{_HOST}{_PORT}(?:[/?#].*)?$"
 """An http(s) URL whose authority parses: host (no user info) and a port up to 65535."""
@@ -375,6 +380,56 @@ def _parse_url_and_release(url: str, release: str | None) -> ReleaseName | None:
         raise Problem(422, "invalid-release", "Invalid release name", exc.message) from None
 
 
+# --- endpoint checks as jobs (the bulk path: a job with a status URL) -------------------------
+
+_STARTED = {"headers": {"Location": {"description": "the job's status URL", "schema": {"type": "string"}}}}
+JobIdPath = Annotated[str, Path(max_length=64, description="the job's id, as its start answered")]
+
+
+def _check_job_json(task: Task) -> dict[str, Any]:
+    data = task.input or {}
+    return {**task.as_json(), "url": data.get("url"), "release": data.get("release"), "verdict": task.result}
+
+
+@check.post(
+    "/check-jobs",
+    status_code=202,
+    operation_id="startCheckJob",
+    responses={202: _STARTED, **problem_responses(422, 503)},
+    **typed(schemas.CheckJobStarted),
+)
+def start_check_job(
+    svc: ServicesDep,
+    url: UrlQuery,
+    response: Response,
+    release: ReleaseQuery | None = None,
+) -> dict[str, Any]:
+    """``GET /v1/check`` as a job, for checking many chatbots (an app store re-checking its
+    listings): answers 202 with the job at once; poll ``GET /v1/check-jobs/{id}`` until ``state``
+    is ``done`` (with the verdict ``/v1/check`` gives) or ``error`` (with the reason; an endpoint
+    that cannot be reached is an error, to try again later). Rate-limited as ``/v1/check`` is
+    (429); 503 with ``Retry-After`` when too many jobs wait."""
+    claimed = _parse_url_and_release(url, release or None)
+    task = svc.start_job("check", {"url": url, "release": str(claimed) if claimed else None})
+    body = {**_check_job_json(task), "statusUrl": f"/v1/check-jobs/{task.id}"}
+    response.headers["Location"] = body["statusUrl"]
+    return body
+
+
+@check.get(
+    "/check-jobs/{job_id}",
+    operation_id="getCheckJob",
+    responses=problem_responses(404),
+    **typed(schemas.CheckJob),
+)
+def get_check_job(job_id: JobIdPath, svc: ServicesDep) -> dict[str, Any]:
+    """An endpoint-check job: its state and, once done, the verdict."""
+    task = svc.tasks.get(job_id, "check")
+    if task is None:
+        raise Problem(404, "job-not-found", "No such check job", f"no check job {job_id!r}")
+    return _check_job_json(task)
+
+
 # --- behavioural checks (long-running: a job with a status URL) ------------------------------
 
 
@@ -449,13 +504,93 @@ class ReceiptAuditBody(BaseModel):
     receipt: str = Field(min_length=1, max_length=16_384, description="the Model-Receipt header value")
 
 
-@check.post("/receipt-audits", operation_id="auditReceipt", responses=problem_responses(422), **typed(schemas.Audit))
-def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> dict[str, Any]:
+AUDIT_WAIT_SECONDS = 30.0
+"""How long ``POST /v1/receipt-audits`` waits for a worker's audit (queue mode) before it answers 202."""
+AUDIT_POLL_SECONDS = 0.25
+
+
+def _audit_job_json(task: Task) -> dict[str, Any]:
+    return {**task.as_json(), "audit": task.result}
+
+
+def _audit_started(task: Task) -> dict[str, Any]:
+    return {**_audit_job_json(task), "statusUrl": f"/v1/receipt-audit-jobs/{task.id}"}
+
+
+def _audit_input(body: ReceiptAuditBody) -> dict[str, Any]:
+    return {"request": body.request, "response": body.response, "receipt": body.receipt}
+
+
+@check.post(
+    "/receipt-audits",
+    operation_id="auditReceipt",
+    responses={
+        202: {"model": schemas.AuditJobStarted, "description": "Not finished yet: poll the job", **_STARTED},
+        **problem_responses(422, 503),
+    },
+    **typed(schemas.Audit),
+)
+async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> Any:
     """Replay a kept, deterministic (temperature 0) chat request on the registered weights and say
     whether they give the answer the operator signed: ``match``, ``mismatch`` (with the evidence:
     the signed receipt, the answer and the replay) or ``not-auditable`` (with the reason). A
-    receipt that does not verify over these exact bytes is refused (422)."""
-    return svc.audit(body.request.encode(), body.response.encode(), body.receipt).as_json()
+    receipt that does not verify over these exact bytes is refused (422).
+
+    Where workers run the replays (``MODELSEAL_JOBS=queue``) the audit is a job: this waits up to
+    30 seconds for its result, then answers 202 with the job (``statusUrl``, ``Location``; poll
+    ``GET /v1/receipt-audit-jobs/{id}``). A job that failed answers 503."""
+    if svc.settings.jobs != "queue":
+        audit = await run_in_threadpool(svc.audit, body.request.encode(), body.response.encode(), body.receipt)
+        return audit.as_json()
+    task = await run_in_threadpool(svc.start_job, "audit", _audit_input(body))
+    deadline = time.monotonic() + AUDIT_WAIT_SECONDS
+    while True:  # an await between reads: no thread is held while the worker replays
+        await asyncio.sleep(AUDIT_POLL_SECONDS)
+        current = await run_in_threadpool(svc.tasks.get, task.id, "audit")
+        if current is not None and current.state == "done":
+            return current.result
+        if current is None or current.state == "error":
+            why = current.error if current is not None else "the job is gone"
+            raise Problem(
+                503, "audit-failed", "The audit could not run", f"the audit job failed: {why}", job=task.id,
+                retryAfter=60, headers={"Retry-After": "60"},
+            )  # fmt: skip
+        if time.monotonic() >= deadline:
+            started = schemas.AuditJobStarted.model_validate(_audit_started(current))
+            content = started.model_dump(mode="json", by_alias=True)
+            return JSONResponse(content, status_code=202, headers={"Location": content["statusUrl"]})
+
+
+@check.post(
+    "/receipt-audit-jobs",
+    status_code=202,
+    operation_id="startReceiptAuditJob",
+    responses={202: _STARTED, **problem_responses(422, 503)},
+    **typed(schemas.AuditJobStarted),
+)
+def start_audit_job(body: ReceiptAuditBody, svc: ServicesDep, response: Response) -> dict[str, Any]:
+    """``POST /v1/receipt-audits`` as a job: the receipt is verified now (422 when it does not
+    verify over these bytes), the replay runs later (on a worker that holds the weights, in queue
+    mode). Answers 202 with the job; poll ``GET /v1/receipt-audit-jobs/{id}``. The id is the only
+    key to the result: keep it private. 503 with ``Retry-After`` when too many audits wait."""
+    task = svc.start_job("audit", _audit_input(body))
+    started = _audit_started(task)
+    response.headers["Location"] = started["statusUrl"]
+    return started
+
+
+@check.get(
+    "/receipt-audit-jobs/{job_id}",
+    operation_id="getReceiptAuditJob",
+    responses=problem_responses(404),
+    **typed(schemas.AuditJob),
+)
+def get_audit_job(job_id: JobIdPath, svc: ServicesDep) -> dict[str, Any]:
+    """A receipt-audit job: its state and, once done, the audit."""
+    task = svc.tasks.get(job_id, "audit")
+    if task is None:
+        raise Problem(404, "job-not-found", "No such audit job", f"no audit job {job_id!r}")
+    return _audit_job_json(task)
 
 
 # --- monitor -------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class WarningCode(StrEnum):
 
 
 class JobState(StrEnum):
-    """A behavioural check job's state."""
+    """A job's state (behavioural checks, check jobs, audit jobs): queued, running, then done or
+    error. A job whose process died is reported ``error``, never ``running`` for ever."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -771,6 +772,42 @@ class Audit(_Out):
     decision: AuditDecision
     detail: str
     evidence: AuditEvidence
+
+
+class CheckJob(_Out):
+    """An endpoint check run as a job: queued, running, then done (with the verdict ``GET
+    /v1/check`` gives) or error (with the reason: the endpoint could not be reached, the job was
+    lost; an error never carries a ``verified`` verdict)."""
+
+    id: str = Field(description="the job's id (128 random bits)")
+    url: str = Field(description="the URL to check")
+    release: str | None = Field(description="the release it should serve, when given")
+    state: JobState
+    created: int = Field(description="unix seconds")
+    finished: int | None = Field(description="unix seconds")
+    verdict: CheckVerdict | None = Field(
+        description="the verdict, once done; with an unreachable endpoint, the verdict beside the error"
+    )
+    error: str | None = Field(description="why the job failed")
+
+
+class CheckJobStarted(CheckJob):
+    status_url: str = Field(description="poll it (also in Location)")
+
+
+class AuditJob(_Out):
+    """A receipt audit run as a job: queued, running, then done (with the audit) or error."""
+
+    id: str = Field(description="the job's id (128 random bits: keep it private, as the audit may be)")
+    state: JobState
+    created: int = Field(description="unix seconds")
+    finished: int | None = Field(description="unix seconds")
+    audit: Audit | None = Field(description="the audit, once done")
+    error: str | None = Field(description="why the job failed")
+
+
+class AuditJobStarted(AuditJob):
+    status_url: str = Field(description="poll it (also in Location)")
 
 
 class Feed(_Out):
