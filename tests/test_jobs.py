@@ -26,7 +26,7 @@ from registry.verdict import Check
 from verifier.app import create_app
 from verifier.behaviour import Job
 from verifier.index.schema import BehaviourJobRow, JobRow, make_engine
-from verifier.jobs import MAX_PENDING, QUEUED_SECONDS, RUNNING_SECONDS, JobStore, TaskStore
+from verifier.jobs import MAX_PENDING, QUEUED_SECONDS, RUNNING_SECONDS, JobStore, TaskStore, parse_queues
 
 NOT_A_CHATBOT = "http://127.0.0.1:9"  # loopback: refused by the guard, nothing is contacted
 
@@ -237,3 +237,11 @@ def test_behaviour_retention_never_drops_a_chatbots_newest_decisive_result(datab
     assert bounded.prune() == 1  # beyond the row bound: the oldest three, but two are newest decisive results
     assert bounded.get(c_error) is None and [j.id for j in bounded.history("http://c.example", "ab/c/1")] == [c_match]
     assert [j.id for j in bounded.history(a, "ab/c/1")] == [a_mismatch]
+
+
+def test_worker_queues_are_named_repeated_or_as_comma_lists() -> None:
+    assert parse_queues(None) == ["behaviour", "checks", "audits"]
+    assert parse_queues(["audits,behaviour"]) == parse_queues(["audits", "behaviour"]) == ["behaviour", "audits"]
+    assert parse_queues(["checks", " checks "]) == ["checks"]
+    with pytest.raises(ValueError, match="no queue 'check'"):
+        parse_queues(["check"])

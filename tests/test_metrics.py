@@ -33,6 +33,12 @@ def test_metrics_follow_the_index_checks_and_refusals(anvil_url: str, tmp_path: 
     logs = world.client.w3.eth.get_logs({"address": world.client.address, "fromBlock": world.client.deploy_block})
     assert _value(text, "modelseal_index_events") == len(logs)  # fresh index: the newest cursor is the count
     assert _value(text, "modelseal_behaviour_jobs_pending") == 0
+    assert (
+        _value(text, 'modelseal_jobs_pending{kind="check"}')
+        == _value(text, 'modelseal_jobs_pending{kind="audit"}')
+        == 0
+    )
+    assert "modelseal_queue_depth" not in text  # in-process: there is no task queue
 
     params = {"url": "http://127.0.0.1:9/", "release": "deepseek/chat/1.0.0"}
     statuses = [http.get("/v1/check", params=params).status_code for _ in range(3)]

@@ -185,7 +185,10 @@ class Services:
         from verifier.guard import GuardedClient, GuardPolicy
         from verifier.jobs import JobStore
 
-        queue = self.queue if self.settings.jobs == "queue" else None
+        with self._lock:
+            if self._behaviour is not None:
+                return self._behaviour
+        queue = self.queue if self.settings.jobs == "queue" else None  # (takes the lock itself)
         with self._lock:
             if self._behaviour is None:
                 policy = GuardPolicy.for_behaviour(self.settings)
