@@ -228,6 +228,41 @@ def test_hostile_event_data_never_stops_the_index(client: RegistryClient, databa
         assert len(skipped) == 1 and skipped[0].topic == "0x" + topic.hex()
 
 
+@pytest.mark.parametrize("batch", ["forked", "refused"])
+def test_near_the_head_each_logs_block_is_asked_again_in_batches(
+    client: RegistryClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: str
+) -> None:
+    """The logs and the blocks may come from different nodes behind one RPC: near the head, the
+    hash each log names is checked against the chain's, asked in one JSON-RPC batch. A batch
+    that tells of another fork stops the index; an RPC that refuses batches is asked block by
+    block, and the index ends equal to the chain."""
+    from registry.errors import ChainError
+
+    populate(client, "batched", releases=3)
+    engine = make_engine(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block)
+    real = client.w3.provider.make_batch_request  # type: ignore[attr-defined]
+    asked: list[int] = []
+
+    def answer(requests: list[Any]) -> Any:
+        asked.append(len(requests))
+        if batch == "refused":
+            return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batches are not allowed"}}
+        answers = real(requests)
+        return [{**a, "result": {**a["result"], "hash": "0x" + "ef" * 32}} for a in answers]
+
+    monkeypatch.setattr(client.w3.provider, "make_batch_request", answer)
+    if batch == "forked":
+        with pytest.raises(ChainError, match="changed while it was read"):
+            idx.sync_once()
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(EventRow)) == 0
+    else:
+        idx.sync_once()
+        assert_index_equals_chain(engine, client)
+    assert asked and max(asked) > 1  # several blocks asked in one batch
+
+
 @pytest.mark.parametrize(
     ("lie", "words"),
     [
@@ -235,6 +270,9 @@ def test_hostile_event_data_never_stops_the_index(client: RegistryClient, databa
         (lambda logs: [{**logs[0], "blockNumber": hex(10**9)}, *logs[1:]], "for blocks"),
         (lambda logs: [{**logs[0], "logIndex": hex(2**31)}, *logs[1:]], "for blocks"),
         (lambda logs: [{**logs[0], "address": "0x" + "11" * 20}, *logs[1:]], "malformed log"),
+        # logs of an orphaned fork (a node behind a load balancer on another branch)
+        (lambda logs: [{**logs[0], "blockHash": "0x" + "ab" * 32}, *logs[1:]], "changed while it was read"),
+        (lambda logs: [*logs, {**logs[-1], "logIndex": hex(999), "blockHash": "0x" + "cd" * 32}], "two different"),
     ],
 )
 def test_a_lying_rpc_stops_the_index_and_never_corrupts_it(

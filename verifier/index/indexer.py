@@ -6,7 +6,8 @@ One :meth:`Indexer.sync_once` step:
    the block hashes seen, delete the events of orphaned blocks, rebuild the state tables from the
    remaining events, and move the checkpoint back to the last common block);
 2. asks for the registry's logs from the checkpoint to ``head - confirmations``, at most
-   ``batch_blocks`` blocks per ``eth_getLogs``;
+   ``batch_blocks`` blocks per ``eth_getLogs``, and near the head checks that each log's block
+   hash is the chain's (the logs and the blocks may come from different nodes);
 3. in **one database transaction** per batch: inserts the events (unique on block and log index,
    so writes are idempotent), applies them to the state tables, records block hashes and moves
    the checkpoint. A process killed at any point leaves the index at a batch boundary, and a
@@ -61,6 +62,12 @@ log = logging.getLogger("modelseal.indexer")
 EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 LINKS: Table = EventLink.__table__  # type: ignore[assignment]
 BLOCKS: Table = Block.__table__  # type: ignore[assignment]
+REORG_WINDOW = 128
+"""Blocks below the head within which each log's block hash is checked against the chain's
+(:meth:`Indexer._check_log_blocks`); deeper blocks are settled on every chain this serves
+(Ethereum finalises in about 64 blocks)."""
+RPC_BATCH = 50
+"""Requests per JSON-RPC batch (public RPCs cap batches; 50 passes the common caps)."""
 
 
 def _plain(value: Any) -> str:
@@ -327,6 +334,7 @@ class Indexer:
         logs = self._logs(start, end)
         end_block = self.w3.eth.get_block(end)
         end_hash, end_time = end_block["hash"].to_0x_hex(), _chain_uint(end_block["timestamp"], "a block time")
+        self._check_log_blocks(logs, end, end_hash)
         events, skipped = self._decode_all(logs)
         with Session(self.engine) as s, s.begin(), s.no_autoflush:
             self.lease.fence(s.connection())  # still ours, and nobody takes it until this commits
@@ -371,6 +379,35 @@ class Indexer:
         self._indexed = (end, time.monotonic())
         self._time = (end_time, time.monotonic())
         return len(events)
+
+    def _check_log_blocks(self, logs: list[dict[str, Any]], end: int, end_hash: str) -> None:
+        """The logs and the batch's end block came from separate calls, perhaps from different
+        nodes behind one RPC: make sure they describe one chain before anything is written. Every
+        log of a block must name the same block hash, and within :data:`REORG_WINDOW` blocks of
+        the head (where forks happen) that hash must be the chain's hash of that block, asked
+        again. Otherwise the batch is refused (:class:`ChainError`) and read again at the next
+        poll: events of an orphaned block are never indexed under a checkpoint of the new chain,
+        where the reorg check, which compares the checkpoint's hash, would never find them."""
+        hashes: dict[int, bytes] = {}
+        for lg in logs:
+            number, block_hash = int(lg["blockNumber"]), bytes(lg["blockHash"])
+            if hashes.setdefault(number, block_hash) != block_hash:
+                raise ChainError(
+                    f"the chain answered logs of two different blocks {number}; "
+                    "the batch is read again at the next poll"
+                )
+        if not hashes:
+            return
+        near = self.head(max_age=1.0) - REORG_WINDOW
+        recent = [n for n in sorted(hashes) if n > near]
+        chain = self._hashes_at([n for n in recent if n != end])
+        chain[end] = end_hash
+        for number in recent:
+            if chain[number] != "0x" + hashes[number].hex():
+                raise ChainError(
+                    f"block {number} changed while it was read (a reorg, or an RPC serving nodes on different "
+                    "forks); the batch is read again at the next poll"
+                )
 
     def _decode_all(
         self, logs: list[dict[str, Any]]
@@ -442,6 +479,32 @@ class Indexer:
                     break
         log.warning("reorg: checkpoint %s orphaned; rolling back to block %s", cp.block_number, fork)
         self.rollback_to(fork, fork_hash)
+
+    def _hashes_at(self, numbers: list[int]) -> dict[int, str]:
+        """The chain's hashes of blocks ``numbers``, asked in JSON-RPC batches of
+        :data:`RPC_BATCH` (one call each where the RPC takes no batches)."""
+        make_batch = getattr(self.w3.provider, "make_batch_request", None)
+        found: dict[int, str] = {}
+        for i in range(0, len(numbers), RPC_BATCH):
+            chunk = numbers[i : i + RPC_BATCH]
+            answers: Any = None
+            if make_batch is not None and not self._in_process and len(chunk) > 1:
+                try:
+                    answers = make_batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+                except Exception:
+                    answers = None
+            if isinstance(answers, list) and len(answers) == len(chunk):
+                ordered = sorted(answers, key=lambda a: int(a.get("id", 0)) if isinstance(a, dict) else 0)
+                for number, answer in zip(chunk, ordered, strict=True):
+                    block = answer.get("result") if isinstance(answer, dict) else None
+                    if not isinstance(block, dict) or not re.fullmatch(r"0x[0-9a-fA-F]{64}", str(block.get("hash"))):
+                        raise ChainError(f"the chain has no block {number} below its head; the index is kept as it is")
+                    if _quantity(block.get("number")) != number:
+                        raise ChainError(f"the chain answered block {block.get('number')} for block {number}")
+                    found[number] = str(block["hash"]).lower()
+            else:  # no batches here (or a refused one): one call per block
+                found.update((n, self._hash_at(n)) for n in chunk)
+        return found
 
     def _hash_at(self, number: int) -> str:
         """The hash of block ``number`` (at or below the head) on the chain now. Only another hash
@@ -590,6 +653,14 @@ def _plain_log(log: Any) -> dict[str, Any]:
         "topics": ["0x" + bytes(t).hex() for t in log["topics"]],
         "data": "0x" + bytes(log["data"]).hex(),
     }
+
+
+def _quantity(value: Any) -> int | None:
+    """A JSON-RPC quantity (``0x``-hex), or None when it is not one."""
+    try:
+        return int(str(value), 16) if str(value).startswith("0x") else None
+    except ValueError:
+        return None
 
 
 def _hash32(value: Any) -> bytes:
