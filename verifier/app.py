@@ -129,42 +129,41 @@ def docs_csp(html: str) -> str:
     )
 
 
-def _page(html: HTMLResponse) -> HTMLResponse:
-    text = bytes(html.body).decode()
-    headers = {"Content-Security-Policy": docs_csp(text), "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "no-referrer"}  # fmt: skip
-    return HTMLResponse(text, headers=headers)
-
-
 def install_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), with their assets served by the verifier."""
     static = Path(fastapi_offline.__file__).parent / "static"
     app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="docs-assets")
     title = app.title
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
+    def page(request: Request, viewer: str) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return _page(
-            get_swagger_ui_html(
-                openapi_url=f"{root}{app.openapi_url}",
+        openapi, assets = f"{root}{app.openapi_url}", f"{root}{DOCS_ASSETS}"
+        if viewer == "swagger":
+            html = get_swagger_ui_html(
+                openapi_url=openapi,
                 title=f"{title} - Swagger UI",
-                swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
-                swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
-                swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+                swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                swagger_css_url=f"{assets}/swagger-ui.css",
+                swagger_favicon_url=f"{assets}/favicon.png",
                 swagger_ui_parameters={"validatorUrl": None},  # never sends the document elsewhere
             )
-        )
+        else:
+            html = get_redoc_html(
+                openapi_url=openapi,
+                title=f"{title} - ReDoc",
+                redoc_js_url=f"{assets}/redoc.standalone.js",
+                redoc_favicon_url=f"{assets}/favicon.png",
+                with_google_fonts=False,
+            )
+        text = bytes(html.body).decode()
+        headers = {"Content-Security-Policy": docs_csp(text), "X-Content-Type-Options": "nosniff",
+                   "Referrer-Policy": "no-referrer"}  # fmt: skip
+        return HTMLResponse(text, headers=headers)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return page(request, "swagger")
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _page(
-            get_redoc_html(
-                openapi_url=f"{root}{app.openapi_url}",
-                title=f"{title} - ReDoc",
-                redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
-                redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-                with_google_fonts=False,
-            )
-        )
+        return page(request, "redoc")
