@@ -245,3 +245,43 @@ def test_worker_queues_are_named_repeated_or_as_comma_lists() -> None:
     assert parse_queues(["checks", " checks "]) == ["checks"]
     with pytest.raises(ValueError, match="no queue 'check'"):
         parse_queues(["check"])
+
+
+def test_queue_mode_fails_closed_when_the_worker_fails_an_audit(world: World, postgres_server: str) -> None:
+    """A worker (here: the job store, as a worker uses it) takes the audit and fails: the
+    synchronous route answers a 503 problem naming the job, never an audit it did not make."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from tools.postgres import new_database
+
+    settings = world.settings.model_copy(update={"database_url": new_database(postgres_server), "jobs": "queue"})
+    app = create_app(settings)
+    app.state.services.indexer.sync_once()
+    store: TaskStore = app.state.services.tasks
+    failed: list[str] = []
+
+    def failing_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not failed:
+            with Session(store.engine) as s:
+                waiting = s.scalars(text("SELECT id FROM jobs WHERE state = 'queued'")).all()
+            for job_id in waiting:
+                task = store.claim(job_id)
+                if task is not None:
+                    store.finish(task, error="RuntimeError: the replay crashed")
+                    failed.append(job_id)
+            time.sleep(0.05)
+
+    worker = threading.Thread(target=failing_worker)
+    worker.start()
+    try:
+        answer = TestClient(app).post("/v1/receipt-audits", json=kept_answer(world))
+    finally:
+        worker.join()
+    body = problem(answer, 503)
+    assert body["job"] == failed[0] and "the replay crashed" in body["detail"]
+    assert answer.headers["retry-after"]
+    job = TestClient(app).get(f"/v1/receipt-audit-jobs/{failed[0]}").json()
+    assert job["state"] == "error" and job["audit"] is None

@@ -129,7 +129,8 @@ class ReplicaState(_Out):
 
     indexing: bool = Field(description="whether this replica holds the indexer lease (one replica indexes at a time)")
     jobs: Literal["in-process", "queue"] = Field(
-        description="where behavioural checks run: in the replica asked, or on the task queue for workers"
+        description="where jobs (behavioural checks, check jobs, audits) run: in the replica asked, or on the task "
+        "queue for workers"
     )
 
 
