@@ -6,7 +6,8 @@ One ASGI middleware (:class:`Limits`) in front of every route, so no route can f
   while reading, so a chunked body cannot pass); a JSON body must pass :func:`registry.jsontext.loads`
   (depth, numbers, strings, duplicate members) before any route parses it (400 otherwise), so no
   body can crash the process whatever the interpreter's recursion limit;
-* **rate limits** (the ``limits`` library, sliding window counters in memory): every request but
+* **rate limits** (sliding window counters in memory, :class:`Windows`; rates parsed by the
+  ``limits`` library): every request but
   ``/v1/health`` and ``/metrics`` counts against its client's ``rate_limit`` (an IPv6 client by its /64); requests
   that make the verifier contact a URL
   (:data:`OUTBOUND`) count against the client's ``outbound_rate_limit`` and against the
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import math
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,8 +38,6 @@ from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry import jsontext
@@ -104,13 +105,83 @@ def _client_key(host: str) -> str:
     return str(address)
 
 
+class Windows:
+    """Sliding-window counters in memory, one per key: the count of the current fixed window and
+    of the one before it; a key's estimate is ``previous * (share of the window still to run) +
+    current``, the approximation of ``limits``' sliding window counter (and Cloudflare's), so a
+    request costs the same whatever the limit.
+
+    Kept here rather than in ``limits``' ``MemoryStorage``, which starts a timer thread every
+    10 ms under load to scan every key it holds: under wrk that thread took the interpreter lock
+    from the event loop a hundred times a second, and with many clients (one key per IPv6 /64)
+    each scan grows with them. Here nothing runs between requests: a window rolls over when its
+    key is next counted, and at most :data:`MAX_KEYS` keys are kept (those counted longest ago
+    are dropped first, which only forgets their counts). Used from the event loop; a lock keeps
+    it safe from threads anyway."""
+
+    def __init__(self, max_keys: int = 0) -> None:
+        self.max_keys = max_keys or MAX_KEYS
+        self._counts: dict[str, list[int]] = {}  # key -> [window number, current count, previous count]
+        self._lock = threading.Lock()
+
+    def _state(self, item: RateLimitItem, key: str, now: float) -> tuple[list[int], float]:
+        """The key's counts with its windows rolled over to ``now``, and how far into the
+        current window ``now`` is (0..1)."""
+        expiry = item.get_expiry()
+        number, into = divmod(now, expiry)
+        counts = self._counts.get(key)
+        if counts is None or counts[0] != int(number):
+            previous = counts[1] if counts is not None and counts[0] == int(number) - 1 else 0
+            counts = [int(number), 0, previous]
+            self._counts.pop(key, None)  # re-inserted last: the order is by last rollover
+            self._counts[key] = counts
+            if len(self._counts) > self.max_keys:
+                for old in list(itertools.islice(self._counts, len(self._counts) - self.max_keys * 9 // 10)):
+                    del self._counts[old]
+        return counts, into / expiry
+
+    def hit(self, item: RateLimitItem, key: str, now: float | None = None) -> bool:
+        """Count one request against ``item`` for ``key``; False (and nothing counted) if the
+        window is full."""
+        with self._lock:
+            counts, share = self._state(item, key, time.time() if now is None else now)
+            if math.floor(counts[2] * (1 - share) + counts[1]) + 1 > item.amount:
+                return False
+            counts[1] += 1
+            return True
+
+    def test(self, item: RateLimitItem, key: str, now: float | None = None) -> bool:
+        """Whether one more request would be counted (nothing is counted)."""
+        with self._lock:
+            counts, share = self._state(item, key, time.time() if now is None else now)
+            return math.floor(counts[2] * (1 - share) + counts[1]) + 1 <= item.amount
+
+    def retry_after(self, item: RateLimitItem, key: str, now: float | None = None) -> float:
+        """Seconds until one more request would be counted."""
+        now = time.time() if now is None else now
+        with self._lock:
+            counts, share = self._state(item, key, now)
+        expiry, room = item.get_expiry(), item.amount - 1
+        _, current, previous = counts
+        if room < 0:  # a limit of nothing at all: never
+            return float(expiry)
+        if current <= room:  # the previous window's share decays enough within this one
+            needed = 0.0 if previous == 0 else 1 - (room - current + 1) / previous
+            return max(0.0, (max(needed, share) - share) * expiry)
+        # only after this window ends, as this window's count decays in the next
+        needed = 1 - (room + 1) / current
+        return (1 - share) * expiry + max(0.0, needed) * expiry
+
+
+MAX_KEYS = 200_000
+"""Most keys (clients, targets) whose counts are kept at once: about 30 MB."""
+
+
 class RateLimits:
-    """Per-client and per-target sliding windows (``limits``' sliding window counter in memory:
-    two counters per key, so a request costs the same whatever the limit; a moving window keeps
-    one timestamp per request and costs in proportion to the limit)."""
+    """Per-client and per-target sliding windows (:class:`Windows`)."""
 
     def __init__(self, settings: VerifierSettings) -> None:
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._windows = Windows()
         self.general: RateLimitItem = parse(settings.rate_limit)
         self.outbound: RateLimitItem = parse(settings.outbound_rate_limit)
         self.target: RateLimitItem = parse(settings.target_rate_limit)
@@ -126,21 +197,20 @@ class RateLimits:
                 checks.append((self.target, f"target:{target}", f"checks of {target}"))
         if len(checks) == 1:  # one window: a refused hit counts nothing, so no test first
             item, key, what = checks[0]
-            if self._limiter.hit(item, key):
+            if self._windows.hit(item, key):
                 return None
             _count_refusal(scope, key.split(":", 1)[0])
             return what + f" (limit {item})", self._retry_after(item, key)
         for item, key, what in checks:  # several: count none unless every one has room
-            if not self._limiter.test(item, key):
+            if not self._windows.test(item, key):
                 _count_refusal(scope, key.split(":", 1)[0])
                 return what + f" (limit {item})", self._retry_after(item, key)
         for item, key, _ in checks:
-            self._limiter.hit(item, key)
+            self._windows.hit(item, key)
         return None
 
     def _retry_after(self, item: RateLimitItem, key: str) -> int:
-        reset = self._limiter.get_window_stats(item, key).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        return max(1, math.ceil(self._windows.retry_after(item, key)))
 
 
 def _count_refusal(scope: Scope, limit: str) -> None:
