@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from test_api import REL, World
 
+from registry.signing.keys import Ed25519Key
 from verifier import cache
 from verifier.app import create_app
 
@@ -77,19 +79,64 @@ def test_a_burst_reads_the_checkpoint_once(monkeypatch: pytest.MonkeyPatch) -> N
     reads: list[int] = []
     gate = threading.Event()
 
-    def slow_read(_services: object) -> tuple[int, str]:
+    def slow_read(_services: object) -> cache._Version:
         reads.append(1)
         gate.wait(5)
-        return (7, "0xab")
+        return cache._Version((7, "0xab"), 1_800_000_000)
 
     monkeypatch.setattr(cache, "_read_checkpoint", slow_read)
     rc = cache.ReadCache(app=None)  # type: ignore[arg-type]
 
-    async def burst() -> list[tuple[int, str] | None]:
+    async def burst() -> list[cache._Version | None]:
         waiting = [asyncio.ensure_future(rc._checkpoint(object())) for _ in range(50)]
         await asyncio.sleep(0.1)
         gate.set()
         return list(await asyncio.gather(*waiting))
 
-    assert asyncio.run(burst()) == [(7, "0xab")] * 50
+    assert asyncio.run(burst()) == [cache._Version((7, "0xab"), 1_800_000_000)] * 50
     assert len(reads) == 1
+
+
+def test_an_answer_outlives_blocks_without_events_and_ends_at_an_expiry_it_shows(
+    anvil_url: str, tmp_path: Path, model_dir: Path
+) -> None:
+    """On a chain with fast blocks (an L2) most blocks carry no registry event: they must not end
+    a cached answer; chain time passing an operator's expiry the answer shows must."""
+    world = World(anvil_url, tmp_path, model_dir)
+    rpc = world.client.w3.provider
+    expiring = Ed25519Key.generate().did
+    world.client.authorize_operator("deepseek", "chat", None, expiring, world.client.now() + 100)
+    world.sync()
+    path = f"/v1/releases/{REL}"
+
+    def settled() -> Any:
+        world.sync()
+        time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+        return world.http.get(path)
+
+    first = settled()
+    assert "x-cache" not in first.headers and cache.VALID_UNTIL.decode() not in first.headers
+    assert {o["operator"]: o["active"] for o in first.json()["operators"]}[expiring] is True
+    for _ in range(3):
+        rpc.make_request("evm_mine", [])  # type: ignore[arg-type]
+    again = settled()
+    assert again.headers["x-cache"] == "hit" and cache.VALID_UNTIL.decode() not in again.headers
+    rpc.make_request("evm_increaseTime", [101])  # type: ignore[arg-type]
+    rpc.make_request("evm_mine", [])  # type: ignore[arg-type]
+    after = settled()
+    assert "x-cache" not in after.headers  # the expiry it showed has passed: computed afresh
+    assert {o["operator"]: o["active"] for o in after.json()["operators"]}[expiring] is False
+
+
+def test_the_internal_header_never_leaves_even_uncached(
+    anvil_url: str, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(anvil_url, tmp_path, model_dir)  # its operator's grant expires: the answer says when
+
+    def broken(_services: object) -> None:
+        raise OSError("the database is gone")
+
+    monkeypatch.setattr(cache, "_read_checkpoint", broken)
+    resp = world.http.get(f"/v1/releases/{REL}")
+    assert resp.status_code == 200 and "x-cache" not in resp.headers
+    assert cache.VALID_UNTIL.decode() not in resp.headers

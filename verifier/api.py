@@ -28,6 +28,7 @@ from registry.signing.manifest import Manifest
 from registry.verdict import LAG_BLOCKS
 from verifier import schemas
 from verifier.audit import MAX_AUDIT_BYTES
+from verifier.cache import VALID_UNTIL
 from verifier.errors import Problem
 from verifier.index import queries
 from verifier.index.schema import ManifestRow
@@ -196,11 +197,16 @@ def list_releases(
     responses=problem_responses(404),
     **typed(schemas.ReleaseDetail),
 )
-def get_release(namespace: str, model: str, version: str, svc: ServicesDep) -> dict[str, Any]:
+def get_release(namespace: str, model: str, version: str, svc: ServicesDep, response: Response) -> dict[str, Any]:
     """A release with its signer, operators, endorsements, manifest (if uploaded) and history."""
     with svc.session() as s:
         r = _release_or_404(s, namespace, model, version)
-        return queries.release_detail(s, r, svc.chain_time(), svc.settings.trust, svc.settings.trust_labels)
+        detail, until = queries.release_detail_until(
+            s, r, svc.chain_time(), svc.settings.trust, svc.settings.trust_labels
+        )
+    if until is not None:  # for the read cache only (it removes the header)
+        response.headers[VALID_UNTIL.decode()] = str(until)
+    return detail
 
 
 @weights.get(

@@ -1,18 +1,22 @@
 """Answers of the read routes kept while the index does not change: release and weights lookups.
 
 An app store or a public registry page asks for the same releases again and again, and their
-answers change only when the index does (a block indexed, a reorg) or when a manifest is
-uploaded. :class:`ReadCache` (ASGI middleware, inside the rate limits) keeps the ``200`` answers
-of ``GET /v1/releases/{namespace}/{model}/{version}`` and ``GET /v1/weights/{digest}``, each
-tagged with the index's checkpoint (block number and hash) it was computed at and this
-replica's count of manifest uploads, and serves one again only while both are the same **and**
-for at most :data:`TTL` seconds (an upload to another replica, which is not chain data, shows
-within that time). The checkpoint moves with every block indexed, so on a live chain an answer
-is computed at most once per block; the chain facts in a cached answer are never older than the
-index. The checkpoint is read from the database at most every :data:`CHECKPOINT_SECONDS`
-(by one request at a time, ahead of time under load). A cached answer carries
-``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes (``/v1/check``)
-are never cached.
+answers change only when the index's data does (events indexed, a reorg), when chain time passes
+an expiry the answer shows (a signer's or an operator's), or when a manifest is uploaded.
+:class:`ReadCache` (ASGI middleware, inside the rate limits) keeps the ``200`` answers of
+``GET /v1/releases/{namespace}/{model}/{version}`` and ``GET /v1/weights/{digest}``, each tagged
+with the index's **data version** it was computed at (the newest event row: its id and block
+hash, which change with every event indexed and with every reorg that removes one) and this
+replica's count of manifest uploads, and serves one again only while both are the same, while
+the index's chain time is before the first expiry the answer could change at (a route that
+shows one says so in the internal header :data:`VALID_UNTIL`, which never leaves the verifier),
+and for at most :data:`TTL` seconds (an upload to another replica, which is not chain data,
+shows within that time). Blocks without registry events do not end an answer, so the cache
+serves a chain with fast blocks (an L2) as well as an idle one; the chain facts in a cached
+answer are never older than the index. The version is read from the database at most every
+:data:`CHECKPOINT_SECONDS` (by one request at a time, ahead of time under load). A cached
+answer carries ``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes
+(``/v1/check``) are never cached.
 """
 
 from __future__ import annotations
@@ -34,12 +38,29 @@ MAX_ANSWER = 256 * 1024
 PREFIXES = ("/v1/releases/", "/v1/weights/")
 
 
+VALID_UNTIL = b"x-modelseal-valid-until"
+"""Internal response header: the chain time (seconds) from which the answer may differ although
+no event was indexed (an expiry it shows). Read and removed by :class:`ReadCache`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """What a cached answer depends on, as read from the index."""
+
+    data: tuple[int, str]
+    """the newest event row's id and block hash (``(0, "")`` with no events)"""
+    chain_time: int | None
+    """the checkpoint's block time (None when unknown, e.g. just after a reorg)"""
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     version: tuple[int, str, int]
     at: float
     start: Message
     body: bytes
+    until: int | None = None
+    """chain time from which this answer may be out of date (an expiry it shows)"""
 
 
 class ReadCache:
@@ -47,34 +68,40 @@ class ReadCache:
         self.app = app
         self.entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
         self.size = 0
-        self._version: tuple[tuple[int, str], float] | None = None
-        self._reading: asyncio.Future[tuple[int, str] | None] | None = None
+        self._version: tuple[_Version, float] | None = None
+        self._reading: asyncio.Future[_Version | None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not scope["path"].startswith(PREFIXES):
             await self.app(scope, receive, send)
             return
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)
-        checkpoint = await self._checkpoint(services) if services is not None else None
-        if checkpoint is None:
-            await self.app(scope, receive, send)
+        current = await self._checkpoint(services) if services is not None else None
+        if current is None:  # nothing to key answers on: answered as it comes, the header removed
+            await self.app(scope, receive, _without_valid_until(send))
             return
-        version = (*checkpoint, int(getattr(services, "uploads", 0)))
+        version = (*current.data, int(getattr(services, "uploads", 0)))
         key = (scope["path"], scope.get("query_string", b""))
         now = time.monotonic()
         hit = self.entries.get(key)
-        if hit is not None and hit.version == version and now - hit.at <= TTL:
+        if hit is not None and hit.version == version and now - hit.at <= TTL and _in_time(hit.until, current):
             self.entries.move_to_end(key)
             await send({**hit.start, "headers": [*hit.start.get("headers", []), (b"x-cache", b"hit")]})
             await send({"type": "http.response.body", "body": hit.body})
             return
         start: Message | None = None
+        until: int | None = None
         chunks: list[bytes] = []
         keep = True
 
         async def capture(message: Message) -> None:
-            nonlocal start, keep
+            nonlocal start, keep, until
             if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                said = [v for k, v in headers if k.lower() == VALID_UNTIL]
+                if said:
+                    until = min(int(v) for v in said)
+                    message = {**message, "headers": [(k, v) for k, v in headers if k.lower() != VALID_UNTIL]}
                 start = message
                 keep = message.get("status") == 200
             elif message["type"] == "http.response.body" and keep:
@@ -85,7 +112,7 @@ class ReadCache:
 
         await self.app(scope, receive, capture)
         if keep and start is not None:
-            self._store(key, _Entry(version, now, start, b"".join(chunks)))
+            self._store(key, _Entry(version, now, start, b"".join(chunks), until))
 
     def _store(self, key: tuple[str, bytes], entry: _Entry) -> None:
         old = self.entries.pop(key, None)
@@ -97,8 +124,8 @@ class ReadCache:
             _, dropped = self.entries.popitem(last=False)
             self.size -= len(dropped.body)
 
-    async def _checkpoint(self, services: Any) -> tuple[int, str] | None:
-        """The index's checkpoint as read from the database at most :data:`CHECKPOINT_SECONDS`
+    async def _checkpoint(self, services: Any) -> _Version | None:
+        """The index's data version and chain time as read from the database at most :data:`CHECKPOINT_SECONDS`
         ago. One read at a time: requests that find it due wait for that same read (a burst of
         requests must not become a burst of database reads), and past half its age the next read
         starts in the background while the current value is still served."""
@@ -112,8 +139,8 @@ class ReadCache:
             self._reading = asyncio.ensure_future(self._read(services))
         return await asyncio.shield(self._reading)
 
-    async def _read(self, services: Any) -> tuple[int, str] | None:
-        """One read of the checkpoint; None when the database cannot be read (then nothing is
+    async def _read(self, services: Any) -> _Version | None:
+        """One read of the data version and chain time; None when the database cannot be read (then nothing is
         cached and the route answers as it can)."""
         try:
             started = time.monotonic()
@@ -127,9 +154,31 @@ class ReadCache:
         return version
 
 
-def _read_checkpoint(services: Any) -> tuple[int, str] | None:
-    from verifier.index.schema import Checkpoint
+def _without_valid_until(send: Send) -> Send:
+    async def strip(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            message = {**message, "headers": [(k, v) for k, v in headers if k.lower() != VALID_UNTIL]}
+        await send(message)
+
+    return strip
+
+
+def _in_time(until: int | None, current: _Version) -> bool:
+    """Whether an answer that may change at chain time ``until`` still holds at the index's."""
+    return until is None or (current.chain_time is not None and current.chain_time < until)
+
+
+def _read_checkpoint(services: Any) -> _Version | None:
+    """The index's data version and chain time; None before anything was indexed."""
+    from sqlalchemy import select
+
+    from verifier.index.schema import Checkpoint, EventRow
 
     with services.session() as s:
         cp = s.get(Checkpoint, 1)
-        return (cp.block_number, cp.block_hash) if cp is not None else None
+        if cp is None:
+            return None
+        newest = s.execute(select(EventRow.id, EventRow.block_hash).order_by(EventRow.id.desc()).limit(1)).first()
+        data = (int(newest[0]), str(newest[1])) if newest is not None else (0, "")
+        return _Version(data, cp.block_time)

@@ -192,6 +192,17 @@ def find_release(s: Session, namespace: str, model: str, version: str) -> Releas
 def release_detail(
     s: Session, r: ReleaseRow, now: int, trust: dict[str, list[str]], labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """A release with its signer, operators, endorsements, manifest and history, as at chain time
+    ``now`` (see :func:`release_detail_until`)."""
+    return release_detail_until(s, r, now, trust, labels)[0]
+
+
+def release_detail_until(
+    s: Session, r: ReleaseRow, now: int, trust: dict[str, list[str]], labels: dict[str, str] | None = None
+) -> tuple[dict[str, Any], int | None]:
+    """:func:`release_detail`, and the first chain time after ``now`` at which it would read
+    otherwise without any new event (its signer becoming valid or expiring, an operator's grant
+    expiring), or None: how long a cached copy holds (:mod:`verifier.cache`)."""
     operators = s.scalars(
         select(OperatorRow).where(
             OperatorRow.namespace == r.namespace,
@@ -205,7 +216,7 @@ def release_detail(
     history = s.scalars(
         select(EventRow).where(EventRow.namespace == r.namespace, EventRow.args.contains(r.id)).order_by(EventRow.id)
     ).all()
-    return {
+    detail = {
         **release_json(r),
         "signer": signer_json(signer, now) if signer else None,
         "operators": [operator_json(op, now) for op in operators],
@@ -213,6 +224,10 @@ def release_detail(
         "manifest": json.loads(manifest.document) if manifest else None,
         "history": [event_json(ev) for ev in history],
     }
+    changes = [op.expires_at for op in operators if op.revoked_at == 0]
+    if signer is not None:
+        changes += [signer.valid_from, signer.valid_until or 0]
+    return detail, min((t for t in changes if t > now), default=None)
 
 
 def releases_by_weights(s: Session, digest: str, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
