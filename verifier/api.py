@@ -10,10 +10,9 @@ import asyncio
 import json
 import logging
 import re
-import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +32,7 @@ from verifier.errors import Problem
 from verifier.index import queries
 from verifier.index.schema import ManifestRow
 from verifier.jobs import Task
+from verifier.limits import _client
 from verifier.problems import problem_responses
 from verifier.services import Services, get_services
 
@@ -365,8 +365,8 @@ async def check_endpoint(
     The verifier contacts ``url``: these checks are rate-limited per client and per target host
     (429) and run a bounded number at a time (503 when the queue is full), both with ``Retry-After``."""
     claimed = _parse_url_and_release(url, release or None)
-    async with svc.slots.slot():
-        result = await run_in_threadpool(svc.check, url, claimed)
+    async with svc.slots.slot():  # and, in the thread, the bound shared with in-process check jobs
+        result = await run_in_threadpool(svc.check_bounded, url, claimed)
     return result.verdict.as_json()
 
 
@@ -407,16 +407,19 @@ def _check_job_json(task: Task) -> dict[str, Any]:
 def start_check_job(
     svc: ServicesDep,
     url: UrlQuery,
+    request: Request,
     response: Response,
     release: ReleaseQuery | None = None,
 ) -> dict[str, Any]:
     """``GET /v1/check`` as a job, for checking many chatbots (an app store re-checking its
     listings): answers 202 with the job at once; poll ``GET /v1/check-jobs/{id}`` until ``state``
     is ``done`` (with the verdict ``/v1/check`` gives) or ``error`` (with the reason; an endpoint
-    that cannot be reached is an error, to try again later). Rate-limited as ``/v1/check`` is
-    (429); 503 with ``Retry-After`` when too many jobs wait."""
+    that cannot be reached at all is an error, to try again later, unless the verdict is decided
+    without it: ``revoked`` is ``done``). Rate-limited as ``/v1/check`` is (429); 503 with
+    ``Retry-After`` when too many jobs wait, all clients' or yours."""
     claimed = _parse_url_and_release(url, release or None)
-    task = svc.start_job("check", {"url": url, "release": str(claimed) if claimed else None})
+    data = {"url": url, "release": str(claimed) if claimed else None}
+    task = svc.start_job("check", data, client=_client(request.scope))
     body = {**_check_job_json(task), "statusUrl": f"/v1/check-jobs/{task.id}"}
     response.headers["Location"] = body["statusUrl"]
     return body
@@ -512,7 +515,16 @@ class ReceiptAuditBody(BaseModel):
 
 AUDIT_WAIT_SECONDS = 30.0
 """How long ``POST /v1/receipt-audits`` waits for a worker's audit (queue mode) before it answers 202."""
-AUDIT_POLL_SECONDS = 0.25
+AUDIT_POLL_SECONDS = (0.25, 0.5, 1.0)
+"""The waits between two looks at the job: then a second each."""
+
+
+def audit_polls(wait: float = AUDIT_WAIT_SECONDS) -> list[float]:
+    """The pauses of ``POST /v1/receipt-audits`` between its looks at the job (backing off)."""
+    pauses: list[float] = []
+    while sum(pauses) < wait:
+        pauses.append(AUDIT_POLL_SECONDS[min(len(pauses), len(AUDIT_POLL_SECONDS) - 1)])
+    return pauses
 
 
 def _audit_job_json(task: Task) -> dict[str, Any]:
@@ -536,7 +548,7 @@ def _audit_input(body: ReceiptAuditBody) -> dict[str, Any]:
     },
     **typed(schemas.Audit),
 )
-async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> Any:
+async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep, request: Request) -> Any:
     """Replay a kept, deterministic (temperature 0) chat request on the registered weights and say
     whether they give the answer the operator signed: ``match``, ``mismatch`` (with the evidence:
     the signed receipt, the answer and the replay) or ``not-auditable`` (with the reason). A
@@ -548,11 +560,12 @@ async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> Any:
     if svc.settings.jobs != "queue":
         audit = await run_in_threadpool(svc.audit, body.request.encode(), body.response.encode(), body.receipt)
         return audit.as_json()
-    task = await run_in_threadpool(svc.start_job, "audit", _audit_input(body))
-    deadline = time.monotonic() + AUDIT_WAIT_SECONDS
-    while True:  # an await between reads: no thread is held while the worker replays
-        await asyncio.sleep(AUDIT_POLL_SECONDS)
-        current = await run_in_threadpool(svc.tasks.get, task.id, "audit")
+    task = await run_in_threadpool(svc.start_job, "audit", _audit_input(body), _client(request.scope))
+    current: Task | None = task
+    for pause in [0.0, *audit_polls()]:  # an await between looks: no thread is held while the worker replays
+        if pause:
+            await asyncio.sleep(pause)
+            current = await run_in_threadpool(svc.tasks.status, task.id, "audit")  # not the input
         if current is not None and current.state == "done":
             return current.result
         if current is None or current.state == "error":
@@ -561,10 +574,10 @@ async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> Any:
                 503, "audit-failed", "The audit could not run", f"the audit job failed: {why}", job=task.id,
                 retryAfter=60, headers={"Retry-After": "60"},
             )  # fmt: skip
-        if time.monotonic() >= deadline:
-            started = schemas.AuditJobStarted.model_validate(_audit_started(current))
-            content = started.model_dump(mode="json", by_alias=True)
-            return JSONResponse(content, status_code=202, headers={"Location": content["statusUrl"]})
+    assert current is not None
+    started = schemas.AuditJobStarted.model_validate(_audit_started(current))
+    content = started.model_dump(mode="json", by_alias=True)
+    return JSONResponse(content, status_code=202, headers={"Location": content["statusUrl"]})
 
 
 @check.post(
@@ -574,12 +587,14 @@ async def audit_receipt(body: ReceiptAuditBody, svc: ServicesDep) -> Any:
     responses={202: _STARTED, **problem_responses(422, 503)},
     **typed(schemas.AuditJobStarted),
 )
-def start_audit_job(body: ReceiptAuditBody, svc: ServicesDep, response: Response) -> dict[str, Any]:
+def start_audit_job(body: ReceiptAuditBody, svc: ServicesDep, request: Request, response: Response) -> dict[str, Any]:
     """``POST /v1/receipt-audits`` as a job: the receipt is verified now (422 when it does not
     verify over these bytes), the replay runs later (on a worker that holds the weights, in queue
     mode). Answers 202 with the job; poll ``GET /v1/receipt-audit-jobs/{id}``. The id is the only
-    key to the result: keep it private. 503 with ``Retry-After`` when too many audits wait."""
-    task = svc.start_job("audit", _audit_input(body))
+    key to the result: keep it private. The same input asked again while its audit is unfinished
+    or just finished answers that job. 503 with ``Retry-After`` when too many audits wait, all
+    clients' or yours."""
+    task = svc.start_job("audit", _audit_input(body), _client(request.scope))
     started = _audit_started(task)
     response.headers["Location"] = started["statusUrl"]
     return started

@@ -74,8 +74,11 @@ def create_app(settings: VerifierSettings | None = None, *, services: Services |
         try:
             yield
         finally:
-            if svc.background is not None:
-                svc.background.stop()
+            try:
+                if svc.background is not None:
+                    svc.background.stop()
+            finally:
+                svc.close()  # job threads: jobs not started are cancelled and recorded as failed
 
     app = FastAPI(
         title="modelseal verifier",

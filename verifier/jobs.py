@@ -37,6 +37,7 @@ a target's newest decisive result, so no run of errors, and no age, can erase a 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import secrets
@@ -44,14 +45,18 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Float, and_, case, delete, exists, func, literal_column, or_, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, aliased
 
-from registry.verdict import Check
+from registry.errors import ChainError
+from registry.verdict import Check, Verdict
+from verifier.index.lease import _now_sql
 from verifier.index.schema import BehaviourJobRow, JobRow
 
 if TYPE_CHECKING:
@@ -90,9 +95,35 @@ MAX_PENDING: dict[tuple[TaskKind, str], int] = {
 }
 """Jobs of a kind queued or running at once, all replicas together, per ``MODELSEAL_JOBS``: beyond
 it the API refuses (503, ``Retry-After``)."""
+MAX_PENDING_PER_CLIENT: dict[tuple[TaskKind, str], int] = {
+    ("check", "in-process"): 64,
+    ("check", "queue"): 1_000,
+    ("audit", "in-process"): 4,
+    ("audit", "queue"): 16,
+}
+"""Jobs of a kind queued or running at once for one client (the rate-limit key of
+:mod:`verifier.limits`: an IPv4 address or an IPv6 /64), all replicas together: one client cannot
+take every slot of :data:`MAX_PENDING`."""
+REUSE_SECONDS = 600
+"""An audit asked again with the same input (receipt, request and response) within this long of
+the last one finishing, or while it is unfinished, is that job (no second replay)."""
 RETRY_AFTER: dict[TaskKind, int] = {"check": 10, "audit": 60}
-UNREACHABLE = frozenset({"dns-failed", "timeout", "connect-failed", "bad-response"})
-"""Outbound failures after which a check job is ``error`` (try again later), not ``done``."""
+UNREACHABLE = frozenset({"dns-failed", "timeout", "connect-failed"})
+"""Outbound failures after which a check job is ``error`` (try again later), not ``done``: the
+endpoint could not be reached at all. A chatbot that answers, even with broken HTTP
+(``bad-response``), is judged: the job is ``done`` with the verdict the check gives."""
+JobError = Literal["unreachable", "chain", "database", "internal", "queue", "shutdown"]
+ERRORS: dict[JobError, str] = {
+    "unreachable": "the endpoint could not be reached (a DNS, connection or timeout failure: the verdict beside "
+    "says which request); try again later",
+    "chain": "the chain could not be read; try again later",
+    "database": "the verifier's database could not be read or written; try again later",
+    "internal": "the verifier failed to run the job (its operator's log has the details); try again later",
+    "queue": "the task queue refused the job; try again later",
+    "shutdown": "the verifier replica stopped before the job ran; ask again",
+}
+"""What a failed job says to clients: a fixed set of reasons. The exception behind one (driver
+text, SQL, hosts, paths) goes to the log with the job's id, never to a client."""
 RETENTION_DAYS = 30.0
 RETENTION_ROWS = 100_000
 PRUNE_BATCH = 500
@@ -150,22 +181,23 @@ class JobStore:
     def save(self, job: Job) -> None:
         """Write a job's state and result; a finished job also trims its target's history and
         applies the global retention (:meth:`prune`)."""
+        decisive = job.state == "done" and job.check is not None and job.check.status in ("pass", "fail")
         with Session(self.engine) as s, s.begin():
             row = s.get(BehaviourJobRow, job.id)
             if row is None:
                 return
             row.state, row.finished, row.error = job.state, job.finished, job.error
             row.check_json = json.dumps(job.check.as_json()) if job.check else None
+            row.decisive = decisive
             if job.state in ("done", "error"):
-                finished = s.execute(
-                    select(BehaviourJobRow.id, BehaviourJobRow.check_json)
-                    .where(BehaviourJobRow.url == job.url, BehaviourJobRow.release == job.release)
-                    .where(BehaviourJobRow.state.in_(("done", "error")))
+                s.flush()
+                of_target = and_(BehaviourJobRow.url == job.url, BehaviourJobRow.release == job.release)
+                doomed = s.scalars(
+                    select(BehaviourJobRow.id)
+                    .where(of_target, BehaviourJobRow.state.in_(("done", "error")), ~_protected())
                     .order_by(BehaviourJobRow.created.desc())
+                    .offset(self.history_per_target)
                 ).all()
-                doomed = [row.id for row in finished[self.history_per_target :]]
-                newest_decisive = next((row.id for row in finished if _decisive(row.check_json)), None)
-                doomed = [i for i in doomed if i != newest_decisive]
                 for i in range(0, len(doomed), 500):
                     s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(doomed[i : i + 500])))
         if job.state in ("done", "error"):
@@ -174,33 +206,30 @@ class JobStore:
     def prune(self, now: float | None = None) -> int:
         """The global retention: delete jobs asked for more than the retention ago (finished, or
         lost), and the oldest finished ones beyond the row bound, at most :data:`PRUNE_BATCH` at
-        a time, except each target's newest decisive result. The number deleted."""
+        a time, never a target's newest decisive result (left out in SQL, before the batch is
+        taken: a table whose oldest rows are all protected still loses its unprotected ones). The
+        number deleted."""
         now = time.time() if now is None else now
-        columns = (BehaviourJobRow.id, BehaviourJobRow.url, BehaviourJobRow.release, BehaviourJobRow.check_json)
+        unprotected = ~_protected()
         with Session(self.engine) as s, s.begin():
-            old = s.execute(
-                select(*columns).where(BehaviourJobRow.created < now - self.retention_seconds)
+            old = s.scalars(
+                select(BehaviourJobRow.id).where(BehaviourJobRow.created < now - self.retention_seconds, unprotected)
                 .order_by(BehaviourJobRow.created).limit(PRUNE_BATCH)
             ).all()  # fmt: skip
             finished = BehaviourJobRow.state.in_(("done", "error"))
             count = int(s.scalar(select(func.count()).select_from(BehaviourJobRow).where(finished)) or 0)
             over = min(max(count - self.max_rows, 0), PRUNE_BATCH)
             beyond = (
-                s.execute(select(*columns).where(finished).order_by(BehaviourJobRow.created).limit(over)).all()
+                s.scalars(
+                    select(BehaviourJobRow.id)
+                    .where(finished, unprotected)
+                    .order_by(BehaviourJobRow.created)
+                    .limit(over)
+                ).all()
                 if over
                 else []
             )
-            candidates = {row.id: row for row in [*old, *beyond]}
-            protected: set[str] = set()
-            for url, release in {(r.url, r.release) for r in candidates.values() if _decisive(r.check_json)}:
-                newest = s.execute(
-                    select(BehaviourJobRow.id, BehaviourJobRow.check_json)
-                    .where(BehaviourJobRow.url == url, BehaviourJobRow.release == release)
-                    .where(BehaviourJobRow.state == "done")
-                    .order_by(BehaviourJobRow.created.desc())
-                ).all()
-                protected |= {next(r.id for r in newest if _decisive(r.check_json))}
-            doomed = [i for i in candidates if i not in protected]
+            doomed = sorted({*old, *beyond})
             if doomed:
                 s.execute(delete(BehaviourJobRow).where(BehaviourJobRow.id.in_(doomed)))
             return len(doomed)
@@ -271,8 +300,22 @@ def target(url: str) -> str:
     return deployment_base(url).rstrip("/")
 
 
-def _decisive(check_json: str | None) -> bool:
-    return bool(check_json) and json.loads(check_json or "{}").get("status") in ("pass", "fail")
+def _protected() -> Any:
+    """A behavioural-check row that is its target's newest decisive result (``decisive``: done with
+    a match or a mismatch): no decisive row of the same chatbot and release is newer."""
+    newer = aliased(BehaviourJobRow)
+    return and_(
+        BehaviourJobRow.decisive,
+        ~exists().where(
+            newer.url == BehaviourJobRow.url,
+            newer.release == BehaviourJobRow.release,
+            newer.decisive,
+            or_(
+                newer.created > BehaviourJobRow.created,
+                and_(newer.created == BehaviourJobRow.created, newer.id > BehaviourJobRow.id),
+            ),
+        ),
+    )
 
 
 # --- endpoint checks and receipt audits as jobs (table ``jobs``) ------------------------------
@@ -303,10 +346,39 @@ class Task:
         }
 
 
+class Busy(Exception):
+    """Too many jobs of a kind are queued or running (all clients, or this client's)."""
+
+    def __init__(self, waiting: int, *, per_client: bool) -> None:
+        super().__init__(waiting, per_client)
+        self.waiting, self.per_client = waiting, per_client
+
+
+_START_LOCK = threading.Lock()
+_LOCK_KEYS: dict[TaskKind, int] = {"check": 0x6D736A01, "audit": 0x6D736A02}
+"""PostgreSQL advisory transaction-lock keys: one start of a job of a kind at a time, all replicas."""
+
+
+def input_key(kind: TaskKind, data: dict[str, Any]) -> str | None:
+    """An audit's key: SHA-256 over its receipt, request and response (length-prefixed, so no two
+    inputs share one); None for a check (each check job contacts the endpoint anew)."""
+    if kind != "audit":
+        return None
+    digest = hashlib.sha256()
+    for part in (data["receipt"], data["request"], data["response"]):
+        raw = str(part).encode()
+        digest.update(len(raw).to_bytes(8, "big") + raw)
+    return digest.hexdigest()
+
+
 class TaskStore:
     """Endpoint-check and receipt-audit jobs in the index database (the ``jobs`` table). Ids are
     128 random bits: whoever holds one may read the job (an audit's result may be private), and
-    no route lists them."""
+    no route lists them.
+
+    Every time (asked, started, finished) and every judgement of a lost job uses the **database's
+    clock** (as :mod:`verifier.index.lease` does), never a replica's or a worker's: machines whose
+    clocks disagree still agree on what is lost."""
 
     def __init__(
         self, engine: Engine, *, retention_days: float = RETENTION_DAYS, max_rows: int = RETENTION_ROWS
@@ -314,46 +386,109 @@ class TaskStore:
         self.engine = engine
         self.retention_seconds = retention_days * 86400
         self.max_rows = max_rows
+        self._postgres = engine.dialect.name == "postgresql"
+        self._now_sql = literal_column(_now_sql(engine.dialect.name), Float)
+        self._now = self._now_sql.label("db_now")
+
+    def _clock(self, s: Session) -> float:
+        """Now, by the database's clock."""
+        return float(s.scalar(select(self._now)) or 0.0)
 
     @staticmethod
-    def _task(row: JobRow, now: float) -> Task:
+    def _task(row: Any, now: float) -> Task:
         kind: TaskKind = "audit" if row.kind == "audit" else "check"
+        input_json = getattr(row, "input_json", None)
         task = Task(
-            row.id, kind, row.state, row.created, row.started, row.finished,  # type: ignore[arg-type]
-            json.loads(row.input_json) if row.input_json else None,
+            row.id, kind, row.state, row.created, row.started, row.finished,
+            json.loads(input_json) if input_json else None,
             json.loads(row.result_json) if row.result_json else None,
             row.error,
         )  # fmt: skip
-        if task.state == "queued" and now - task.created > QUEUED_SECONDS:
-            task.state, task.finished = "error", task.created + QUEUED_SECONDS
-            task.error = (
-                f"was not started within {QUEUED_SECONDS // 60} minutes (the process that was to run it stopped)"
-            )
-        elif task.state == "running" and now - (task.started or task.created) > RUNNING_SECONDS[kind]:
-            task.state, task.finished = "error", (task.started or task.created) + RUNNING_SECONDS[kind]
-            task.error = (
-                f"did not finish within {RUNNING_SECONDS[kind] // 60} minutes of starting (its process stopped)"
-            )
+        lost = _lost(kind, task.state, task.created, task.started, now)
+        if lost is not None:
+            task.state, task.finished, task.error = "error", lost[0], lost[1]
         return task
 
-    def add(self, kind: TaskKind, input: dict[str, Any]) -> Task:
-        task = Task(secrets.token_hex(16), kind, "queued", time.time(), input=input)
+    def add(self, kind: TaskKind, input: dict[str, Any], *, client: str | None = None) -> Task:
+        """A queued job, unbounded (:meth:`start` is the bounded way in)."""
         with Session(self.engine) as s, s.begin():
-            s.add(JobRow(id=task.id, kind=kind, state="queued", created=task.created, input_json=json.dumps(input)))
+            return self._insert(s, kind, input, client, self._clock(s))
+
+    def _insert(self, s: Session, kind: TaskKind, data: dict[str, Any], client: str | None, now: float) -> Task:
+        task = Task(secrets.token_hex(16), kind, "queued", now, input=data)
+        s.add(
+            JobRow(
+                id=task.id, kind=kind, state="queued", created=now, input_json=json.dumps(data),
+                client=client[:64] if client else None, input_key=input_key(kind, data),
+            )
+        )  # fmt: skip
         return task
+
+    def start(
+        self, kind: TaskKind, data: dict[str, Any], *, client: str | None, max_pending: int, max_per_client: int
+    ) -> tuple[Task, bool]:
+        """Ask for a job within the bounds: ``(job, True)`` for a new one; ``(job, False)`` for an
+        audit whose identical input is unfinished or finished within :data:`REUSE_SECONDS` (that
+        job: no second replay); :class:`Busy` when ``max_pending`` jobs of the kind, or
+        ``max_per_client`` of this client's, are queued or running.
+
+        The count and the insert are one critical section, so the bounds hold under races: within
+        a process by a lock; across replicas, on PostgreSQL, by a transaction-level advisory lock
+        per kind (held until the insert commits: the bounds are exact however many replicas ask at
+        once); on SQLite (one machine) a second process that counted before another's insert
+        committed cannot write on its stale read (SQLite refuses it), so the bounds are exact too."""
+        key = input_key(kind, data)
+        with _START_LOCK, Session(self.engine) as s, s.begin():
+            if self._postgres:
+                s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[kind]})
+            now = self._clock(s)
+            self._reap(s, now)
+            if key is not None:
+                recent = or_(
+                    self._unfinished(kind, now), and_(JobRow.state == "done", JobRow.finished > now - REUSE_SECONDS)
+                )
+                row = s.execute(
+                    select(*_STATUS).where(JobRow.kind == kind, JobRow.input_key == key, recent)
+                    .order_by(JobRow.created.desc()).limit(1)
+                ).first()  # fmt: skip
+                if row is not None:
+                    return self._task(row, now), False
+            count = select(func.count()).select_from(JobRow).where(self._unfinished(kind, now))
+            waiting = int(s.scalar(count) or 0)
+            if waiting >= max_pending:
+                raise Busy(waiting, per_client=False)
+            if client is not None:
+                mine = int(s.scalar(count.where(JobRow.client == client[:64])) or 0)
+                if mine >= max_per_client:
+                    raise Busy(mine, per_client=True)
+            return self._insert(s, kind, data, client, now), True
 
     def get(self, job_id: str, kind: TaskKind | None = None) -> Task | None:
         """The job (lost ones as ``error``), or None when there is none (of this kind)."""
         with Session(self.engine) as s:
-            row = s.get(JobRow, job_id[:64])
-            if row is None or (kind is not None and row.kind != kind):
+            found = s.execute(select(JobRow, self._now).where(JobRow.id == job_id[:64])).first()
+            if found is None or (kind is not None and found[0].kind != kind):
                 return None
-            return self._task(row, time.time())
+            task = self._task(found[0], float(found[1]))
+        if task.state == "error" and found[0].state in ("queued", "running"):
+            self.reap()  # lost: recorded as failed now, and a lost audit's private input deleted now
+        return task
+
+    def status(self, job_id: str, kind: TaskKind) -> Task | None:
+        """As :meth:`get`, without the input (which may be megabytes): what a waiter polls."""
+        with Session(self.engine) as s:
+            row = s.execute(select(*_STATUS, self._now).where(JobRow.id == job_id[:64], JobRow.kind == kind)).first()
+        if row is None:
+            return None
+        task = self._task(row, float(row.db_now))
+        if task.state == "error" and row.state in ("queued", "running"):
+            self.reap()
+        return task
 
     def claim(self, job_id: str) -> Task | None:
         """Take a queued job to run it, once: None when it is gone, taken, or taken as lost."""
-        now = time.time()
         with Session(self.engine) as s, s.begin():
+            now = self._clock(s)
             changed = s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.state == "queued", JobRow.created > now - QUEUED_SECONDS)
@@ -364,38 +499,43 @@ class TaskStore:
             row = s.get(JobRow, job_id)
             return self._task(row, now) if row is not None else None
 
-    def finish(self, task: Task, *, result: dict[str, Any] | None = None, error: str | None = None) -> bool:
-        """Record a claimed job's result, or its error (an error never carries a ``verified``
-        verdict). A result that comes after the job was taken as lost is dropped (False): what was
-        reported stays. An audit's input is deleted with it. Then :meth:`prune`."""
+    def finish(self, task: Task, *, result: dict[str, Any] | None = None, error: JobError | None = None) -> bool:
+        """Record a claimed job's result, or its error (one of :data:`ERRORS`; an error never
+        carries a ``verified`` verdict). A result that comes after the job was taken as lost is
+        dropped (False): what was reported stays. An audit's input is deleted with it. Then
+        :meth:`prune`."""
         if error is not None and result is not None and result.get("verdict") == "verified":
             result = None  # fail closed, whatever the caller did
-        now = time.time()
         values: dict[str, Any] = {
-            "state": "error" if error is not None else "done", "finished": now, "error": error,
+            "state": "error" if error is not None else "done", "error": ERRORS[error] if error else None,
             "result_json": json.dumps(result) if result is not None else None,
         }  # fmt: skip
         if task.kind == "audit":
             values["input_json"] = None
         with Session(self.engine) as s, s.begin():
+            now = self._clock(s)
             changed = s.execute(
                 update(JobRow)
                 .where(JobRow.id == task.id, JobRow.state == "running")
                 .where(JobRow.started > now - RUNNING_SECONDS[task.kind])
-                .values(**values)
+                .values(**values, finished=now)
             )
             recorded = getattr(changed, "rowcount", 0) == 1
-        self.prune(now)
+            if not recorded and task.kind == "audit":  # too late: the input goes all the same
+                s.execute(update(JobRow).where(JobRow.id == task.id).values(input_json=None))
+        self.prune()
         return recorded
 
-    def abandon(self, task: Task, error: str) -> None:
-        """A job that could not be handed to its runner (the queue refused it): failed at once."""
+    def abandon(self, task_id: str, error: JobError) -> bool:
+        """A job that will not be run (the queue refused it, the replica stopped): failed at once,
+        its input deleted. False when it was no longer queued."""
         with Session(self.engine) as s, s.begin():
-            s.execute(
+            changed = s.execute(
                 update(JobRow)
-                .where(JobRow.id == task.id, JobRow.state == "queued")
-                .values(state="error", finished=time.time(), error=error, input_json=None)
+                .where(JobRow.id == task_id, JobRow.state == "queued")
+                .values(state="error", finished=self._now_sql, error=ERRORS[error], input_json=None)
             )
+            return getattr(changed, "rowcount", 0) == 1
 
     def _unfinished(self, kind: TaskKind, now: float) -> Any:
         return and_(
@@ -409,15 +549,44 @@ class TaskStore:
     def pending(self, kind: TaskKind) -> int:
         """Jobs of this kind queued or running (not counting those taken as lost)."""
         with Session(self.engine) as s:
-            query = select(func.count()).select_from(JobRow).where(self._unfinished(kind, time.time()))
+            now = self._clock(s)
+            query = select(func.count()).select_from(JobRow).where(self._unfinished(kind, now))
             return int(s.scalar(query) or 0)
+
+    def reap(self) -> int:
+        """Record every lost job as failed (its runner stopped), at once: a lost audit's input (a
+        user's private exchange) is deleted then, not kept until the retention. The number."""
+        with Session(self.engine) as s, s.begin():
+            return self._reap(s, self._clock(s))
+
+    def _reap(self, s: Session, now: float) -> int:
+        cleared = case((JobRow.kind == "audit", None), else_=JobRow.input_json)
+        reaped = s.execute(
+            update(JobRow)
+            .where(JobRow.state == "queued", JobRow.created <= now - QUEUED_SECONDS)
+            .values(state="error", finished=JobRow.created + QUEUED_SECONDS, error=_LOST_QUEUED, input_json=cleared)
+            .execution_options(synchronize_session=False)
+        )
+        count = getattr(reaped, "rowcount", 0) or 0
+        for kind in KINDS:
+            reaped = s.execute(
+                update(JobRow)
+                .where(JobRow.kind == kind, JobRow.state == "running")
+                .where(JobRow.started <= now - RUNNING_SECONDS[kind])
+                .values(state="error", finished=JobRow.started + RUNNING_SECONDS[kind], error=_lost_running(kind),
+                        input_json=cleared)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            count += getattr(reaped, "rowcount", 0) or 0
+        return int(count)
 
     def prune(self, now: float | None = None) -> int:
         """The global retention: delete jobs asked for more than the retention ago (finished, or
         lost), and the oldest finished ones beyond the row bound, at most :data:`PRUNE_BATCH` at
-        a time. The number deleted."""
-        now = time.time() if now is None else now
+        a time (lost jobs are recorded as failed first). The number deleted."""
         with Session(self.engine) as s, s.begin():
+            now = self._clock(s) if now is None else now
+            self._reap(s, now)
             old = s.scalars(
                 select(JobRow.id).where(JobRow.created < now - self.retention_seconds)
                 .order_by(JobRow.created).limit(PRUNE_BATCH)
@@ -434,23 +603,42 @@ class TaskStore:
             return len(doomed)
 
 
-def unreachable(verdict: dict[str, Any]) -> str | None:
-    """Why a check job's verdict is no verdict about the endpoint: it could not be reached (a
-    DNS, connection or timeout failure of the identity, challenge or receipt request)."""
-    if verdict.get("verdict") == "verified":
-        return None
-    for check in verdict.get("checks") or ():
-        evidence = check.get("evidence") or {}
-        if check.get("status") in ("fail", "error") and evidence.get("reason") in UNREACHABLE:
-            return f"the endpoint could not be reached ({check['name']}: {check['detail']})"
+_STATUS = (JobRow.id, JobRow.kind, JobRow.state, JobRow.created, JobRow.started, JobRow.finished, JobRow.result_json,
+           JobRow.error)  # fmt: skip
+"""A job's columns but its input (which may be megabytes)."""
+_LOST_QUEUED = f"was not started within {QUEUED_SECONDS // 60} minutes (the process that was to run it stopped)"
+
+
+def _lost_running(kind: TaskKind) -> str:
+    return f"did not finish within {RUNNING_SECONDS[kind] // 60} minutes of starting (its process stopped)"
+
+
+def _lost(kind: TaskKind, state: str, created: float, started: float | None, now: float) -> tuple[float, str] | None:
+    """When and why a job still recorded as queued or running is lost (by the database's ``now``)."""
+    if state == "queued" and now - created > QUEUED_SECONDS:
+        return created + QUEUED_SECONDS, _LOST_QUEUED
+    if state == "running" and now - (started or created) > RUNNING_SECONDS[kind]:
+        return (started or created) + RUNNING_SECONDS[kind], _lost_running(kind)
     return None
+
+
+def unreachable(verdict: Verdict) -> bool:
+    """Whether a check job's verdict is no verdict about the endpoint: it is ``unverified`` only
+    because the endpoint could not be reached (a DNS, connection or timeout failure), and no
+    other check failed. A ``revoked`` or ``mismatch`` verdict, a release that is not registered,
+    an endpoint that answered (even garbage): those are results, never "try again later"."""
+    if verdict.verdict != "unverified":
+        return False
+    failed = [c for c in verdict.checks if c.status in ("fail", "error")]
+    return bool(failed) and all(c.evidence.get("reason") in UNREACHABLE for c in failed)
 
 
 def run_task(store: TaskStore, job_id: str, services: Callable[[], Services]) -> None:
     """Run a check or audit job that was asked for (in a thread of the replica asked, or taken
     from the queue by a worker): claim it, run it through the one rule of its kind
     (:meth:`Services.check <verifier.services.Services.check>`, :meth:`Services.audit
-    <verifier.services.Services.audit>`), record the result or the error."""
+    <verifier.services.Services.audit>`), record the result or the error (one of
+    :data:`ERRORS`; the exception goes to the log)."""
     from registry.names import ReleaseName
 
     task = store.claim(job_id)
@@ -461,14 +649,17 @@ def run_task(store: TaskStore, job_id: str, services: Callable[[], Services]) ->
         data = task.input
         if task.kind == "check":
             claimed = ReleaseName.parse(data["release"]) if data.get("release") else None
-            verdict = svc.check(str(data["url"]), claimed).verdict.as_json()
-            store.finish(task, result=verdict, error=unreachable(verdict))
+            verdict = svc.check(str(data["url"]), claimed).verdict
+            store.finish(task, result=verdict.as_json(), error="unreachable" if unreachable(verdict) else None)
         else:
             audit = svc.audit(str(data["request"]).encode(), str(data["response"]).encode(), str(data["receipt"]))
             store.finish(task, result=audit.as_json())
-    except Exception as exc:  # fail closed: the job says it failed, and why
-        log.warning("%s job %s failed: %s: %s", task.kind, task.id, type(exc).__name__, exc)
-        store.finish(task, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # fail closed: the job says it failed, in words fixed here
+        why: JobError = (
+            "chain" if isinstance(exc, ChainError) else "database" if isinstance(exc, SQLAlchemyError) else "internal"
+        )
+        log.exception("%s job %s failed (%s)", task.kind, task.id, why)
+        store.finish(task, error=why)
 
 
 # --- the task queue ---------------------------------------------------------------------------
@@ -624,7 +815,14 @@ def run_worker(
     loops = [(q, 1) for q in [[q for q in chosen if q in HEAVY_QUEUES]] if q]
     loops += [(q, concurrency) for q in [[q for q in chosen if q not in HEAVY_QUEUES]] if q]
 
+    threads = sum(n for _, n in loops) + 2
+
     async def main() -> None:
+        # procrastinate runs a sync task in the loop's default executor (asgiref, not thread
+        # sensitive), which asyncio sizes min(32, CPUs + 4): a pool as large as the concurrency
+        # asked for, or --concurrency would be capped silently
+        executor = ThreadPoolExecutor(threads, thread_name_prefix="job")
+        asyncio.get_running_loop().set_default_executor(executor)
         async with app.open_async():
             running = [
                 asyncio.create_task(

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import func, select
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 
 MAX_NAME_CHARS = 64
+log = logging.getLogger("modelseal.verifier")
+_T = TypeVar("_T")
 
 
 class Services:
@@ -68,6 +72,11 @@ class Services:
         self._behaviour: Any = None
         self._queue: Any = None
         self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._submitted: dict[Future[Any], str] = {}
+        self._closed = False
+        self._outbound = threading.Semaphore(settings.max_concurrent_checks)
+        self.outbound_waiting = 0
+        """checks of this replica waiting for the bound on outbound checks"""
         from verifier.jobs import TaskStore
 
         self.tasks = TaskStore(engine, **self.retention)
@@ -112,50 +121,119 @@ class Services:
             queue: JobQueue = self._queue
             return queue
 
-    def start_job(self, kind: TaskKind, data: dict[str, Any]) -> Task:
+    def start_job(self, kind: TaskKind, data: dict[str, Any], client: str | None = None) -> Task:
         """Ask for an endpoint check (``url``, ``release``) or a receipt audit (``request``,
         ``response``, ``receipt``) as a job: on the task queue for a worker, or in this replica's
-        bounded threads (endpoint checks up to ``max_concurrent_checks`` at a time, audits one at
-        a time). 503 with ``Retry-After`` when :data:`verifier.jobs.MAX_PENDING` jobs of the kind
-        are queued or running already. An audit's receipt is verified first (422 when it does not
-        verify over these bytes: nothing is queued)."""
+        bounded threads (endpoint checks within the replica's bound on outbound checks, shared
+        with ``/v1/check``; audits one at a time). An audit asked again with the same input while
+        the first is unfinished or just finished is that job. 503 with ``Retry-After`` when
+        :data:`verifier.jobs.MAX_PENDING` jobs of the kind, or
+        :data:`verifier.jobs.MAX_PENDING_PER_CLIENT` of ``client``'s, are queued or running
+        already, or when the task queue cannot take the job. An audit's receipt is verified
+        first (422 when it does not verify over these bytes: nothing is queued)."""
         from verifier.errors import Problem
-        from verifier.jobs import MAX_PENDING, RETRY_AFTER, run_task
+        from verifier.jobs import MAX_PENDING, MAX_PENDING_PER_CLIENT, RETRY_AFTER, Busy
 
         if kind == "audit":
             from registry.identity.protocol import verify_receipt
 
             verify_receipt(data["receipt"], data["request"].encode(), data["response"].encode())
-        waiting = self.tasks.pending(kind)
-        if waiting >= MAX_PENDING[(kind, self.settings.jobs)]:
+        mode = self.settings.jobs
+        what = "endpoint checks" if kind == "check" else "receipt audits"
+        retry = RETRY_AFTER[kind]
+        try:
+            task, new = self.tasks.start(
+                kind, data, client=client, max_pending=MAX_PENDING[(kind, mode)],
+                max_per_client=MAX_PENDING_PER_CLIENT[(kind, mode)],
+            )  # fmt: skip
+        except Busy as busy:
             self.metrics.refused.labels(f"{kind}-jobs").inc()
-            what = "endpoint checks" if kind == "check" else "receipt audits"
+            whose = "of yours " if busy.per_client else ""
             raise Problem(
-                503,
-                "busy",
-                f"Too many {what} in progress",
-                f"{waiting} {what} are running or waiting; try again later",
-                retryAfter=RETRY_AFTER[kind],
-                headers={"Retry-After": str(RETRY_AFTER[kind])},
-            )
-        task = self.tasks.add(kind, data)
-        if self.settings.jobs == "queue":
+                503, "busy", f"Too many {what} in progress",
+                f"{busy.waiting} {what} {whose}are running or waiting; try again later",
+                retryAfter=retry, headers={"Retry-After": str(retry)},
+            ) from None  # fmt: skip
+        if not new:
+            return task
+        if mode == "queue":
             try:
                 self.queue.defer_task(kind, task.id)
-            except Exception as exc:
-                self.tasks.abandon(task, f"the task queue refused the job ({type(exc).__name__})")
-                raise
+            except Exception:
+                log.exception("%s job %s: the task queue refused it", kind, task.id)
+                self.tasks.abandon(task.id, "queue")
+                raise Problem(
+                    503, "queue-unavailable", "The task queue is unavailable",
+                    f"the {what} queue could not take the job; try again later",
+                    retryAfter=retry, headers={"Retry-After": str(retry)},
+                ) from None  # fmt: skip
         else:
-            self._pool(kind).submit(run_task, self.tasks, task.id, lambda: self)
+            self._submit(kind, task.id)
         return task
 
-    def _pool(self, kind: TaskKind) -> ThreadPoolExecutor:
+    def _submit(self, kind: TaskKind, job_id: str) -> None:
+        from verifier.jobs import run_task
+
+        run: Callable[[], None] = lambda: run_task(self.tasks, job_id, lambda: self)  # noqa: E731
+        if kind == "check":
+            run = partial(self._outbound_bounded, run)
         with self._lock:
-            pool = self._pools.get(kind)
-            if pool is None:
-                size = self.settings.max_concurrent_checks if kind == "check" else 1
-                pool = self._pools[kind] = ThreadPoolExecutor(size, thread_name_prefix=f"{kind}-job")
-            return pool
+            closed = self._closed
+            if not closed:
+                pool = self._pools.get(kind)
+                if pool is None:
+                    size = self.settings.max_concurrent_checks if kind == "check" else 1
+                    pool = self._pools[kind] = ThreadPoolExecutor(size, thread_name_prefix=f"{kind}-job")
+                future = pool.submit(run)
+                self._submitted[future] = job_id
+        if closed:  # the replica is stopping: the job will not run here
+            self.tasks.abandon(job_id, "shutdown")
+            return
+        future.add_done_callback(self._forget)  # (outside the lock: a finished future calls back at once)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._submitted.pop(future, None)
+
+    def _outbound_bounded(self, fn: Callable[[], _T]) -> _T:
+        """``fn`` within this replica's bound on outbound checks (``max_concurrent_checks``): one
+        bound for ``/v1/check`` and in-process check jobs together."""
+        with self._lock:
+            self.outbound_waiting += 1
+        try:
+            self._outbound.acquire()
+        finally:
+            with self._lock:
+                self.outbound_waiting -= 1
+        try:
+            return fn()
+        finally:
+            self._outbound.release()
+
+    def check_bounded(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:
+        """:meth:`check` within the replica's bound on outbound checks (``/v1/check``, which
+        holds one of :attr:`slots` while it waits here)."""
+        return self._outbound_bounded(lambda: self.check(url, claimed))
+
+    def close(self) -> None:
+        """Stop this replica's job threads (the app's shutdown): jobs not started yet are
+        cancelled and recorded as failed (``shutdown``: ask again), running ones finish."""
+        with self._lock:
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+            submitted = list(self._submitted.items())  # (a cancelled future forgets itself)
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        cancelled = [job_id for future, job_id in submitted if future.cancelled()]
+        for job_id in cancelled:
+            try:
+                self.tasks.abandon(job_id, "shutdown")
+            except Exception:  # the database went first: the job is reported lost in time
+                log.exception("job %s: could not record it as cancelled", job_id)
+        with self._lock:
+            queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.close()
 
     def use_behaviour(self, service: Any) -> None:
         """Use this behavioural-check service (a worker's: its replayer serves audits too)."""

@@ -46,10 +46,10 @@ class VerifierSettings(ChainSettings):
     )
     job_retention_days: float = Field(
         default=30,
-        gt=0,
+        ge=1,
         le=3650,
         description="finished jobs (behavioural checks, check jobs, audits) older than this are deleted (the newest "
-        "decisive behavioural result of each chatbot and release is always kept)",
+        "decisive behavioural result of each chatbot and release is always kept); at least a day",
     )
     job_retention_rows: int = Field(
         default=100_000,

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     Engine,
     Float,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     inspect,
     text,
 )
@@ -215,6 +217,9 @@ class BehaviourJobRow(Base):
     finished: Mapped[float | None] = mapped_column(Float, nullable=True)
     check_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decisive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """done with a match or a mismatch (``check_json``'s status ``pass`` or ``fail``): the newest such
+    row of a chatbot and release is never deleted (migration 0004)"""
 
 
 class JobRow(Base):
@@ -223,7 +228,12 @@ class JobRow(Base):
     unguessable (128 random bits): an audit's input and result may be private."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_kind_state", "kind", "state"), Index("ix_jobs_created", "created"))
+    __table_args__ = (
+        Index("ix_jobs_kind_state", "kind", "state"),
+        Index("ix_jobs_created", "created"),
+        Index("ix_jobs_kind_client", "kind", "client"),
+        Index("ix_jobs_input_key", "input_key"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
@@ -233,6 +243,10 @@ class JobRow(Base):
     input_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """who asked (the rate-limit key of :mod:`verifier.limits`): the per-client bound on pending jobs"""
+    input_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """an audit's SHA-256 over its input: the same audit asked again is the same job"""
 
 
 class IndexerLease(Base):
