@@ -228,8 +228,10 @@ def test_retention_deletes_old_jobs(database_url: str) -> None:
 
 
 def _behaviour_job(store: JobStore, url: str, status: str | None, age_days: float) -> str:
-    job = Job(os.urandom(8).hex(), url, "ab/c/1", created=time.time() - age_days * 86400)
+    job = Job(os.urandom(8).hex(), url, "ab/c/1")
     store.add(job, "00" * 32)
+    job.created = time.time() - age_days * 86400
+    _age(store.engine, BehaviourJobRow, job.id, created=job.created)
     job.state = "done" if status else "error"
     job.check = Check("behaviour", status, "x") if status else None  # type: ignore[arg-type]
     job.error = None if status else "the endpoint answered 429"
@@ -631,6 +633,16 @@ def test_times_are_the_databases_so_clocks_that_disagree_agree(
         assert store.pending("check") == 1
     monkeypatch.setattr(time, "time", real)
     assert store.finish(claimed, result={"verdict": "unverified"}) is True
+
+    behaviour = JobStore(store.engine)  # behavioural checks: asked of a replica two hours slow
+    monkeypatch.setattr(time, "time", lambda: real() - 7200)
+    job = Job(os.urandom(8).hex(), "http://a.example", "ab/c/1")
+    behaviour.add(job, "00" * 32)
+    monkeypatch.setattr(time, "time", real)  # the worker's clock is right: it may still take it
+    assert behaviour.claim(job.id) and behaviour.pending() == 1
+    monkeypatch.setattr(time, "time", lambda: real() + 7200)  # a replica two hours fast: not lost
+    running = behaviour.get(job.id)
+    assert running is not None and running.state == "running"
 
 
 def test_a_lost_audit_forgets_its_input_at_once(database_url: str) -> None:

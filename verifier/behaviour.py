@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import numbers
 import os
@@ -61,6 +62,7 @@ from verifier.errors import NoReference, Problem
 if TYPE_CHECKING:
     from verifier.jobs import JobQueue, JobStore
 
+log = logging.getLogger("modelseal.behaviour")
 Decision = Literal["match", "mismatch", "inconclusive"]
 Comparison = Literal["exact", "tolerance"]
 
@@ -1051,8 +1053,15 @@ class BehaviourService:
             try:
                 job.check = self.check_now(job.url, ReleaseName.parse(release), weights_digest)
                 job.state = "done"
-            except Exception as exc:
-                job.state, job.error = "error", f"{type(exc).__name__}: {exc}"
+            except ModelsealError as exc:  # its message is written for clients (as problems.py answers it)
+                log.warning("behavioural check %s failed: %s", job_id, exc.message)
+                job.state, job.error = "error", exc.message
+            except Exception:  # driver text, SQL, paths: to the log, never to a client
+                log.exception("behavioural check %s failed", job_id)
+                job.state, job.error = (
+                    "error",
+                    "the verifier failed to run the check (its operator's log has the details)",
+                )
             job.finished = time.time()
             self.jobs.save(job)
 

@@ -43,7 +43,6 @@ import logging
 import secrets
 import signal
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -141,8 +140,15 @@ def _check_from_json(data: dict[str, Any]) -> Check:
     )
 
 
+def _db_clock(engine: Engine) -> Any:
+    """The database's ``now`` in seconds since 1970, as SQL (as :mod:`verifier.index.lease` reads it)."""
+    return literal_column(_now_sql(engine.dialect.name), Float)
+
+
 class JobStore:
-    """Behavioural-check jobs in the index database (the ``behaviour_jobs`` table)."""
+    """Behavioural-check jobs in the index database (the ``behaviour_jobs`` table). When a job was
+    asked for and finished, and whether it is lost, are the database's clock (never a replica's
+    or a worker's)."""
 
     def __init__(
         self,
@@ -156,6 +162,15 @@ class JobStore:
         self.history_per_target = history_per_target
         self.retention_seconds = retention_days * 86400
         self.max_rows = max_rows
+        self._now = _db_clock(engine)
+
+    def _clock(self, s: Session) -> float:
+        return float(s.scalar(select(self._now)) or 0.0)
+
+    def now(self) -> float:
+        """Now, by the database's clock."""
+        with Session(self.engine) as s:
+            return self._clock(s)
 
     def _job(self, row: BehaviourJobRow, now: float) -> Job:
         from verifier.behaviour import Job
@@ -169,8 +184,10 @@ class JobStore:
         return job
 
     def add(self, job: Job, weights_digest: str) -> None:
+        """Record a job asked for (``created``: now, by the database's clock)."""
         job.url = target(job.url)
         with Session(self.engine) as s, s.begin():
+            job.created = self._clock(s)
             s.add(
                 BehaviourJobRow(
                     id=job.id, url=job.url, release=job.release, weights_digest=weights_digest, state=job.state,
@@ -186,6 +203,8 @@ class JobStore:
             row = s.get(BehaviourJobRow, job.id)
             if row is None:
                 return
+            if job.state in ("done", "error"):
+                job.finished = self._clock(s)
             row.state, row.finished, row.error = job.state, job.finished, job.error
             row.check_json = json.dumps(job.check.as_json()) if job.check else None
             row.decisive = decisive
@@ -209,9 +228,9 @@ class JobStore:
         a time, never a target's newest decisive result (left out in SQL, before the batch is
         taken: a table whose oldest rows are all protected still loses its unprotected ones). The
         number deleted."""
-        now = time.time() if now is None else now
         unprotected = ~_protected()
         with Session(self.engine) as s, s.begin():
+            now = self._clock(s) if now is None else now
             old = s.scalars(
                 select(BehaviourJobRow.id).where(BehaviourJobRow.created < now - self.retention_seconds, unprotected)
                 .order_by(BehaviourJobRow.created).limit(PRUNE_BATCH)
@@ -240,7 +259,7 @@ class JobStore:
             changed = s.execute(
                 update(BehaviourJobRow)
                 .where(BehaviourJobRow.id == job_id, BehaviourJobRow.state == "queued")
-                .where(BehaviourJobRow.created > time.time() - STALE_SECONDS)
+                .where(BehaviourJobRow.created > self._now - STALE_SECONDS)
                 .values(state="running")
             )
             return getattr(changed, "rowcount", 0) == 1
@@ -248,7 +267,7 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with Session(self.engine) as s:
             row = s.get(BehaviourJobRow, job_id)
-            return self._job(row, time.time()) if row is not None else None
+            return self._job(row, self._clock(s)) if row is not None else None
 
     def weights_of(self, job_id: str) -> str | None:
         with Session(self.engine) as s:
@@ -262,18 +281,18 @@ class JobStore:
                     select(func.count())
                     .select_from(BehaviourJobRow)
                     .where(BehaviourJobRow.state.in_(("queued", "running")))
-                    .where(BehaviourJobRow.created > time.time() - STALE_SECONDS)
+                    .where(BehaviourJobRow.created > self._now - STALE_SECONDS)
                 )
                 or 0
             )
 
     def _jobs_of(self, url: str, release: str, states: tuple[str, ...] | None = None) -> list[Job]:
         """The jobs of one chatbot deployment and release, newest first (stale ones as lost)."""
-        now = time.time()
         query = select(BehaviourJobRow).where(BehaviourJobRow.url == target(url), BehaviourJobRow.release == release)
         if states is not None:
             query = query.where(BehaviourJobRow.state.in_(states))
         with Session(self.engine) as s:
+            now = self._clock(s)
             return [self._job(r, now) for r in s.scalars(query.order_by(BehaviourJobRow.created.desc())).all()]
 
     def unfinished(self, url: str, release: str) -> Job | None:
@@ -387,7 +406,7 @@ class TaskStore:
         self.retention_seconds = retention_days * 86400
         self.max_rows = max_rows
         self._postgres = engine.dialect.name == "postgresql"
-        self._now_sql = literal_column(_now_sql(engine.dialect.name), Float)
+        self._now_sql = _db_clock(engine)
         self._now = self._now_sql.label("db_now")
 
     def _clock(self, s: Session) -> float:

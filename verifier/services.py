@@ -103,7 +103,8 @@ class Services:
         from verifier.behaviour import check_on_record
         from verifier.jobs import JobStore
 
-        return check_on_record(JobStore(self.engine).history(url, release))
+        jobs = JobStore(self.engine)
+        return check_on_record(jobs.history(url, release), now=jobs.now())  # ages by the clock the times are
 
     @property
     def retention(self) -> dict[str, Any]:
