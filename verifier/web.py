@@ -476,7 +476,7 @@ async def check_page(svc: ServicesDep, url: str | None = None, release: str | No
         errors, claimed = _check_input(given_url, given_release)
         if not errors:
             async with svc.slots.slot():
-                checked = await run_in_threadpool(svc.check, given_url, claimed)
+                checked = await run_in_threadpool(svc.check_bounded, given_url, claimed)
             result, confusions = checked.verdict.as_json(), checked.confusions
             offer = await run_in_threadpool(_behaviour_offer, svc, given_url, result)
     return render(
