@@ -45,6 +45,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -268,7 +269,11 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the index schema migrated to the newest revision
     (:func:`migrate`); SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # a file database keeps a connection per request thread (40 at most): opening one costs
+        # three PRAGMAs, and under load the default pool (5 + 10) closed and reopened them
+        in_file = make_url(url).database not in (None, "", ":memory:")
+        pool: dict[str, Any] = {"pool_size": 20, "max_overflow": 20} if in_file else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -280,7 +285,8 @@ def make_engine(url: str) -> Engine:
 
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True)
+            # at most 20 connections per process: replicas x 20 (+ workers) must fit max_connections
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         except ModuleNotFoundError as exc:
             from registry.errors import InputError
 
