@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -364,41 +363,3 @@ def test_check_on_a_large_index_is_a_lookup_not_a_scan(monkeypatch: pytest.Monke
 
     assert index.check("deeps3ek") == find_confusions("deeps3ek", names)
 
-
-def test_verifier_name_index_grows_with_new_namespaces_and_is_rebuilt_after_a_reorg(tmp_path: Path) -> None:
-    from sqlalchemy import delete
-    from sqlalchemy.orm import Session
-
-    from verifier.index.schema import Checkpoint, NamespaceRow, make_engine
-    from verifier.services import Services
-    from verifier.settings import VerifierSettings
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'index.db'}")
-    svc = Services(VerifierSettings(home=tmp_path), engine, None, None, "test")  # type: ignore[arg-type]
-
-    def claim(name: str, n: int) -> None:
-        with Session(engine) as s:
-            s.add(NamespaceRow(id=f"0x{n:064x}", name=name, controller="0x" + "0" * 40, claimed_block=n))
-            s.commit()
-
-    def confused_with(name: str) -> list[str]:
-        svc._names_checked = float("-inf")  # skip the once-a-second throttle
-        with svc.session() as s:
-            return [c["namespace"] for c in svc.confusions(s, name)]
-
-    claim("deepseek", 1)
-    assert confused_with("deepseek-official") == ["deepseek"]
-    first = svc._names
-    claim("openai", 2)
-    assert confused_with("0penai") == ["openai"]
-    assert svc._names is first and len(first) == 2  # the new name was added, nothing re-analysed
-    with Session(engine) as s:  # a reorg takes the claim back: the indexed head moves
-        s.execute(delete(NamespaceRow).where(NamespaceRow.name == "openai"))
-        s.add(
-            Checkpoint(id=1, chain_id=1, registry_address="0x" + "0" * 40, block_number=3, block_hash="0x" + "ab" * 32)
-        )
-        s.commit()
-    claim("qwen", 3)  # same count as before: the set of names still decides
-    assert confused_with("0penai") == []
-    assert confused_with("qwen-official") == ["qwen"]
-    assert svc._names is not first and set(svc._names.names) == {"deepseek", "qwen"}

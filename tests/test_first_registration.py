@@ -154,3 +154,52 @@ def test_a_manifest_verdict_of_a_lookalike_carries_the_warning(
     names = next(c for c in verdict["checks"] if c["name"] == "names")
     assert "mistral" in [c["namespace"] for c in names["evidence"]["confusableWith"]]
     assert "confusable-name" in [w["code"] for w in verdict["warnings"]]
+
+
+def test_new_claims_are_added_to_the_look_alike_index_and_a_reorg_rebuilds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-alike index follows the index's events: a new claim is added without reading every
+    claim again (that read grew with the registry, once a second on a chain with fast blocks);
+    a reorg that takes a claim back rebuilds it."""
+    from registry.chain.devchain import throwaway_anvil
+    from verifier import services
+
+    full_reads: list[int] = []
+    real = services._names_in_claim_order
+
+    def counted(s: object) -> list[str]:
+        full_reads.append(1)
+        return real(s)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "_names_in_claim_order", counted)
+    with throwaway_anvil() as url:
+        w3 = Web3(Web3.HTTPProvider(url))
+        original, _ = RegistryClient.deploy(w3, Account.from_key(ANVIL_DEV_KEYS[1]))
+        squatter = RegistryClient(
+            w3, original.address, account=Account.from_key(ANVIL_DEV_KEYS[2]), deploy_block=original.deploy_block
+        )
+        original.claim_namespace("mistral")
+        settings = VerifierSettings(
+            home=tmp_path / "home", rpc_url=url, registry=original.address,
+            deploy_block=original.deploy_block, index_in_background=False,
+        )  # fmt: skip
+        svc = create_app(settings).state.services
+
+        def later(name: str) -> list[str]:
+            svc.indexer.sync_once()
+            svc._names_checked = 0.0  # look now, not after the once-a-second pause
+            with svc.session() as s:
+                return [c["namespace"] for c in svc.name_standing(s, name)[1]]
+
+        assert later("mistral") == [] and len(full_reads) == 1
+        before = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        squatter.claim_namespace("m1stral")
+        original.claim_namespace("cohere")  # an unrelated claim after it
+        assert later("mistral") == ["m1stral"]
+        assert len(full_reads) == 1  # added, not read again
+        w3.provider.make_request("evm_revert", [before])  # type: ignore[arg-type]
+        for _ in range(4):  # a longer branch without the squatter's claim
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        assert later("mistral") == []
+        assert len(full_reads) == 2  # the claim it had added is gone: rebuilt

@@ -16,14 +16,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from registry.names import ReleaseName
 from registry.verdict import ChainView, Check
 from verifier.index.indexer import BackgroundIndexer, Indexer
-from verifier.index.schema import Checkpoint, EventRow, NamespaceRow
+from verifier.index.schema import EventRow, NamespaceRow
 from verifier.limits import CheckSlots
 from verifier.settings import VerifierSettings
 
@@ -53,7 +53,7 @@ class Services:
         self.background = background
         self.version = version
         self._names: Any = None
-        self._names_count: tuple[int, str | None] = (-1, None)  # namespaces, indexed head, when last read
+        self._names_version: tuple[int, str] | None = None  # the newest event (id, block hash) when last read
         self._names_checked = 0.0
         self._answers: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}  # until the names change
         self._lock = threading.Lock()
@@ -301,27 +301,38 @@ class Services:
     def name_standing(self, s: Session, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """``name``'s look-alikes registered before it and after it
         (:meth:`registry.confusables.ConfusableIndex.standing`), from a cached index of the
-        namespaces in registration order: new namespaces are added to it; it is rebuilt only if
-        a namespace went away (a reorg). Answers are cached for at most 10,000 names of at most
-        64 characters (a namespace's longest): a longer text is no namespace and is answered
-        without the cache, from its first 64 characters."""
+        namespaces in registration order. At most once a second it looks at the newest event row:
+        when events were added, the names of the new claims among them (event ids grow in chain
+        order) are added to the index; it is rebuilt from every claim only if the event it last
+        saw is gone (a reorg). Answers are cached for at most 10,000 names of at most 64
+        characters (a namespace's longest): a longer text is no namespace and is answered without
+        the cache, from its first 64 characters."""
         from registry.confusables import ConfusableIndex
 
         name = name[:MAX_NAME_CHARS]
         with self._lock:
             now = time.monotonic()
             if self._names is None or now - self._names_checked > 1.0:  # look for new names at most once a second
-                count = int(s.scalar(select(func.count()).select_from(NamespaceRow)) or 0)
-                head = s.scalar(select(Checkpoint.block_hash))  # moves with every block indexed (and reorg)
-                if self._names is None or (count, head) != self._names_count:
-                    current = _names_in_claim_order(s)
-                    if self._names is None or not self._names.names <= set(current):
-                        self._names = ConfusableIndex(current)
-                    else:
-                        for added in current:
-                            self._names.add(added)  # known names are skipped; new ones keep their order
-                    self._names_count = (count, head)
+                newest = s.execute(
+                    select(EventRow.id, EventRow.block_hash).order_by(EventRow.id.desc()).limit(1)
+                ).first()
+                version = (int(newest[0]), str(newest[1])) if newest is not None else (0, "")
+                seen = self._names_version
+                if self._names is None or seen is None or not _still_there(s, seen):
+                    self._names = ConfusableIndex(_names_in_claim_order(s))
                     self._answers.clear()
+                elif version != seen:
+                    claims = s.scalars(
+                        select(EventRow.namespace)
+                        .where(EventRow.name == "NamespaceClaimed", EventRow.id > seen[0])
+                        .order_by(EventRow.id)
+                    ).all()
+                    added = [n for n in claims if n and n not in self._names.names]
+                    for claimed in added:
+                        self._names.add(claimed)
+                    if added:
+                        self._answers.clear()
+                self._names_version = version
                 self._names_checked = now
             answer = self._answers.get(name)
             if answer is None:
@@ -331,6 +342,14 @@ class Services:
                     self._answers.clear()
                 self._answers[name] = answer
         return [dict(item) for item in answer[0]], [dict(item) for item in answer[1]]
+
+
+def _still_there(s: Session, event: tuple[int, str]) -> bool:
+    """Whether the event row last seen (id, block hash) is still indexed: then so is every event
+    before it, since a reorg removes the events of whole blocks from the newest back."""
+    if event[0] == 0:
+        return True
+    return s.scalar(select(EventRow.block_hash).where(EventRow.id == event[0])) == event[1]
 
 
 def _names_in_claim_order(s: Session) -> list[str]:
