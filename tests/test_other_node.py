@@ -213,3 +213,25 @@ def test_cli_sends_from_its_own_key_and_refuses_the_public_ones(client: Registry
     assert client.namespace("hh-dev") is None
     wrong = cli("namespace", "show", "hh-cli", *target[:4], "--chain-id", "31337")
     assert wrong.returncode == 3 and "serves chain 424242, not 31337" in wrong.stderr
+
+
+def test_off_a_development_chain_the_index_keeps_confirmations_unless_told(
+    client: RegistryClient, tmp_path: Path
+) -> None:
+    """A verifier pointed at a public chain without MODELSEAL_CONFIRMATIONS must not index the
+    head itself (facts a common reorg takes back); a development chain indexes it."""
+    from verifier.settings import PUBLIC_CONFIRMATIONS
+
+    def health(**extra: Any) -> Any:
+        settings = VerifierSettings(
+            home=tmp_path / "home", rpc_url=client.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+            registry=client.address, deploy_block=client.deploy_block, index_in_background=False,
+            database_url=f"sqlite:///{tmp_path / 'index.sqlite'}", **extra,
+        )  # fmt: skip
+        app = create_app(settings)
+        app.state.services.indexer.sync_once()
+        return TestClient(app).get("/v1/health").json()["chain"]
+
+    assert health()["confirmations"] == PUBLIC_CONFIRMATIONS  # chain 424242
+    assert health(confirmations=0)["confirmations"] == 0
+    assert VerifierSettings(home=tmp_path).confirmations_on(31337) == 0

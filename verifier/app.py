@@ -51,7 +51,7 @@ def build_services(settings: VerifierSettings, w3: Web3 | None = None) -> Servic
         conn.w3,
         conn.address,
         deploy_block=deploy_block,
-        confirmations=settings.confirmations,
+        confirmations=settings.confirmations_on(conn.chain_id),
         batch_blocks=settings.batch_blocks,
         lease=Lease(engine, ttl=settings.lease_seconds),
     )

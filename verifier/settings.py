@@ -15,6 +15,11 @@ from pydantic import Field, field_validator, model_validator
 
 from registry.settings import ChainSettings
 
+PUBLIC_CONFIRMATIONS = 12
+"""Blocks the index stays below the head of a chain that is not a development chain, unless set:
+about two and a half minutes on Ethereum; reorgs deeper than this are still undone, but a
+shallower index would show facts that a common reorg takes back."""
+
 
 class VerifierSettings(ChainSettings):
     """The chain fields of :class:`registry.settings.ChainSettings`, plus the service's own."""
@@ -23,7 +28,13 @@ class VerifierSettings(ChainSettings):
         default=None, description="first block to index (default: from the record, else 0)"
     )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in the data folder")
-    confirmations: int = Field(default=0, ge=0, le=1000, description="blocks below the head before indexing")
+    confirmations: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description=f"blocks below the head before indexing (default: 0 on a development chain, "
+        f"{PUBLIC_CONFIRMATIONS} elsewhere)",
+    )
     batch_blocks: int = Field(default=2000, ge=1, le=100_000, description="blocks per eth_getLogs query")
     poll_seconds: float = Field(default=1.0, gt=0, description="indexer polling interval")
     lease_seconds: float = Field(
@@ -137,6 +148,15 @@ class VerifierSettings(ChainSettings):
         if self.jobs == "queue" and not (self.database_url or "").startswith("postgresql"):
             raise ValueError("MODELSEAL_JOBS=queue needs a PostgreSQL MODELSEAL_DATABASE_URL (the queue lives there)")
         return self
+
+    def confirmations_on(self, chain_id: int) -> int:
+        """The confirmations to keep on chain ``chain_id``: the setting, else 0 on a development
+        chain and :data:`PUBLIC_CONFIRMATIONS` on any other."""
+        from registry.chains import is_development
+
+        if self.confirmations is not None:
+            return self.confirmations
+        return 0 if is_development(chain_id) else PUBLIC_CONFIRMATIONS
 
     def db_url(self, chain_id: int, registry: str) -> str:
         """The index database: the setting, or a SQLite file in the data folder named after the chain
