@@ -140,3 +140,44 @@ def test_the_internal_header_never_leaves_even_uncached(
     resp = world.http.get(f"/v1/releases/{REL}")
     assert resp.status_code == 200 and "x-cache" not in resp.headers
     assert cache.VALID_UNTIL.decode() not in resp.headers
+
+
+def test_concurrent_askers_of_one_answer_compute_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found under wrk: answers falling due together made every waiting client compute its own
+    copy (p99 36 ms in a 60 s run); one request computes it, the others wait and get that one."""
+    import asyncio
+    from types import SimpleNamespace
+
+    calls: list[int] = []
+    gate = asyncio.Event()
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(1)
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"release": "a/b/1"}'})
+
+    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version((1, "0xab"), 1_800_000_000))
+    rc = cache.ReadCache(route)
+    holder = SimpleNamespace(state=SimpleNamespace(services=SimpleNamespace(uploads=0)))
+
+    async def ask() -> list[Any]:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/v1/releases/a/b/1", "query_string": b"", "app": holder}
+        await rc(scope, None, send)  # type: ignore[arg-type]
+        return sent
+
+    async def crowd() -> list[list[Any]]:
+        asking = [asyncio.ensure_future(ask()) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return list(await asyncio.gather(*asking))
+
+    answers = asyncio.run(crowd())
+    assert len(calls) == 1
+    assert all(a[-1]["body"] == b'{"release": "a/b/1"}' for a in answers)
+    assert sum((b"x-cache", b"hit") in a[0]["headers"] for a in answers) == 19

@@ -11,8 +11,10 @@ replica's count of manifest uploads, and serves one again only while both are th
 the index's chain time is before the first expiry the answer could change at (a route that
 shows one says so in the internal header :data:`VALID_UNTIL`, which never leaves the verifier),
 and for at most :data:`TTL` seconds (an upload to another replica, which is not chain data,
-shows within that time). Blocks without registry events do not end an answer, so the cache
-serves a chain with fast blocks (an L2) as well as an idle one; the chain facts in a cached
+shows within that time; each answer's time is drawn between half that and that, so answers
+computed together do not all fall due in the same moment). While one request computes an
+answer, the others asking for it wait for that one. Blocks without registry events do not end
+an answer, so the cache serves a chain with fast blocks (an L2) as well as an idle one; the chain facts in a cached
 answer are never older than the index. The version is read from the database at most every
 :data:`CHECKPOINT_SECONDS` (by one request at a time, ahead of time under load). A cached
 answer carries ``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes
@@ -22,6 +24,7 @@ answer carries ``X-Cache: hit``. Memory is bounded by entries and by bytes; the 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,7 +59,8 @@ class _Version:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     version: tuple[int, str, int]
-    at: float
+    expires: float
+    """monotonic time after which it is computed afresh"""
     start: Message
     body: bytes
     until: int | None = None
@@ -70,6 +74,7 @@ class ReadCache:
         self.size = 0
         self._version: tuple[_Version, float] | None = None
         self._reading: asyncio.Future[_Version | None] | None = None
+        self._computing: dict[tuple[str, bytes], asyncio.Future[_Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or not scope["path"].startswith(PREFIXES):
@@ -84,11 +89,32 @@ class ReadCache:
         key = (scope["path"], scope.get("query_string", b""))
         now = time.monotonic()
         hit = self.entries.get(key)
-        if hit is not None and hit.version == version and now - hit.at <= TTL and _in_time(hit.until, current):
+        if hit is None or hit.version != version:
+            computing = self._computing.get(key)
+            if computing is not None:  # another request computes it now: wait for that answer
+                hit = await asyncio.shield(computing)
+        if hit is not None and hit.version == version and now <= hit.expires and _in_time(hit.until, current):
             self.entries.move_to_end(key)
             await send({**hit.start, "headers": [*hit.start.get("headers", []), (b"x-cache", b"hit")]})
             await send({"type": "http.response.body", "body": hit.body})
             return
+        computed: asyncio.Future[_Entry | None] | None = None
+        if key not in self._computing:
+            computed = self._computing[key] = asyncio.get_running_loop().create_future()
+        entry: _Entry | None = None
+        try:
+            entry = await self._compute(scope, receive, send, version, now)
+            if entry is not None:
+                self._store(key, entry)
+        finally:
+            if computed is not None:  # those waiting get it (None: not kept, they compute their own)
+                del self._computing[key]
+                computed.set_result(entry)
+
+    async def _compute(
+        self, scope: Scope, receive: Receive, send: Send, version: tuple[int, str, int], now: float
+    ) -> _Entry | None:
+        """The route's answer, sent on and returned as an entry to keep (None if not to keep)."""
         start: Message | None = None
         until: int | None = None
         chunks: list[bytes] = []
@@ -111,8 +137,9 @@ class ReadCache:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if keep and start is not None:
-            self._store(key, _Entry(version, now, start, b"".join(chunks), until))
+        if not keep or start is None:
+            return None
+        return _Entry(version, now + random.uniform(TTL / 2, TTL), start, b"".join(chunks), until)
 
     def _store(self, key: tuple[str, bytes], entry: _Entry) -> None:
         old = self.entries.pop(key, None)
