@@ -49,6 +49,31 @@ def test_a_manifest_upload_shows_at_once(anvil_url: str, tmp_path: Path, model_d
         s.execute(delete(ManifestRow))
 
 
+def test_an_upload_to_one_replica_ends_the_cached_answers_of_another(
+    anvil_url: str, tmp_path: Path, model_dir: Path
+) -> None:
+    """Manifests are not chain events: the count of uploads lives in the database every replica
+    reads, so replica B stops serving its copy without a manifest as soon as A stores it."""
+    from sqlalchemy import delete
+
+    from verifier.index.schema import ManifestRow
+
+    world = World(anvil_url, tmp_path, model_dir)
+    other = TestClient(create_app(world.settings))  # replica B: its own process state, the same database
+    path = f"/v1/releases/{REL}"
+    assert other.get(path).json()["manifest"] is None
+    assert other.get(path).headers["x-cache"] == "hit"
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 201
+    time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+    after = other.get(path)
+    assert "x-cache" not in after.headers and after.json()["manifest"] is not None
+    assert world.http.post("/v1/manifests", json=world.manifest.document()).status_code == 200  # nothing new
+    time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+    assert other.get(path).headers["x-cache"] == "hit"  # an upload that stored nothing ends nothing
+    with world.app.state.services.session() as s, s.begin():
+        s.execute(delete(ManifestRow))
+
+
 def test_errors_are_not_kept_and_limits_still_count(anvil_url: str, tmp_path: Path, model_dir: Path) -> None:
     world = World(anvil_url, tmp_path, model_dir)
     world.settings.rate_limit = "3/minute"
@@ -63,9 +88,9 @@ def test_the_cache_is_bounded() -> None:
     rc = cache.ReadCache(app=None)  # type: ignore[arg-type]
     start = {"type": "http.response.start", "status": 200, "headers": []}
     for i in range(cache.MAX_ENTRIES + 10):
-        rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x", 0), 0.0, start, b"x" * 10))
+        rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x", 0, 0), 0.0, start, b"x" * 10))
     assert len(rc.entries) == cache.MAX_ENTRIES and rc.size == 10 * cache.MAX_ENTRIES
-    rc._store(("/big", b""), cache._Entry((1, "0x", 0), 0.0, start, b"y" * cache.MAX_BYTES))
+    rc._store(("/big", b""), cache._Entry((1, "0x", 0, 0), 0.0, start, b"y" * cache.MAX_BYTES))
     assert rc.size <= cache.MAX_BYTES
 
 
@@ -82,7 +107,7 @@ def test_a_burst_reads_the_checkpoint_once(monkeypatch: pytest.MonkeyPatch) -> N
     def slow_read(_services: object) -> cache._Version:
         reads.append(1)
         gate.wait(5)
-        return cache._Version((7, "0xab"), 1_800_000_000)
+        return cache._Version((7, "0xab", 0), 1_800_000_000)
 
     monkeypatch.setattr(cache, "_read_checkpoint", slow_read)
     rc = cache.ReadCache(app=None)  # type: ignore[arg-type]
@@ -93,7 +118,7 @@ def test_a_burst_reads_the_checkpoint_once(monkeypatch: pytest.MonkeyPatch) -> N
         gate.set()
         return list(await asyncio.gather(*waiting))
 
-    assert asyncio.run(burst()) == [cache._Version((7, "0xab"), 1_800_000_000)] * 50
+    assert asyncio.run(burst()) == [cache._Version((7, "0xab", 0), 1_800_000_000)] * 50
     assert len(reads) == 1
 
 
@@ -157,9 +182,9 @@ def test_concurrent_askers_of_one_answer_compute_it_once(monkeypatch: pytest.Mon
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": b'{"release": "a/b/1"}'})
 
-    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version((1, "0xab"), 1_800_000_000))
+    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version((1, "0xab", 0), 1_800_000_000))
     rc = cache.ReadCache(route)
-    holder = SimpleNamespace(state=SimpleNamespace(services=SimpleNamespace(uploads=0)))
+    holder = SimpleNamespace(state=SimpleNamespace(services=SimpleNamespace()))
 
     async def ask() -> list[Any]:
         sent: list[Any] = []

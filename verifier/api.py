@@ -30,7 +30,7 @@ from verifier.audit import MAX_AUDIT_BYTES
 from verifier.cache import VALID_UNTIL
 from verifier.errors import Problem
 from verifier.index import queries
-from verifier.index.schema import ManifestRow
+from verifier.index.schema import Counter, ManifestRow
 from verifier.jobs import Task
 from verifier.limits import _client
 from verifier.problems import problem_responses
@@ -283,12 +283,14 @@ def upload_manifest(doc: ManifestBody, svc: ServicesDep, response: Response) -> 
                     )
                     if getattr(swapped, "rowcount", 1) != 1:
                         raise IntegrityError("the stored manifest changed meanwhile", None, Exception("merge"))
+                if row is None or upload.changed:  # every replica's cached answers showing it end
+                    s.execute(update(Counter).where(Counter.name == "manifests").values(value=Counter.value + 1))
             break
         except IntegrityError:
             if attempt == 3:
                 detail = "the stored manifest changed meanwhile; upload again"
                 raise Problem(409, "conflict", "Upload conflict", detail) from None
-    svc.uploads += 1  # this replica's cached answers that include the manifest are recomputed
+    svc.uploads += 1  # this replica's cached answers end at once (the others' at their next look)
     body = {
         "manifestDigest": manifest.digest.hex,
         "release": str(manifest.release_name),

@@ -5,20 +5,21 @@ answers change only when the index's data does (events indexed, a reorg), when c
 an expiry the answer shows (a signer's or an operator's), or when a manifest is uploaded.
 :class:`ReadCache` (ASGI middleware, inside the rate limits) keeps the ``200`` answers of
 ``GET /v1/releases/{namespace}/{model}/{version}`` and ``GET /v1/weights/{digest}``, each tagged
-with the index's **data version** it was computed at (the newest event row: its id and block
-hash, which change with every event indexed and with every reorg that removes one) and this
-replica's count of manifest uploads, and serves one again only while both are the same, while
-the index's chain time is before the first expiry the answer could change at (a route that
-shows one says so in the internal header :data:`VALID_UNTIL`, which never leaves the verifier),
-and for at most :data:`TTL` seconds (an upload to another replica, which is not chain data,
-shows within that time; each answer's time is drawn between half that and that, so answers
-computed together do not all fall due in the same moment). While one request computes an
-answer, the others asking for it wait for that one. Blocks without registry events do not end
-an answer, so the cache serves a chain with fast blocks (an L2) as well as an idle one; the chain facts in a cached
-answer are never older than the index. The version is read from the database at most every
-:data:`CHECKPOINT_SECONDS` (by one request at a time, ahead of time under load). A cached
-answer carries ``X-Cache: hit``. Memory is bounded by entries and by bytes; the verdict routes
-(``/v1/check``) are never cached.
+with the index's **data version** it was computed at: the newest event row (its id and block
+hash, which change with every event indexed and with every reorg that removes one) and the
+count of manifest uploads (a row every replica reads, so an upload to one replica ends the
+answers of all; the replica that took it counts it in memory too, so its own answers end at
+once). One is served again only while that version is the same, while the index's
+chain time is before the first expiry the answer could change at (a route that shows one says
+so in the internal header :data:`VALID_UNTIL`, which never leaves the verifier), and for at most
+:data:`TTL` seconds (a bound for what no version tells: each answer's time is drawn between
+half that and that, so answers computed together do not fall due together). While one request
+computes an answer, the others asking for it wait for that one. Blocks without registry events
+do not end an answer, so the cache serves a chain with fast blocks (an L2) as well as an idle
+one; the chain facts in a cached answer are never older than the index. The version is read
+from the database at most every :data:`CHECKPOINT_SECONDS` (by one request at a time, ahead of
+time under load). A cached answer carries ``X-Cache: hit``. Memory is bounded by entries and by
+bytes; the verdict routes (``/v1/check``) are never cached.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-TTL = 60.0
+TTL = 600.0
 CHECKPOINT_SECONDS = 0.25
 MAX_ENTRIES = 4096
 MAX_BYTES = 32 * 1024 * 1024
@@ -50,15 +51,16 @@ no event was indexed (an expiry it shows). Read and removed by :class:`ReadCache
 class _Version:
     """What a cached answer depends on, as read from the index."""
 
-    data: tuple[int, str]
-    """the newest event row's id and block hash (``(0, "")`` with no events)"""
+    data: tuple[int, str, int]
+    """the newest event row's id and block hash (``(0, "")`` with no events), and the count of
+    manifest uploads (:class:`verifier.index.schema.Counter`)"""
     chain_time: int | None
     """the checkpoint's block time (None when unknown, e.g. just after a reorg)"""
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    version: tuple[int, str, int]
+    version: tuple[int, str, int, int]
     expires: float
     """monotonic time after which it is computed afresh"""
     start: Message
@@ -85,7 +87,7 @@ class ReadCache:
         if current is None:  # nothing to key answers on: answered as it comes, the header removed
             await self.app(scope, receive, _without_valid_until(send))
             return
-        version = (*current.data, int(getattr(services, "uploads", 0)))
+        version = (*current.data, int(getattr(services, "uploads", 0)))  # this replica's: seen at once
         key = (scope["path"], scope.get("query_string", b""))
         now = time.monotonic()
         hit = self.entries.get(key)
@@ -112,7 +114,7 @@ class ReadCache:
                 computed.set_result(entry)
 
     async def _compute(
-        self, scope: Scope, receive: Receive, send: Send, version: tuple[int, str, int], now: float
+        self, scope: Scope, receive: Receive, send: Send, version: tuple[int, str, int, int], now: float
     ) -> _Entry | None:
         """The route's answer, sent on and returned as an entry to keep (None if not to keep)."""
         start: Message | None = None
@@ -200,12 +202,13 @@ def _read_checkpoint(services: Any) -> _Version | None:
     """The index's data version and chain time; None before anything was indexed."""
     from sqlalchemy import select
 
-    from verifier.index.schema import Checkpoint, EventRow
+    from verifier.index.schema import Checkpoint, Counter, EventRow
 
     with services.session() as s:
         cp = s.get(Checkpoint, 1)
         if cp is None:
             return None
         newest = s.execute(select(EventRow.id, EventRow.block_hash).order_by(EventRow.id.desc()).limit(1)).first()
-        data = (int(newest[0]), str(newest[1])) if newest is not None else (0, "")
-        return _Version(data, cp.block_time)
+        uploads = int(s.scalar(select(Counter.value).where(Counter.name == "manifests")) or 0)
+        event = (int(newest[0]), str(newest[1])) if newest is not None else (0, "")
+        return _Version((*event, uploads), cp.block_time)

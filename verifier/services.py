@@ -70,6 +70,9 @@ class Services:
             on_refuse=lambda: self.metrics.refused.labels("check-slots").inc(),
         )
         self._behaviour: Any = None
+        self.uploads = 0
+        """manifest uploads this replica stored (part of :mod:`verifier.cache`'s key, with the
+        database's count every replica reads)"""
         self._queue: Any = None
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._submitted: dict[Future[Any], str] = {}
@@ -81,8 +84,6 @@ class Services:
 
         self.tasks = TaskStore(engine, **self.retention)
         """endpoint-check and receipt-audit jobs (:mod:`verifier.jobs`)"""
-        self.uploads = 0
-        """manifest uploads stored by this replica (part of :mod:`verifier.cache`'s key)"""
 
     def check(self, url: str, claimed: ReleaseName | None) -> EndpointCheck:
         """``/v1/check`` and the web page's check: the one verdict rule (:mod:`verifier.check`) with

@@ -250,6 +250,15 @@ class JobRow(Base):
     """an audit's SHA-256 over its input: the same audit asked again is the same job"""
 
 
+class Counter(Base):
+    """A count of changes that are not chain events (migration 0005): ``manifests`` is raised by
+    every upload that stores or merges a manifest, so every replica's read cache sees it."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 class IndexerLease(Base):
     """Which process may write the index (:mod:`verifier.index.lease`): one row, id 1."""
 
