@@ -362,4 +362,3 @@ def test_check_on_a_large_index_is_a_lookup_not_a_scan(monkeypatch: pytest.Monke
         assert expected <= {c.existing for c in found}
 
     assert index.check("deeps3ek") == find_confusions("deeps3ek", names)
-
