@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from test_api import REL, World
 
@@ -89,7 +91,8 @@ def test_the_cache_is_bounded() -> None:
     start = {"type": "http.response.start", "status": 200, "headers": []}
     for i in range(cache.MAX_ENTRIES + 10):
         rc._store((f"/v1/weights/{i}", b""), cache._Entry((1, "0x", 0, 0), 0.0, start, b"x" * 10))
-    assert len(rc.entries) == cache.MAX_ENTRIES and rc.size == 10 * cache.MAX_ENTRIES
+    assert len(rc.entries) == cache.MAX_ENTRIES
+    assert rc.size == sum(len(path) + len(query) + 10 for path, query in rc.entries)  # keys count too
     rc._store(("/big", b""), cache._Entry((1, "0x", 0, 0), 0.0, start, b"y" * cache.MAX_BYTES))
     assert rc.size <= cache.MAX_BYTES
 
@@ -206,3 +209,66 @@ def test_concurrent_askers_of_one_answer_compute_it_once(monkeypatch: pytest.Mon
     assert len(calls) == 1
     assert all(a[-1]["body"] == b'{"release": "a/b/1"}' for a in answers)
     assert sum((b"x-cache", b"hit") in a[0]["headers"] for a in answers) == 19
+
+
+def _toy_app(state: dict[str, Any]) -> TestClient:
+    """A release route over ``state`` behind the read cache, whose index version is ``state["v"]``."""
+    app = FastAPI()
+    app.state.services = SimpleNamespace(uploads=0)
+
+    @app.get("/v1/releases/{ns}/{m}/{v:path}")
+    def release(ns: str, m: str, v: str) -> Any:
+        return {"release": v} if v in state["releases"] else Response(status_code=404)
+
+    app.add_middleware(cache.ReadCache)
+    return TestClient(app, root_path=state.get("root", ""))
+
+
+def test_an_answer_is_kept_only_under_the_version_it_was_computed_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: the version read every 0.25 s could be older than the data a route read;
+    an answer from event 6 kept under event 5's version came back as a hit after a reorg took
+    event 6 away (a release served as published that no longer was)."""
+    state: dict[str, Any] = {"v": (5, "0xa", 0), "releases": set()}
+    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version(state["v"], 100))
+    http = _toy_app(state)
+    assert http.get("/v1/releases/a/b/x").status_code == 404  # the periodic version: event 5
+    state["v"], state["releases"] = (6, "0xb", 0), {"x"}  # event 6 indexed: x published
+    assert http.get("/v1/releases/a/b/x").status_code == 200  # within 0.25 s of the periodic read
+    time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+    state["v"], state["releases"] = (5, "0xa", 0), set()  # a reorg takes event 6 back
+    time.sleep(cache.CHECKPOINT_SECONDS + 0.05)
+    assert http.get("/v1/releases/a/b/x").status_code == 404
+
+
+def test_made_up_query_strings_are_answered_but_never_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    state: dict[str, Any] = {"v": (5, "0xa", 0), "releases": {"x"}}
+    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version(state["v"], 100))
+    http = _toy_app(state)
+    for i in range(3):
+        resp = http.get(f"/v1/releases/a/b/x?junk={i}")
+        assert resp.status_code == 200 and "x-cache" not in resp.headers
+    assert cache._keyable("/v1/weights/ab", b"limit=5&offset=10") and not cache._keyable(
+        "/v1/weights/ab", b"limit=5&limit=6"
+    )
+    assert not cache._keyable("/v1/releases/a/b/x", b"limit=5")
+
+
+def test_behind_a_root_path_answers_are_kept_and_the_internal_header_stays_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "_read_checkpoint", lambda _s: cache._Version((5, "0xa", 0), 100))
+    app = FastAPI()
+    app.state.services = SimpleNamespace(uploads=0)
+
+    @app.get("/v1/releases/{ns}/{m}/{v:path}")
+    def release(ns: str, m: str, v: str, response: Response) -> Any:
+        response.headers[cache.VALID_UNTIL.decode()] = "200"
+        return {"release": v}
+
+    app.add_middleware(cache.ReadCache)
+    http = TestClient(app, root_path="/verifier")
+    first, second = http.get("/v1/releases/a/b/x"), http.get("/v1/releases/a/b/x")
+    assert first.json() == {"release": "x"}
+    assert cache.VALID_UNTIL.decode() not in first.headers and cache.VALID_UNTIL.decode() not in second.headers
+    assert second.headers["x-cache"] == "hit"
+    assert cache.VALID_UNTIL.decode() not in http.get("/v1/releases/a/b/x?other=1").headers

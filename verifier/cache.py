@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,16 +80,21 @@ class ReadCache:
         self._computing: dict[tuple[str, bytes], asyncio.Future[_Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET" or not scope["path"].startswith(PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path, query = _route_path(scope), scope.get("query_string", b"")
+        if scope.get("method") != "GET" or not path.startswith(PREFIXES) or not _keyable(path, query):
+            await self.app(scope, receive, _without_valid_until(send))  # answered as it comes
             return
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)
         current = await self._checkpoint(services) if services is not None else None
-        if current is None:  # nothing to key answers on: answered as it comes, the header removed
+        if current is None:  # nothing to key answers on: answered as it comes
             await self.app(scope, receive, _without_valid_until(send))
             return
-        version = (*current.data, int(getattr(services, "uploads", 0)))  # this replica's: seen at once
-        key = (scope["path"], scope.get("query_string", b""))
+        uploads = int(getattr(services, "uploads", 0))  # this replica's: its own uploads seen at once
+        version = (*current.data, uploads)
+        key = (path, query)
         now = time.monotonic()
         hit = self.entries.get(key)
         if hit is None or hit.version != version:
@@ -105,13 +111,29 @@ class ReadCache:
             computed = self._computing[key] = asyncio.get_running_loop().create_future()
         entry: _Entry | None = None
         try:
-            entry = await self._compute(scope, receive, send, version, now)
-            if entry is not None:
-                self._store(key, entry)
+            # the version read just before and just after the answer is computed: only when they
+            # agree is the answer known to be that version's (the periodic read may be older
+            # than the data the route reads, and a reorg may bring an older version back)
+            before = await self._read_now(services)
+            entry = await self._compute(scope, receive, send, (*before.data, uploads) if before else version, now)
+            if entry is not None and before is not None:
+                after = await self._read_now(services)
+                if after is not None and after.data == before.data:
+                    self._store(key, entry)
+                else:
+                    entry = None
+            else:
+                entry = None
         finally:
             if computed is not None:  # those waiting get it (None: not kept, they compute their own)
                 del self._computing[key]
                 computed.set_result(entry)
+
+    async def _read_now(self, services: Any) -> _Version | None:
+        try:
+            return await run_in_threadpool(_read_checkpoint, services)
+        except Exception:
+            return None
 
     async def _compute(
         self, scope: Scope, receive: Receive, send: Send, version: tuple[int, str, int, int], now: float
@@ -146,12 +168,12 @@ class ReadCache:
     def _store(self, key: tuple[str, bytes], entry: _Entry) -> None:
         old = self.entries.pop(key, None)
         if old is not None:
-            self.size -= len(old.body)
+            self.size -= _size(key, old)
         self.entries[key] = entry
-        self.size += len(entry.body)
+        self.size += _size(key, entry)
         while len(self.entries) > MAX_ENTRIES or self.size > MAX_BYTES:
-            _, dropped = self.entries.popitem(last=False)
-            self.size -= len(dropped.body)
+            dropped_key, dropped = self.entries.popitem(last=False)
+            self.size -= _size(dropped_key, dropped)
 
     async def _checkpoint(self, services: Any) -> _Version | None:
         """The index's data version and chain time as read from the database at most :data:`CHECKPOINT_SECONDS`
@@ -181,6 +203,32 @@ class ReadCache:
         if version is not None:
             self._version = (version, started)
         return version
+
+
+def _size(key: tuple[str, bytes], entry: _Entry) -> int:
+    return len(key[0]) + len(key[1]) + len(entry.body)
+
+
+PAGING = {"limit", "offset"}
+"""The only query parameters a cached route reads (the weights route's page)."""
+
+
+def _keyable(path: str, query: bytes) -> bool:
+    """Whether answers to this query string are kept: none, or the weights route's page
+    parameters once each. Any other query string is answered afresh and never kept, so a client
+    cannot fill the cache with copies of one answer under made-up parameters."""
+    if not query:
+        return True
+    if not path.startswith("/v1/weights/"):
+        return False
+    names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+    return len(names) == len(set(names)) and set(names) <= PAGING
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes see (without a ``--root-path`` prefix)."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _without_valid_until(send: Send) -> Send:
