@@ -263,6 +263,38 @@ def test_near_the_head_each_logs_block_is_asked_again_in_batches(
     assert asked and max(asked) > 1  # several blocks asked in one batch
 
 
+def test_logs_of_another_fork_that_got_in_are_rolled_back_at_the_next_head(
+    client: RegistryClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: behind an RPC balancing across nodes, the check of a batch's block hashes
+    may reach the same wrong node that sent the logs; the checkpoint's hash alone would then keep
+    the other fork's events for good. At the next head the recent blocks with events are asked
+    again: one that is not the chain's is rolled back and indexed anew."""
+    populate(client, "forked", releases=2)
+    engine = make_engine(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    idx = Indexer(engine, client.w3, client.address, deploy_block=client.deploy_block)
+    real = client.w3.provider.make_request
+    bogus = "0x" + "ab" * 32
+
+    def other_fork(method: Any, params: Any) -> Any:
+        answer = real(method, params)
+        if method == "eth_getLogs" and answer.get("result"):
+            logs = list(answer["result"])
+            answer = {**answer, "result": [{**logs[0], "blockHash": bogus}, *logs[1:]]}
+        return answer
+
+    monkeypatch.setattr(client.w3.provider, "make_request", other_fork)
+    monkeypatch.setattr(Indexer, "_check_log_blocks", lambda *_: None)  # the same wrong node asked again
+    idx.sync_once()
+    with Session(engine) as s:
+        assert bogus in set(s.scalars(select(EventRow.block_hash)).all())  # it got in
+    monkeypatch.undo()
+    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    idx.sync_once()  # rolled back below that block ...
+    idx.sync_once()  # ... and indexed again from the chain
+    assert_index_equals_chain(engine, client)
+
+
 @pytest.mark.parametrize(
     ("lie", "words"),
     [

@@ -325,7 +325,7 @@ class Services:
                 elif version != seen:
                     claims = s.scalars(
                         select(EventRow.namespace)
-                        .where(EventRow.name == "NamespaceClaimed", EventRow.id > seen[0])
+                        .where(EventRow.name == "NamespaceClaimed", EventRow.id > seen[0], EventRow.id <= version[0])
                         .order_by(EventRow.id)
                     ).all()
                     added = [n for n in claims if n and n not in self._names.names]

@@ -145,6 +145,7 @@ class Indexer:
         self._in_process = type(w3.provider).__name__ == "EthereumTesterProvider"
         self._lock = threading.Lock()
         self._confusables: Any = None
+        self._verified_head: int | None = None  # the head at which recent blocks were last checked
         self._head: tuple[int, float] | None = None
         self._indexed: tuple[int, float] | None = None
         self._time: tuple[int, float] | None = None
@@ -264,6 +265,7 @@ class Indexer:
                 raise
 
     def _forget(self) -> None:
+        self._verified_head = None
         self._confusables = None
         self._indexed = None
         self._time = None
@@ -468,17 +470,42 @@ class Indexer:
                     f"the chain's head {head} is below the indexed block {cp.block_number} (a node behind, or a "
                     "shorter chain); the index is kept until the chain passes it"
                 )
+            below = cp.block_number
             if self._hash_at(cp.block_number) == cp.block_hash:
-                return
-            known = s.scalars(select(Block).where(Block.number <= cp.block_number).order_by(Block.number.desc())).all()
+                wrong = self._recent_blocks_off_chain(s, head, cp.block_number)
+                if wrong is None:
+                    return
+                below = wrong - 1  # a block with events below the checkpoint is not the chain's
+                what = f"block {wrong} (with events) is not the chain's"
+            else:
+                what = f"checkpoint {cp.block_number} orphaned"
+            known = s.scalars(select(Block).where(Block.number <= below).order_by(Block.number.desc())).all()
             fork = self.deploy_block - 1
             fork_hash = ""
             for b in known:
                 if self._hash_at(b.number) == b.hash:
                     fork, fork_hash = b.number, b.hash
                     break
-        log.warning("reorg: checkpoint %s orphaned; rolling back to block %s", cp.block_number, fork)
+        log.warning("reorg: %s; rolling back to block %s", what, fork)
         self.rollback_to(fork, fork_hash)
+
+    def _recent_blocks_off_chain(self, s: Session, head: int, checkpoint: int) -> int | None:
+        """Once per new head: the lowest block with events within :data:`REORG_WINDOW` of the
+        head whose recorded hash is no longer the chain's, or None. The checkpoint's hash alone
+        cannot tell when a batch's logs came from a node on another fork and its end block from
+        one on this chain (an RPC that balances across nodes, asked twice by chance of the same
+        wrong one): the events would stay. Asked in JSON-RPC batches."""
+        if self._verified_head == head:
+            return None
+        with_events = select(EventRow.block_number).where(EventRow.block_number > head - REORG_WINDOW)
+        recent = s.scalars(
+            select(Block).where(Block.number < checkpoint, Block.number.in_(with_events)).order_by(Block.number)
+        ).all()
+        chain = self._hashes_at([b.number for b in recent])
+        wrong = next((b.number for b in recent if chain[b.number] != b.hash), None)
+        if wrong is None:
+            self._verified_head = head
+        return wrong
 
     def _hashes_at(self, numbers: list[int]) -> dict[int, str]:
         """The chain's hashes of blocks ``numbers``, asked in JSON-RPC batches of
@@ -494,7 +521,7 @@ class Indexer:
                 except Exception:
                     answers = None
             if isinstance(answers, list) and len(answers) == len(chunk):
-                ordered = sorted(answers, key=lambda a: int(a.get("id", 0)) if isinstance(a, dict) else 0)
+                ordered = sorted(answers, key=lambda a: int(a["id"]) if _int_id(a) else -1)
                 for number, answer in zip(chunk, ordered, strict=True):
                     block = answer.get("result") if isinstance(answer, dict) else None
                     if not isinstance(block, dict) or not re.fullmatch(r"0x[0-9a-fA-F]{64}", str(block.get("hash"))):
@@ -535,6 +562,7 @@ class Indexer:
             self._rebuild(s)
         self._indexed = None
         self._time = None
+        self._verified_head = None
 
     def _rebuild(self, s: Session) -> None:
         for table in STATE_TABLES:
@@ -653,6 +681,11 @@ def _plain_log(log: Any) -> dict[str, Any]:
         "topics": ["0x" + bytes(t).hex() for t in log["topics"]],
         "data": "0x" + bytes(log["data"]).hex(),
     }
+
+
+def _int_id(answer: Any) -> bool:
+    """Whether a batch answer carries an integer id (any other is refused by the block checks)."""
+    return isinstance(answer, dict) and isinstance(answer.get("id"), int) and not isinstance(answer["id"], bool)
 
 
 def _quantity(value: Any) -> int | None:
