@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
 from web3 import Web3
 
 import registry
@@ -45,15 +46,20 @@ def build_services(settings: VerifierSettings, w3: Web3 | None = None) -> Servic
     RegistryClient(conn.w3, conn.address).check_version()
     deploy_block = settings.deploy_block if settings.deploy_block is not None else conn.deploy_block
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url(conn.chain_id, conn.address))
+    url = settings.db_url(conn.chain_id, conn.address)
+    engine = make_engine(url)
+    # the indexer's own connections (lease renewals never wait for requests'); one in-memory
+    # SQLite database is one connection's, so it keeps the one engine
+    in_memory = url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+    writer = engine if in_memory else make_engine(url, writer=True)
     indexer = Indexer(
-        engine,
+        writer,
         conn.w3,
         conn.address,
         deploy_block=deploy_block,
         confirmations=settings.confirmations_on(conn.chain_id),
         batch_blocks=settings.batch_blocks,
-        lease=Lease(engine, ttl=settings.lease_seconds),
+        lease=Lease(writer, ttl=settings.lease_seconds),
     )
     background = BackgroundIndexer(indexer, settings.poll_seconds) if settings.index_in_background else None
     return Services(settings, engine, indexer, background, registry.__version__)

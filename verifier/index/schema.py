@@ -274,14 +274,17 @@ class IndexerLease(Base):
 STATE_TABLES = (NamespaceRow, SignerRow, ReleaseRow, OperatorRow, EndorsementRow)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, writer: bool = False) -> Engine:
     """An engine for ``url`` with the index schema migrated to the newest revision
-    (:func:`migrate`); SQLite gets WAL, a busy timeout and foreign keys."""
+    (:func:`migrate`); SQLite gets WAL, a busy timeout and foreign keys. ``writer``: the
+    indexer's own engine, with a small pool of its own, so requests holding every connection of
+    theirs never keep the indexer from renewing its lease."""
     if url.startswith("sqlite"):
         # a file database keeps a connection per request thread (40 at most): opening one costs
         # three PRAGMAs, and under load the default pool (5 + 10) closed and reopened them
         in_file = make_url(url).database not in (None, "", ":memory:")
-        pool: dict[str, Any] = {"pool_size": 20, "max_overflow": 20} if in_file else {}
+        sizes = (2, 2) if writer else (20, 20)
+        pool: dict[str, Any] = {"pool_size": sizes[0], "max_overflow": sizes[1]} if in_file else {}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
@@ -294,8 +297,10 @@ def make_engine(url: str) -> Engine:
 
     else:
         try:
-            # at most 20 connections per process: replicas x 20 (+ workers) must fit max_connections
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            # at most 20 connections per process for requests and 4 for the indexer: replicas x 24
+            # (+ workers) must fit max_connections
+            size = 2 if writer else 10
+            engine = create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
         except ModuleNotFoundError as exc:
             from registry.errors import InputError
 
