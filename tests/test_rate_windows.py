@@ -81,3 +81,18 @@ def test_the_keys_are_bounded_and_the_oldest_go_first() -> None:
         assert w.hit(item, f"client:{i}", START)
     kept: dict[str, Any] = w._counts
     assert len(kept) <= 100 and "client:999" in kept and "client:0" not in kept
+
+
+def test_retry_after_in_whole_seconds_is_never_on_the_boundary() -> None:
+    from types import SimpleNamespace
+
+    from verifier.limits import RateLimits
+
+    limits = RateLimits(SimpleNamespace(rate_limit="3/minute", outbound_rate_limit="1/minute",
+                                        target_rate_limit="1/minute"))  # type: ignore[arg-type]  # fmt: skip
+    item = parse("3/minute")
+    exact = 56.0  # a window's end falls on a whole second
+    limits._windows.retry_after = lambda *_: exact  # type: ignore[method-assign]
+    assert limits._retry_after(item, "k") == 57
+    limits._windows.retry_after = lambda *_: 55.2  # type: ignore[method-assign]
+    assert limits._retry_after(item, "k") == 56

@@ -210,7 +210,9 @@ class RateLimits:
         return None
 
     def _retry_after(self, item: RateLimitItem, key: str) -> int:
-        return max(1, math.ceil(self._windows.retry_after(item, key)))
+        """Whole seconds, strictly after the moment the next request is counted (a client that
+        waits exactly this long is never refused on the boundary)."""
+        return max(1, math.floor(self._windows.retry_after(item, key)) + 1)
 
 
 def _count_refusal(scope: Scope, limit: str) -> None:
